@@ -1,0 +1,107 @@
+"""Writing a job onto its queue (or deferring or scheduling it) and reading back the outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ._redis import codec, keys, ops
+from .exceptions import DuplicateJobError
+from .job import JobStatus
+from .utils import now
+
+if TYPE_CHECKING:
+    from redis.client import Pipeline
+
+    from .job import Job
+    from .queue import Queue
+
+
+def place(
+    queue: Queue,
+    job: Job,
+    pipeline: Pipeline | None,
+    placement: str,
+    unique: bool,
+    score: int = 0,
+    check_dependencies: bool = True,
+    predict: bool = True,
+) -> Job:
+    """Save ``job`` and place it with one script call (``ops.enqueue``); see there for ``placement``.
+
+    Without a pipeline the job's status reflects what happened; with one, the likely outcome
+    (unless ``predict`` is False: the caller applies the real outcome after ``execute()``).
+    """
+    job.origin = queue.name
+    if job.timeout is None:
+        job.timeout = queue._default_timeout
+    moment = now()
+    mapping = job.to_dict()
+    if placement == 'N':
+        mapping['status'] = JobStatus.QUEUED.value
+        mapping['enqueued_at'] = codec.format_timestamp(moment)
+    if unique and pipeline is not None and job.exists(job.id, queue.connection):
+        raise DuplicateJobError(f'Job {job.id} already exists')
+    outcome = ops.enqueue(
+        pipeline if pipeline is not None else queue.connection,
+        job.id,
+        queue.name,
+        mapping,
+        placement=placement,
+        unique=unique,
+        ttl=job.ttl,
+        score=score or codec.to_score(moment),
+        enqueued_at=codec.format_timestamp(moment),
+        dependency_ids=job._dependency_ids if check_dependencies else (),
+        allow_failed_dependencies=bool(job.allow_dependency_failures),
+        group_id=job.group_id,
+    )
+    if pipeline is not None and not predict:
+        return job
+    if pipeline is not None:  # the reply comes with execute(); assume the likely outcome
+        if placement == 'S':
+            outcome = ops.SCHEDULED
+        elif placement in ('L', 'R') and check_dependencies and _may_be_deferred(queue, job):
+            outcome = ops.DEFERRED
+        else:
+            outcome = ops.QUEUED
+    apply_outcome(job, outcome, moment)
+    return job
+
+
+def _may_be_deferred(queue: Queue, job: Job) -> bool:
+    """Whether a job placed in a pipeline is likely to be deferred when the pipeline runs.
+
+    A dependency that does not exist yet counts as unmet: it may be written by the same pipeline.
+    """
+    if not job._dependency_ids:
+        return False
+    with queue.connection.pipeline(transaction=False) as pipe:
+        for dependency_id in job._dependency_ids:
+            pipe.hget(keys.job_key(dependency_id), 'status')
+        statuses = [codec.text(raw) if raw else None for raw in pipe.execute()]
+    allowed = {JobStatus.FINISHED.value}
+    if job.allow_dependency_failures:
+        allowed.add(JobStatus.FAILED.value)
+    return any(status not in allowed for status in statuses)
+
+
+def check_unique(unique: bool, job_id: str | None, depends_on: Any) -> None:
+    if unique and not job_id:
+        raise ValueError('unique=True requires a job_id')
+    if unique and depends_on is not None:
+        raise ValueError('unique=True cannot be combined with depends_on')
+
+
+def apply_outcome(job: Job, outcome: Any, moment: datetime) -> None:
+    """Reflect an ``enqueue.lua`` outcome on the job object (raising for a duplicate)."""
+    outcome = int(outcome)
+    if outcome == ops.DUPLICATE:
+        raise DuplicateJobError(f'Job {job.id} already exists')
+    if outcome in (ops.QUEUED, ops.SAVED):
+        job._status = JobStatus.QUEUED
+        job.enqueued_at = moment
+    elif outcome == ops.DEFERRED:
+        job._status = JobStatus.DEFERRED
+    elif outcome == ops.SCHEDULED:
+        job._status = JobStatus.SCHEDULED

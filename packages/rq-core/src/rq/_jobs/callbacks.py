@@ -1,0 +1,69 @@
+"""Loading and running a job's success, failure and stopped callbacks, and sending its webhooks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..defaults import CALLBACK_TIMEOUT
+from .options import load_callback
+from .status import JobStatus
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from ..timeouts import BaseDeathPenalty
+
+
+class JobCallbacksMixin:
+    id: str
+    connection: Redis
+    _success_callback_name: str | None
+    _failure_callback_name: str | None
+    _stopped_callback_name: str | None
+    _success_callback_timeout: int | None
+    _failure_callback_timeout: int | None
+    _stopped_callback_timeout: int | None
+
+    @property
+    def success_callback(self) -> Any:
+        return load_callback(self._success_callback_name) if self._success_callback_name else None
+
+    @property
+    def failure_callback(self) -> Any:
+        return load_callback(self._failure_callback_name) if self._failure_callback_name else None
+
+    @property
+    def stopped_callback(self) -> Any:
+        return load_callback(self._stopped_callback_name) if self._stopped_callback_name else None
+
+    @property
+    def success_callback_timeout(self) -> int:
+        return self._success_callback_timeout or CALLBACK_TIMEOUT
+
+    @property
+    def failure_callback_timeout(self) -> int:
+        return self._failure_callback_timeout or CALLBACK_TIMEOUT
+
+    @property
+    def stopped_callback_timeout(self) -> int:
+        return self._stopped_callback_timeout or CALLBACK_TIMEOUT
+
+    def execute_success_callback(self, death_penalty_class: type[BaseDeathPenalty], result: Any) -> None:
+        if self._success_callback_name:
+            with death_penalty_class(self.success_callback_timeout, job_id=self.id):
+                self.success_callback(self, self.connection, result)
+
+    def execute_failure_callback(self, death_penalty_class: type[BaseDeathPenalty], *exc_info: Any) -> None:
+        if self._failure_callback_name:
+            with death_penalty_class(self.failure_callback_timeout, job_id=self.id):
+                self.failure_callback(self, self.connection, *exc_info)
+
+    def execute_stopped_callback(self, death_penalty_class: type[BaseDeathPenalty]) -> None:
+        if self._stopped_callback_name:
+            with death_penalty_class(self.stopped_callback_timeout, job_id=self.id):
+                self.stopped_callback(self, self.connection)
+
+    def send_webhooks(self, status: str | JobStatus, *, exc_string: str | None = None) -> None:
+        from ..webhook import send_webhooks
+
+        send_webhooks(self, str(status), exc_string=exc_string)  # type: ignore[arg-type]

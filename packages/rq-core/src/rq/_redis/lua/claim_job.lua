@@ -1,0 +1,79 @@
+-- claim_job.lua: take the next job id off the first non-empty queue and mark the job started by
+-- this worker, in one atomic step. After it, the id is either still queued or recorded in the
+-- started registry with an execution, so a worker killed at any moment loses nothing: a started
+-- entry whose heartbeat stops expires and is failed or retried by any live worker.
+--
+-- KEYS[1 .. n]        rq:queue:<q>         the queues, in the order to try them
+-- KEYS[n+1 .. 2n]     rq:wip:<q>           their started registries
+-- KEYS[2n+1]          rq:worker:<name>     the worker hash
+-- KEYS[2n+2]          rq:suspended         when it exists, nothing is claimed
+--
+-- ARGV[1]  n, the number of queues
+-- ARGV[2]  worker name
+-- ARGV[3]  execution id
+-- ARGV[4]  timestamp for the job hash (started_at, last_heartbeat), '%Y-%m-%dT%H:%M:%S.%fZ'
+-- ARGV[5]  float epoch for the execution hash (created_at, last_heartbeat)
+-- ARGV[6]  now, whole UTC seconds
+-- ARGV[7]  heartbeat ttl: started score ARGV[5]+ttl (the exact moment, not whole seconds: with a
+--          1 s heartbeat a score floored to the second could expire before the first heartbeat),
+--          execution hash and worker hash EXPIRE ttl, executions score now+ttl+60
+-- ARGV[8]  'rq:job:'        } prefixes of the keys of the job that is popped, which cannot be known
+-- ARGV[9]  'rq:execution:'  } before the pop (they come from rq._redis.keys)
+-- ARGV[10] 'rq:executions:' }
+--
+-- Returns nil when every queue is empty, -1 when workers are suspended, else {queue index
+-- (1-based), job id, job hash as a flat field/value list}. Ids whose job hash no longer exists (an
+-- expired ttl) are dropped on the way.
+--
+-- Repeating a call is safe: when the worker's current job is already started under this execution
+-- id (the first call applied but its reply was lost, and the client sent it again), that same job
+-- is returned again, its started entry renewed, and nothing else is taken.
+
+local n = tonumber(ARGV[1])
+local worker_key = KEYS[2 * n + 1]
+local now = tonumber(ARGV[6])
+local moment = tonumber(ARGV[5])
+local ttl = tonumber(ARGV[7])
+
+local current = redis.call('HGET', worker_key, 'current_job')
+if current then
+    for i = 1, n do
+        if redis.call('ZSCORE', KEYS[n + i], current .. ':' .. ARGV[3]) then
+            redis.call('ZADD', KEYS[n + i], 'XX', moment + ttl, current .. ':' .. ARGV[3])
+            return {i, current, redis.call('HGETALL', ARGV[8] .. current)}
+        end
+    end
+end
+
+if redis.call('EXISTS', KEYS[2 * n + 2]) == 1 then
+    return -1
+end
+
+for i = 1, n do
+    while true do
+        local job_id = redis.call('LPOP', KEYS[i])
+        if not job_id then
+            break
+        end
+        local job_key = ARGV[8] .. job_id
+        if redis.call('EXISTS', job_key) == 1 then
+            local execution_id = ARGV[3]
+            redis.call('HSET', job_key, 'status', 'started', 'started_at', ARGV[4], 'last_heartbeat', ARGV[4],
+                'worker_name', ARGV[2])
+            redis.call('PERSIST', job_key)
+            redis.call('ZADD', KEYS[n + i], moment + ttl, job_id .. ':' .. execution_id)
+            local execution_key = ARGV[9] .. job_id .. ':' .. execution_id
+            redis.call('HSET', execution_key, 'id', execution_id, 'created_at', ARGV[5], 'last_heartbeat', ARGV[5],
+                'worker_name', ARGV[2])
+            redis.call('EXPIRE', execution_key, ttl)
+            local executions_key = ARGV[10] .. job_id
+            redis.call('ZADD', executions_key, now + ttl + 60, execution_id)
+            redis.call('EXPIRE', executions_key, ttl + 60)
+            redis.call('HSET', worker_key, 'state', 'busy', 'current_job', job_id, 'current_job_working_time', '0',
+                'last_heartbeat', ARGV[4])
+            redis.call('EXPIRE', worker_key, ttl)
+            return {i, job_id, redis.call('HGETALL', job_key)}
+        end
+    end
+end
+return nil

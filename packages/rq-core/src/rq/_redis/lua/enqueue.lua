@@ -1,0 +1,94 @@
+-- enqueue.lua: save a job hash and place it, atomically: on its queue, deferred behind unmet
+-- dependencies, in the scheduled registry, or nowhere (save only).
+--
+-- KEYS[1]  rq:job:<id>                 job hash
+-- KEYS[2]  rq:queue:<q>                queue list (also the member written to rq:queues)
+-- KEYS[3]  rq:queues                   set of queue keys
+-- KEYS[4]  rq:deferred:<q>             deferred registry
+-- KEYS[5]  rq:scheduled:<q>            scheduled registry
+-- KEYS[6]  rq:job:<id>:dependents      this job's dependents set (only expired with the job)
+-- KEYS[7]  rq:job::<id>:dependencies   this job's dependencies set
+-- KEYS[8]  rq:group:<g>                group set (untouched when ARGV[9] is '')
+-- KEYS[9]  rq:groups                   set of group names
+-- KEYS[10 .. 9+n]      rq:job:<dep>             the n dependency job hashes
+-- KEYS[10+n .. 9+2n]   rq:job:<dep>:dependents  their dependents sets
+--
+-- ARGV[1]  job id
+-- ARGV[2]  placement: 'R' queue tail, 'L' queue head, 'S' scheduled, 'N' save only
+-- ARGV[3]  '1': refuse (return 0, write nothing) when the job hash already exists
+-- ARGV[4]  ttl in seconds for the job and its sets, '-1' for none
+-- ARGV[5]  registry score: due time for 'S', deferral time otherwise (whole UTC seconds)
+-- ARGV[6]  enqueued_at timestamp, written only when the job lands on its queue
+-- ARGV[7]  '1': a failed dependency counts as met (Dependency(allow_failure=True))
+-- ARGV[8]  group id, or ''
+-- ARGV[9]  n, the number of dependencies
+-- ARGV[10 .. 9+n]  the dependency ids
+-- ARGV[10+n ..]    field, value, field, value ... of the job hash
+--
+-- Returns 0 duplicate, 1 queued, 2 deferred, 3 scheduled, 4 saved.
+
+local job_id = ARGV[1]
+local placement = ARGV[2]
+local ttl = tonumber(ARGV[4])
+local n = tonumber(ARGV[9])
+
+if ARGV[3] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
+    return 0
+end
+
+local fields = {}
+for i = 10 + n, #ARGV do
+    fields[#fields + 1] = ARGV[i]
+end
+if #fields > 0 then
+    redis.call('HSET', KEYS[1], unpack(fields))
+end
+
+local outcome
+if placement == 'S' then
+    redis.call('HSET', KEYS[1], 'status', 'scheduled')
+    redis.call('ZADD', KEYS[5], ARGV[5], job_id)
+    redis.call('SADD', KEYS[3], KEYS[2])
+    outcome = 3
+elseif placement == 'N' then
+    redis.call('SADD', KEYS[3], KEYS[2])
+    outcome = 4
+else
+    local unmet = false
+    for i = 1, n do
+        local status = redis.call('HGET', KEYS[9 + i], 'status')
+        if status and status ~= 'finished' and not (ARGV[7] == '1' and status == 'failed') then
+            unmet = true
+        end
+    end
+    redis.call('SADD', KEYS[3], KEYS[2])
+    if unmet then
+        redis.call('HSET', KEYS[1], 'status', 'deferred')
+        redis.call('ZADD', KEYS[4], ARGV[5], job_id)
+        for i = 1, n do
+            redis.call('SADD', KEYS[9 + n + i], job_id)
+            redis.call('SADD', KEYS[7], ARGV[9 + i])
+        end
+        outcome = 2
+    else
+        redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', ARGV[6])
+        if placement == 'L' then
+            redis.call('LPUSH', KEYS[2], job_id)
+        else
+            redis.call('RPUSH', KEYS[2], job_id)
+        end
+        outcome = 1
+    end
+end
+
+if ARGV[8] ~= '' then
+    redis.call('SADD', KEYS[8], job_id)
+    redis.call('SADD', KEYS[9], ARGV[8])
+end
+
+if ttl > 0 then
+    redis.call('EXPIRE', KEYS[1], ttl)
+    redis.call('EXPIRE', KEYS[6], ttl)
+    redis.call('EXPIRE', KEYS[7], ttl)
+end
+return outcome

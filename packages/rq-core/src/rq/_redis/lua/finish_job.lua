@@ -1,0 +1,71 @@
+-- finish_job.lua: record a successful run in one step (a worker's fast path): the job's new
+-- fields, its result entry, the finished registry, TTLs, the release of its dependents, the end of
+-- its execution and the worker's counters. Nothing of the job is written if its hash is gone
+-- (deleted while it ran); the execution and the worker are still cleaned up.
+--
+-- KEYS[1]  rq:job:<id>
+-- KEYS[2]  rq:results:<id>
+-- KEYS[3]  rq:finished:<q>
+-- KEYS[4]  rq:wip:<q>
+-- KEYS[5]  rq:execution:<id>:<execution_id>
+-- KEYS[6]  rq:executions:<id>
+-- KEYS[7]  rq:worker:<name>
+-- KEYS[8]  rq:job:<id>:dependents
+-- KEYS[9]  rq:job::<id>:dependencies
+-- KEYS[10] rq:queues
+--
+-- ARGV[1]  job id
+-- ARGV[2]  execution id
+-- ARGV[3]  result_ttl: > 0 seconds, or -1 for ever (0 never comes here)
+-- ARGV[4]  finished registry score (now + ttl, or '+inf')
+-- ARGV[5]  started_at, ARGV[6] ended_at (hash timestamps), ARGV[7] worker name
+-- ARGV[8]  working seconds (float text), for the worker's total_working_time
+-- ARGV[9]  stream maxlen (approximate)
+-- ARGV[10] enqueued_at timestamp for released dependents
+-- ARGV[11] 'rq:job:', ARGV[12] 'rq:deferred:', ARGV[13] 'rq:queue:'   (prefixes, see lib_release)
+-- ARGV[14 ..] the result entry's field, value pairs
+--
+-- Returns 1 when the job was recorded, 0 when its hash was gone, 2 when this execution was already
+-- recorded (its started entry is gone).
+
+-- @include lib_release
+
+local job_id = ARGV[1]
+local ttl = tonumber(ARGV[3])
+local recorded = 0
+
+-- Once recorded, the execution's started entry is gone: a call re-sent after a lost reply (or a
+-- job failed as abandoned meanwhile) changes nothing.
+if not redis.call('ZSCORE', KEYS[4], job_id .. ':' .. ARGV[2]) then
+    return 2
+end
+
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('HSET', KEYS[1], 'status', 'finished', 'started_at', ARGV[5], 'ended_at', ARGV[6],
+        'last_heartbeat', ARGV[6], 'worker_name', ARGV[7])
+    local entry = {}
+    for i = 14, #ARGV do
+        entry[#entry + 1] = ARGV[i]
+    end
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', unpack(entry))
+    redis.call('ZADD', KEYS[3], ARGV[4], job_id)
+    release_dependents(KEYS[8], KEYS[10], job_id, ARGV[10], '0', ARGV[11], ARGV[12], ARGV[13])
+    if ttl > 0 then
+        redis.call('EXPIRE', KEYS[2], ttl)
+        redis.call('EXPIRE', KEYS[1], ttl)
+        redis.call('EXPIRE', KEYS[8], ttl)
+        redis.call('EXPIRE', KEYS[9], ttl)
+    else
+        redis.call('PERSIST', KEYS[2])
+    end
+    recorded = 1
+end
+
+redis.call('DEL', KEYS[5])
+redis.call('ZREM', KEYS[6], ARGV[2])
+redis.call('ZREM', KEYS[4], job_id .. ':' .. ARGV[2])
+redis.call('HINCRBY', KEYS[7], 'successful_job_count', 1)
+redis.call('HINCRBYFLOAT', KEYS[7], 'total_working_time', ARGV[8])
+redis.call('HSET', KEYS[7], 'state', 'idle')
+redis.call('HDEL', KEYS[7], 'current_job')
+return recorded

@@ -1,0 +1,69 @@
+-- lib_release.lua: the release of a job's deferred dependents, as a function that scripts include
+-- (a line "-- @include lib_release" is replaced by this file when a script is loaded).
+--
+-- release_dependents(dependents_key, queues_key, parent_id, enqueued_at, ignore_parent,
+--                    job_prefix, deferred_prefix, queue_prefix) -> number of jobs queued
+--
+-- A dependency is met when its job is gone, finished, or failed while the dependent allows
+-- failures (allow_dependency_failures '1'); ignore_parent '1' also counts the parent as met
+-- whatever its status. Dependents that are no longer deferred (gone, canceled, already released)
+-- are dropped from the parent's set. The prefixes come from rq._redis.keys: the dependents' keys
+-- are only known once the set is read.
+
+local function release_dependents(dependents_key, queues_key, parent_id, enqueued_at, ignore_parent,
+                                  job_prefix, deferred_prefix, queue_prefix)
+    local released = 0
+
+    local function is_met(dependency_id, allow_failed)
+        if dependency_id == parent_id and ignore_parent == '1' then
+            return true
+        end
+        local status = redis.call('HGET', job_prefix .. dependency_id, 'status')
+        return (not status) or status == 'finished' or (allow_failed and status == 'failed')
+    end
+
+    for _, dependent_id in ipairs(redis.call('SMEMBERS', dependents_key)) do
+        local job_key = job_prefix .. dependent_id
+        local fields = redis.call('HMGET', job_key, 'status', 'origin', 'allow_dependency_failures',
+            'enqueue_at_front', 'dependency_ids')
+        if fields[1] ~= 'deferred' then
+            redis.call('SREM', dependents_key, dependent_id)
+        else
+            local allow_failed = fields[3] == '1'
+            local ready = true
+            local seen = {}
+            local dependencies_key = job_prefix .. ':' .. dependent_id .. ':dependencies'
+            for _, dependency_id in ipairs(redis.call('SMEMBERS', dependencies_key)) do
+                seen[dependency_id] = true
+                if ready and not is_met(dependency_id, allow_failed) then
+                    ready = false
+                end
+            end
+            if ready and fields[5] then
+                local ok, listed = pcall(cjson.decode, fields[5])
+                if ok and type(listed) == 'table' then
+                    for _, dependency_id in ipairs(listed) do
+                        if ready and not seen[dependency_id] and not is_met(dependency_id, allow_failed) then
+                            ready = false
+                        end
+                    end
+                end
+            end
+            if ready then
+                local origin = fields[2] or ''
+                local queue_key = queue_prefix .. origin
+                redis.call('HSET', job_key, 'status', 'queued', 'enqueued_at', enqueued_at)
+                redis.call('ZREM', deferred_prefix .. origin, dependent_id)
+                if fields[4] == '1' then
+                    redis.call('LPUSH', queue_key, dependent_id)
+                else
+                    redis.call('RPUSH', queue_key, dependent_id)
+                end
+                redis.call('SADD', queues_key, queue_key)
+                redis.call('SREM', dependents_key, dependent_id)
+                released = released + 1
+            end
+        end
+    end
+    return released
+end

@@ -1,0 +1,38 @@
+-- requeue.lua: move a job from a registry back onto its queue, if it is in that registry.
+--
+-- KEYS[1]  the registry (e.g. rq:failed:<q>)
+-- KEYS[2]  rq:job:<id>
+-- KEYS[3]  rq:queue:<q>
+-- KEYS[4]  rq:queues
+-- ARGV[1]  job id
+-- ARGV[2]  enqueued_at timestamp
+-- ARGV[3]  '1' to push at the front
+-- ARGV[4]  the legacy exc_info field to write (RQ 2.x writes the zlib compression of '')
+-- ARGV[5]  the job's ttl: a queued job expires after it ('-1': it is kept until it runs)
+--
+-- The previous run's started_at and ended_at are cleared (the job has not started again yet), as
+-- RQ 2.x does.
+--
+-- Returns 1 requeued, 0 not in the registry, -1 in the registry but the job hash is gone (the
+-- stale entry is removed).
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+    return 0
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 0 then
+    return -1
+end
+redis.call('HSET', KEYS[2], 'status', 'queued', 'enqueued_at', ARGV[2], 'started_at', '', 'ended_at', '',
+    'exc_info', ARGV[4])
+if tonumber(ARGV[5]) > 0 then
+    redis.call('EXPIRE', KEYS[2], ARGV[5])
+else
+    redis.call('PERSIST', KEYS[2])
+end
+if ARGV[3] == '1' then
+    redis.call('LPUSH', KEYS[3], ARGV[1])
+else
+    redis.call('RPUSH', KEYS[3], ARGV[1])
+end
+redis.call('SADD', KEYS[4], KEYS[3])
+return 1

@@ -1,0 +1,295 @@
+"""Multi-key state transitions on RQ's Redis data, each one atomic (a Lua script or a MULTI).
+
+Models call these; they never chain raw commands on ``rq:`` keys themselves. ``client`` is a
+connection or a pipeline: with a pipeline the commands are queued and the caller executes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from redis import Redis
+from redis.client import Pipeline
+
+from . import codec, keys, scripts
+
+#: enqueue.lua outcomes
+DUPLICATE, QUEUED, DEFERRED, SCHEDULED, SAVED = 0, 1, 2, 3, 4
+
+
+def _flatten(mapping: Mapping[str, Any]) -> list[Any]:
+    flat: list[Any] = []
+    for field, value in mapping.items():
+        flat.append(field)
+        flat.append(value)
+    return flat
+
+
+# -- reads --------------------------------------------------------------------------------
+
+
+def hgetall_many(connection: Redis | Pipeline, hash_keys: Sequence[str]) -> list[dict[bytes, bytes]]:
+    """HGETALL of several hashes in one round trip.
+
+    A pipeline is accepted: one in WATCH mode runs the reads at once (so they are watched reads);
+    for a buffering one the reads go through its connection pool, outside its transaction.
+    """
+    if not hash_keys:
+        return []
+    if isinstance(connection, Pipeline):
+        if connection.watching:
+            return [connection.hgetall(key) for key in hash_keys]  # type: ignore[misc]
+        connection = Redis(connection_pool=connection.connection_pool)
+    with connection.pipeline(transaction=False) as pipe:
+        for key in hash_keys:
+            pipe.hgetall(key)
+        return pipe.execute()
+
+
+def list_position(connection: Redis, list_key: str, value: str) -> int | None:
+    position = connection.lpos(list_key, value)
+    return int(position) if position is not None else None  # type: ignore[arg-type]
+
+
+def set_fields_if_exists(connection: Redis, hash_key: str, mapping: Mapping[str, Any]) -> bool:
+    return bool(scripts.run('hset_if_exists', connection, [hash_key], _flatten(mapping)))
+
+
+# -- enqueue ------------------------------------------------------------------------------
+
+
+def enqueue(
+    client: Redis | Pipeline,
+    job_id: str,
+    queue_name: str,
+    mapping: Mapping[str, Any],
+    *,
+    placement: str = 'R',
+    unique: bool = False,
+    ttl: int | None = None,
+    score: int = 0,
+    enqueued_at: str = '',
+    dependency_ids: Sequence[str] = (),
+    allow_failed_dependencies: bool = False,
+    group_id: str | None = None,
+) -> Any:
+    """Save a job hash and place it (see ``lua/enqueue.lua``): one atomic step.
+
+    ``placement`` is ``'R'``/``'L'`` (queue tail/head, unless a dependency is unmet: then deferred),
+    ``'S'`` (scheduled at ``score``) or ``'N'`` (save only). Returns the outcome constant, or the
+    pipeline when ``client`` is one.
+    """
+    script_keys = [
+        keys.job_key(job_id),
+        keys.queue_key(queue_name),
+        keys.QUEUES,
+        keys.registry_key('deferred', queue_name),
+        keys.registry_key('scheduled', queue_name),
+        keys.dependents_key(job_id),
+        keys.dependencies_key(job_id),
+        keys.group_key(group_id or ''),
+        keys.GROUPS,
+        *[keys.job_key(dependency_id) for dependency_id in dependency_ids],
+        *[keys.dependents_key(dependency_id) for dependency_id in dependency_ids],
+    ]
+    args = [
+        job_id,
+        placement,
+        '1' if unique else '0',
+        ttl if ttl and ttl > 0 else -1,
+        score,
+        enqueued_at,
+        '1' if allow_failed_dependencies else '0',
+        group_id or '',
+        len(dependency_ids),
+        *dependency_ids,
+        *_flatten(mapping),
+    ]
+    return scripts.run('enqueue', client, script_keys, args)
+
+
+def push_job_id(client: Redis | Pipeline, queue_name: str, job_id: str, at_front: bool = False) -> None:
+    key = keys.queue_key(queue_name)
+    if at_front:
+        client.lpush(key, job_id)
+    else:
+        client.rpush(key, job_id)
+
+
+def register_dependency(client: Redis | Pipeline, job_id: str, dependency_ids: Iterable[str], ttl: int | None) -> None:
+    for dependency_id in dependency_ids:
+        client.sadd(keys.dependents_key(dependency_id), job_id)
+        client.sadd(keys.dependencies_key(job_id), dependency_id)
+    if ttl and ttl > 0:
+        client.expire(keys.dependencies_key(job_id), ttl)
+
+
+def _release_call(parent_id: str, enqueued_at: str, ignore_parent: bool) -> tuple[list[str], list[Any]]:
+    script_keys = [keys.dependents_key(parent_id), keys.QUEUES]
+    args = [
+        parent_id,
+        enqueued_at,
+        '1' if ignore_parent else '0',
+        keys.JOB_PREFIX,
+        keys.REGISTRY_PREFIXES['deferred'],
+        keys.QUEUE_PREFIX,
+    ]
+    return script_keys, args
+
+
+def release_dependents(connection: Redis, parent_id: str, enqueued_at: str, ignore_parent: bool = False) -> int:
+    """Queue the deferred dependents of ``parent_id`` whose dependencies are all met now (one
+    script call, ``lua/release_dependents.lua``). Returns how many were queued."""
+    return int(scripts.run('release_dependents', connection, *_release_call(parent_id, enqueued_at, ignore_parent)))
+
+
+def queue_release_dependents(pipeline: Pipeline, parent_id: str, enqueued_at: str) -> None:
+    """Add the release of ``parent_id``'s dependents to a transaction, after the parent's new status,
+    so that no crash can separate the two. Run the transaction with :func:`scripts.execute`."""
+    scripts.queue(pipeline, 'release_dependents', *_release_call(parent_id, enqueued_at, ignore_parent=False))
+
+
+def queue_set_fields_if_exists(pipeline: Pipeline, hash_key: str, mapping: Mapping[str, Any]) -> None:
+    """Add to a transaction an HSET that only happens if the hash still exists."""
+    scripts.queue(pipeline, 'hset_if_exists', [hash_key], _flatten(mapping))
+
+
+# -- lifecycle ----------------------------------------------------------------------------
+
+
+def cancel(connection: Redis | Pipeline, job_id: str, queue_name: str, score: int) -> Any:
+    script_keys = [
+        keys.job_key(job_id),
+        keys.queue_key(queue_name),
+        keys.registry_key('canceled', queue_name),
+        keys.registry_key('started', queue_name),
+        keys.registry_key('finished', queue_name),
+        keys.registry_key('failed', queue_name),
+        keys.registry_key('deferred', queue_name),
+        keys.registry_key('scheduled', queue_name),
+        keys.executions_key(job_id),
+        keys.intermediate_queue_key(queue_name),
+    ]
+    return scripts.run('cancel', connection, script_keys, [job_id, score])
+
+
+def requeue_from_registry(
+    connection: Redis,
+    registry_key: str,
+    job_id: str,
+    queue_name: str,
+    enqueued_at: str,
+    at_front: bool,
+    ttl: int | None = None,
+) -> int:
+    """Move a job from a registry back onto its queue (``lua/requeue.lua``): 1 done, 0 not in the
+    registry, -1 its hash is gone."""
+    script_keys = [registry_key, keys.job_key(job_id), keys.queue_key(queue_name), keys.QUEUES]
+    ttl_arg = ttl if ttl and ttl > 0 else -1
+    args = [job_id, enqueued_at, '1' if at_front else '0', codec.encode_legacy_exc_info(''), ttl_arg]
+    return int(scripts.run('requeue', connection, script_keys, args))
+
+
+def claim_expired(connection: Redis, key: str, member: str, expired_at_or_before: float, new_score: int) -> bool:
+    """Atomically take an expired member of ``key`` for handling (see ``lua/claim_expired.lua``)."""
+    return bool(scripts.run('claim_expired', connection, [key], [member, expired_at_or_before, new_score]))
+
+
+def execution_ids(connection: Redis, job_id: str) -> list[str]:
+    return codec.texts(connection.zrange(keys.executions_key(job_id), 0, -1))
+
+
+def delete_job(
+    client: Redis | Pipeline,
+    job_id: str,
+    queue_name: str,
+    *,
+    execution_ids: Sequence[str],
+    group_id: str | None,
+    remove_from_queue: bool = True,
+) -> None:
+    """Delete a job's hash, dependency sets and executions; take it out of its queue, registries and
+    group. The results stream ``rq:results:<id>`` is kept (it expires on its own)."""
+    if queue_name:
+        if remove_from_queue:
+            client.lrem(keys.queue_key(queue_name), 1, job_id)
+        for kind in ('finished', 'failed', 'deferred', 'scheduled', 'canceled'):
+            client.zrem(keys.registry_key(kind, queue_name), job_id)
+        if execution_ids:
+            client.zrem(keys.registry_key('started', queue_name), *[f'{job_id}:{e}' for e in execution_ids])
+    if group_id:
+        client.srem(keys.group_key(group_id), job_id)
+    client.delete(
+        keys.job_key(job_id),
+        keys.dependents_key(job_id),
+        keys.dependencies_key(job_id),
+        keys.executions_key(job_id),
+        *[keys.execution_key(job_id, e) for e in execution_ids],
+    )
+
+
+def cleanup_group(client: Redis | Pipeline, group_name: str) -> Any:
+    """Drop a group's ids whose job is gone; forget the group once empty (``lua/forget_empty_group.lua``)."""
+    return scripts.run(
+        'forget_empty_group', client, [keys.group_key(group_name), keys.GROUPS], [group_name, keys.JOB_PREFIX]
+    )
+
+
+def remove_from_dependents_sets(client: Redis | Pipeline, job_id: str, dependency_ids: Iterable[str]) -> None:
+    for dependency_id in dependency_ids:
+        client.srem(keys.dependents_key(dependency_id), job_id)
+
+
+def expire_job(client: Redis | Pipeline, job_id: str, ttl: int) -> None:
+    client.expire(keys.job_key(job_id), ttl)
+    client.expire(keys.dependents_key(job_id), ttl)
+    client.expire(keys.dependencies_key(job_id), ttl)
+
+
+def mark_started(client: Redis | Pipeline, job_id: str, worker_name: str, timestamp: str) -> None:
+    """Fields set when a job starts; the hash is made persistent while it runs (RQ 2.x)."""
+    key = keys.job_key(job_id)
+    client.hset(
+        key,
+        mapping={'status': 'started', 'started_at': timestamp, 'last_heartbeat': timestamp, 'worker_name': worker_name},
+    )
+    client.persist(key)
+
+
+def job_heartbeat(
+    client: Redis | Pipeline,
+    job_id: str,
+    queue_name: str,
+    timestamp: str,
+    score: int,
+    *,
+    xx: bool = False,
+    execution_id: str | None = None,
+) -> None:
+    client.hset(keys.job_key(job_id), 'last_heartbeat', timestamp)
+    if execution_id is not None and queue_name:
+        client.zadd(keys.registry_key('started', queue_name), {f'{job_id}:{execution_id}': score}, xx=xx)
+
+
+def empty_queue(connection: Redis, queue_name: str) -> int:
+    return int(scripts.run('empty_queue', connection, [keys.queue_key(queue_name)], [keys.JOB_PREFIX]))
+
+
+def cleanup_execution(client: Redis | Pipeline, job_id: str, queue_name: str, execution_id: str) -> None:
+    """Forget a finished execution: its hash, its entry in the job's executions, its started entry."""
+    client.delete(keys.execution_key(job_id, execution_id))
+    client.zrem(keys.executions_key(job_id), execution_id)
+    client.zrem(keys.registry_key('started', queue_name), f'{job_id}:{execution_id}')
+
+
+def move_back_from_intermediate(connection: Redis, queue_name: str, job_id: str) -> bool:
+    """Take ``job_id`` out of the queue's intermediate list and put it at the front of the queue,
+    atomically (``lua/move_back_from_intermediate.lua``)."""
+    script_keys = [
+        keys.intermediate_queue_key(queue_name),
+        keys.queue_key(queue_name),
+        keys.job_key(job_id),
+        keys.intermediate_first_seen_key(queue_name, job_id),
+    ]
+    return bool(scripts.run('move_back_from_intermediate', connection, script_keys, [job_id]))

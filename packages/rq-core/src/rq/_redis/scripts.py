@@ -1,0 +1,81 @@
+"""The Lua scripts in ``lua/``, run by SHA.
+
+``run`` calls a script at once (redis-py loads it again after a ``SCRIPT FLUSH`` or a restart).
+Inside a transaction, ``queue`` adds a raw EVALSHA and ``execute`` runs the transaction, then
+re-runs any script call that Redis refused with NOSCRIPT (every script here is safe to repeat) so a
+transaction never costs an extra round trip just to check that its scripts are loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from redis.client import Pipeline
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError, ResponseError
+
+_INCLUDE = '-- @include '
+
+
+@cache
+def source(name: str) -> str:
+    """The text of ``lua/<name>.lua``, with each ``-- @include <lib>`` line replaced by that file."""
+    text = resources.files(__package__).joinpath('lua').joinpath(f'{name}.lua').read_text(encoding='utf-8')
+    lines = [source(line[len(_INCLUDE) :].strip()) if line.startswith(_INCLUDE) else line for line in text.split('\n')]
+    return '\n'.join(lines)
+
+
+@cache
+def sha(name: str) -> str:
+    return hashlib.sha1(source(name).encode('utf-8')).hexdigest()
+
+
+_scripts: dict[str, Script] = {}
+
+
+def run(name: str, client: Any, keys: list[str], args: list[Any]) -> Any:
+    """Run script ``name`` with ``client`` (a connection or a pipeline).
+
+    In a pipeline the call is queued and its reply comes with ``execute()``.
+    """
+    script = _scripts.get(name)
+    if script is None:
+        script = _scripts[name] = Script(client, source(name))
+    return script(keys=keys, args=args, client=client)
+
+
+_PENDING = '_rq_script_calls'
+
+
+def queue(pipe: Pipeline, name: str, keys: list[str], args: list[Any]) -> None:
+    """Queue a script call in ``pipe`` without redis-py's per-execute SCRIPT EXISTS check."""
+    calls: dict[int, tuple[str, list[str], list[Any]]] = getattr(pipe, _PENDING, None) or {}
+    calls[len(pipe)] = (name, keys, args)
+    setattr(pipe, _PENDING, calls)
+    pipe.execute_command('EVALSHA', sha(name), len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+
+
+def _is_noscript(reply: Any) -> bool:
+    return isinstance(reply, NoScriptError) or (isinstance(reply, ResponseError) and 'NOSCRIPT' in str(reply))
+
+
+def execute(pipe: Pipeline) -> list[Any]:
+    """Execute ``pipe``; script calls refused with NOSCRIPT are run again once loaded. Errors of
+    other commands are returned in place of their replies (as ``raise_on_error=False``)."""
+    calls: dict[int, tuple[str, list[str], list[Any]]] = getattr(pipe, _PENDING, None) or {}
+    setattr(pipe, _PENDING, None)
+    replies: list[Any] = pipe.execute(raise_on_error=False)
+    for index, call in calls.items():
+        if index < len(replies) and _is_noscript(replies[index]):
+            name, keys, args = call
+            replies[index] = _run_direct(pipe, name, keys, args)
+    return replies
+
+
+def _run_direct(pipe: Pipeline, name: str, keys: list[str], args: list[Any]) -> Any:
+    from redis import Redis
+
+    return run(name, Redis(connection_pool=pipe.connection_pool), keys, args)

@@ -1,0 +1,246 @@
+"""What workers write: their hash ``rq:worker:<name>``, claims of jobs, heartbeats, counters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from redis import Redis
+from redis.client import Pipeline
+
+from . import codec, keys, scripts
+
+#: claim_job.lua returns the job hash as a flat list; this is its decoded form.
+RawHash = dict[bytes, bytes]
+
+
+def claim_job(
+    connection: Redis | Pipeline,
+    queue_names: Sequence[str],
+    worker_name: str,
+    execution_id: str,
+    timestamp: str,
+    epoch: str,
+    now_score: int,
+    heartbeat_ttl: int,
+) -> Any:
+    """Pop the next job id from the first non-empty queue and mark it started, atomically
+    (``lua/claim_job.lua``). Returns the raw reply; decode it with :func:`decode_claim`."""
+    script_keys = [
+        *[keys.queue_key(name) for name in queue_names],
+        *[keys.registry_key('started', name) for name in queue_names],
+        keys.worker_key(worker_name),
+        keys.SUSPENDED,
+    ]
+    args = [
+        len(queue_names),
+        worker_name,
+        execution_id,
+        timestamp,
+        epoch,
+        now_score,
+        heartbeat_ttl,
+        keys.JOB_PREFIX,
+        keys.EXECUTION_PREFIX,
+        keys.EXECUTIONS_PREFIX,
+    ]
+    if isinstance(connection, Pipeline):
+        scripts.queue(connection, 'claim_job', script_keys, args)
+        return None
+    return scripts.run('claim_job', connection, script_keys, args)
+
+
+SUSPENDED = 'suspended'
+
+
+def decode_claim(queue_names: Sequence[str], reply: Any) -> tuple[str, str, RawHash] | str | None:
+    """``(queue_name, job_id, raw job hash)`` from a claim reply; None when nothing was queued;
+    :data:`SUSPENDED` when workers are suspended."""
+    if not reply:
+        return None
+    if reply == -1:
+        return SUSPENDED
+    index, job_id, flat = reply
+    raw = {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+    return queue_names[int(index) - 1], codec.text(job_id), raw
+
+
+def wait_for_job(connection: Redis, queue_name: str, timeout: float) -> bool:
+    """Block until ``queue_name`` holds an id (at most ``timeout`` s) without taking it: ``BLMOVE``
+    of the tail onto itself changes nothing. True when the queue is not empty."""
+    key = keys.queue_key(queue_name)
+    reply = connection.blmove(key, key, timeout, 'RIGHT', 'RIGHT')  # type: ignore[arg-type]
+    return reply is not None
+
+
+def register_birth(
+    connection: Redis, worker_name: str, mapping: Mapping[str, Any], queue_names: Sequence[str], ttl: int
+) -> bool:
+    """Write a new worker hash and add it to ``rq:workers`` and its queues' sets. Returns False
+    (writing nothing) when a live worker (a hash without ``death``) already has the name."""
+    key = keys.worker_key(worker_name)
+    with connection.pipeline() as pipe:
+        pipe.exists(key)
+        pipe.hexists(key, 'death')
+        exists, dead = pipe.execute()
+    if exists and not dead:
+        return False
+    with connection.pipeline() as pipe:
+        pipe.delete(key)
+        pipe.hset(key, mapping=dict(mapping))  # type: ignore[arg-type]
+        pipe.sadd(keys.WORKERS, key)
+        for name in queue_names:
+            pipe.sadd(keys.workers_by_queue_key(name), key)
+        pipe.expire(key, ttl)
+        pipe.execute()
+    return True
+
+
+def register_death(connection: Redis, worker_name: str, queue_names: Sequence[str], timestamp: str) -> None:
+    """Mark the worker dead (``death``, EXPIRE 60) and take it out of the worker sets."""
+    key = keys.worker_key(worker_name)
+    with connection.pipeline() as pipe:
+        pipe.srem(keys.WORKERS, key)
+        for name in queue_names:
+            pipe.srem(keys.workers_by_queue_key(name), key)
+        pipe.hset(key, 'death', timestamp)
+        pipe.expire(key, 60)
+        pipe.execute()
+
+
+def heartbeat(client: Redis | Pipeline, worker_name: str, ttl: int, timestamp: str) -> None:
+    """Keep the worker hash alive ``ttl`` more seconds and record ``last_heartbeat``."""
+    key = keys.worker_key(worker_name)
+    client.hset(key, 'last_heartbeat', timestamp)
+    client.expire(key, ttl)
+
+
+def set_fields(client: Redis | Pipeline, worker_name: str, mapping: Mapping[str, Any]) -> None:
+    client.hset(keys.worker_key(worker_name), mapping=dict(mapping))  # type: ignore[arg-type]
+
+
+def delete_fields(client: Redis | Pipeline, worker_name: str, *fields: str) -> None:
+    client.hdel(keys.worker_key(worker_name), *fields)
+
+
+def count_outcome(client: Redis | Pipeline, worker_name: str, succeeded: bool, working_seconds: float) -> None:
+    """Per-job worker counters, and back to idle: part of the job's outcome transaction."""
+    key = keys.worker_key(worker_name)
+    client.hincrby(key, 'successful_job_count' if succeeded else 'failed_job_count', 1)
+    client.hincrbyfloat(key, 'total_working_time', working_seconds)
+    client.hset(key, 'state', 'idle')
+    client.hdel(key, 'current_job')
+
+
+def execution_heartbeat(
+    pipe: Pipeline,
+    job_id: str,
+    queue_name: str,
+    execution_id: str,
+    worker_name: str,
+    ttl: int,
+    now_score: int,
+    timestamp: str,
+    epoch: str,
+    working_seconds: float,
+) -> None:
+    """Say a running job is alive for ``ttl`` more seconds: worker hash, execution hash, started
+    registry (only if the entry is still there), the job's executions and ``last_heartbeat``.
+
+    The started score is the exact moment (``epoch``) + ttl, as claim_job.lua writes it: floored
+    to the second it could expire up to a second early, before the next heartbeat is due."""
+    worker_key = keys.worker_key(worker_name)
+    pipe.hset(worker_key, mapping={'last_heartbeat': timestamp, 'current_job_working_time': working_seconds})
+    pipe.expire(worker_key, ttl)
+    execution_key = keys.execution_key(job_id, execution_id)
+    pipe.hset(execution_key, 'last_heartbeat', epoch)
+    pipe.expire(execution_key, ttl)
+    started_score = float(epoch) + ttl
+    pipe.zadd(keys.registry_key('started', queue_name), {f'{job_id}:{execution_id}': started_score}, xx=True)
+    pipe.zadd(keys.executions_key(job_id), {execution_id: now_score + ttl + 60})
+    pipe.expire(keys.executions_key(job_id), ttl + 60)
+    scripts.queue(pipe, 'hset_if_exists', [keys.job_key(job_id)], ['last_heartbeat', timestamp])
+
+
+def all_worker_keys(connection: Redis, queue_name: str | None = None) -> list[str]:
+    key = keys.workers_by_queue_key(queue_name) if queue_name else keys.WORKERS
+    return sorted(codec.texts(connection.smembers(key)))
+
+
+def read_workers(connection: Redis, worker_keys: Sequence[str]) -> list[RawHash]:
+    with connection.pipeline(transaction=False) as pipe:
+        for key in worker_keys:
+            pipe.hgetall(key)
+        return pipe.execute()
+
+
+def forget_workers(connection: Redis, worker_keys: Sequence[str], queue_names: Sequence[str] = ()) -> None:
+    if not worker_keys:
+        return
+    with connection.pipeline() as pipe:
+        pipe.srem(keys.WORKERS, *worker_keys)
+        for name in queue_names:
+            pipe.srem(keys.workers_by_queue_key(name), *worker_keys)
+        pipe.execute()
+
+
+def try_lock(connection: Redis, key: str, ttl: int) -> bool:
+    return bool(connection.set(key, '1', nx=True, ex=ttl))
+
+
+def unlock(connection: Redis, key: str) -> None:
+    connection.delete(key)
+
+
+def finish_job(
+    connection: Redis | Pipeline,
+    job_id: str,
+    queue_name: str,
+    execution_id: str,
+    worker_name: str,
+    *,
+    result_ttl: int,
+    finished_score: float | int,
+    started_at: str,
+    ended_at: str,
+    working_seconds: float,
+    enqueued_at: str,
+    result_fields: Mapping[str, Any],
+    stream_maxlen: int,
+) -> Any:
+    """Record a successful run in one script call (``lua/finish_job.lua``): 1 recorded, 0 the job
+    hash was gone. ``result_ttl`` must not be 0 (that path deletes the job; see outcome.py)."""
+    script_keys = [
+        keys.job_key(job_id),
+        keys.results_key(job_id),
+        keys.registry_key('finished', queue_name),
+        keys.registry_key('started', queue_name),
+        keys.execution_key(job_id, execution_id),
+        keys.executions_key(job_id),
+        keys.worker_key(worker_name),
+        keys.dependents_key(job_id),
+        keys.dependencies_key(job_id),
+        keys.QUEUES,
+    ]
+    score = '+inf' if finished_score == float('inf') else finished_score
+    args: list[Any] = [
+        job_id,
+        execution_id,
+        result_ttl,
+        score,
+        started_at,
+        ended_at,
+        worker_name,
+        repr(float(working_seconds)),
+        stream_maxlen,
+        enqueued_at,
+        keys.JOB_PREFIX,
+        keys.REGISTRY_PREFIXES['deferred'],
+        keys.QUEUE_PREFIX,
+    ]
+    for field, value in result_fields.items():
+        args += [field, value]
+    if isinstance(connection, Pipeline):
+        scripts.queue(connection, 'finish_job', script_keys, args)
+        return None
+    return scripts.run('finish_job', connection, script_keys, args)

@@ -1,0 +1,109 @@
+"""Every exception rq raises, under the names and module path RQ 2.x uses."""
+
+from __future__ import annotations
+
+__all__ = [
+    'AbandonedJobError',
+    'DependencyNotFoundError',
+    'DequeueTimeout',
+    'DeserializationError',
+    'DuplicateJobError',
+    'DuplicateSchedulerError',
+    'InvalidJobDependency',
+    'InvalidJobOperation',
+    'InvalidJobOperationError',
+    'MissingDistributionError',
+    'NoSuchGroupError',
+    'NoSuchJobError',
+    'SchedulerNotFound',
+    'SerializationError',
+    'ShutDownImminentException',
+    'StopRequested',
+    'TimeoutFormatError',
+]
+
+
+class NoSuchJobError(Exception):
+    """Raised when a job id names no job hash in Redis."""
+
+
+class NoSuchGroupError(Exception):
+    """Raised when a group name names no group in Redis."""
+
+
+class DeserializationError(Exception):
+    """Raised when stored job data (payload, meta or result) cannot be decoded."""
+
+
+class SerializationError(TypeError):
+    """Raised when a job's function call or return value cannot be encoded with its serializer."""
+
+
+class InvalidJobDependency(Exception):
+    """Raised when a job is made to depend on itself or on something that is not a job."""
+
+
+class DependencyNotFoundError(InvalidJobDependency):
+    """Raised when an operation needs a dependency job that does not exist."""
+
+
+class DuplicateJobError(Exception):
+    """Raised when ``unique=True`` is asked for and a job with the same id already exists."""
+
+
+class InvalidJobOperationError(Exception):
+    """Raised by older RQ APIs for an operation that the job's state does not allow (kept for imports)."""
+
+
+class InvalidJobOperation(Exception):
+    """Raised when an operation is not allowed in the job's current state (e.g. requeueing a queued job)."""
+
+
+class DequeueTimeout(Exception):
+    """Raised when a blocking dequeue times out without a job."""
+
+
+class ShutDownImminentException(BaseException):
+    """Raised inside a job when the platform is about to kill the process (Heroku's SIGRTMIN)."""
+
+    def __init__(self, msg: str, extra_info: dict[str, object] | None = None) -> None:
+        self.extra_info = extra_info or {}
+        super().__init__(msg)
+
+
+class TimeoutFormatError(Exception):
+    """Raised when a timeout or TTL string is not an integer optionally followed by d, h, m or s."""
+
+
+class AbandonedJobError(Exception):
+    """Raised (and recorded) for a started job whose worker stopped sending heartbeats."""
+
+
+class SchedulerNotFound(Exception):
+    """Raised when a cron scheduler name is not registered in Redis."""
+
+
+class DuplicateSchedulerError(Exception):
+    """Raised when a cron scheduler registers under a name that is already alive."""
+
+
+class StopRequested(Exception):
+    """Raised to unwind a worker or scheduler loop after a shutdown request."""
+
+
+class MissingDistributionError(ImportError):
+    """Raised when a name lives in an rq distribution that is not installed (for example ``rq-worker``)."""
+
+    def __init__(self, name: str, distribution: str, installed: bool = False) -> None:
+        self.distribution = distribution
+        if installed:
+            message = (
+                f'{name} is provided by the {distribution!r} distribution, but the installed copy does not '
+                f'define it; install a matching version with: pip install {distribution}'
+            )
+        else:
+            message = (
+                f'{name} is provided by the {distribution!r} distribution, which is not installed; '
+                f'install it with: pip install {distribution}'
+            )
+        super().__init__(message, name=name)

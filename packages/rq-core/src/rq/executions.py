@@ -1,0 +1,169 @@
+"""``Execution``: one run of a job by one worker (``rq:execution:<job_id>:<execution_id>``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ._redis import codec, keys
+from .utils import now
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.client import Pipeline
+
+    from .job import Job
+    from .registry import StartedJobRegistry
+
+__all__ = ['Execution', 'ExecutionRegistry']
+
+
+class Execution:
+    """One run of a job: its hash holds ``id``, ``created_at``, ``last_heartbeat``, ``worker_name``."""
+
+    def __init__(self, id: str, job_id: str, connection: Redis, worker_name: str = '') -> None:
+        self.id = id
+        self.job_id = job_id
+        self.connection = connection
+        self.worker_name = worker_name
+        self.created_at: datetime = now()
+        self.last_heartbeat: datetime = self.created_at
+
+    def __repr__(self) -> str:
+        return f'Execution({self.id!r}, job_id={self.job_id!r})'
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Execution) and (self.id, self.job_id) == (other.id, other.job_id)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.job_id))
+
+    @property
+    def key(self) -> str:
+        return keys.execution_key(self.job_id, self.id)
+
+    @property
+    def composite_key(self) -> str:
+        """The started-registry member ``'<job_id>:<execution_id>'``."""
+        return f'{self.job_id}:{self.id}'
+
+    @property
+    def job(self) -> Job:
+        from .job import Job
+
+        return Job.fetch(self.job_id, connection=self.connection)
+
+    @classmethod
+    def from_composite_key(cls, composite_key: str, connection: Redis) -> Execution:
+        job_id, _, execution_id = composite_key.partition(':')
+        return cls.fetch(execution_id, job_id, connection)
+
+    @classmethod
+    def fetch(cls, id: str, job_id: str, connection: Redis) -> Execution:
+        """Load an execution. Raises ValueError when its hash no longer exists."""
+        raw = connection.hgetall(keys.execution_key(job_id, id))
+        if not raw:
+            raise ValueError(f'Execution {id} of job {job_id} does not exist')
+        execution = cls(id, job_id, connection)
+        execution.restore(raw)  # type: ignore[arg-type]
+        return execution
+
+    def refresh(self) -> None:
+        """Reload the execution's fields. Raises ValueError when its hash no longer exists."""
+        raw = self.connection.hgetall(self.key)
+        if not raw:
+            raise ValueError(f'Execution {self.id} of job {self.job_id} does not exist')
+        self.restore(raw)  # type: ignore[arg-type]
+
+    def restore(self, raw: dict[bytes, bytes]) -> None:
+        created_at = codec.parse_epoch(raw.get(b'created_at'))
+        heartbeat = codec.parse_epoch(raw.get(b'last_heartbeat'))
+        self.created_at = created_at or self.created_at
+        self.last_heartbeat = heartbeat or self.created_at
+        self.worker_name = codec.text(raw.get(b'worker_name', b''))
+
+    def serialize(self) -> dict[str, Any]:
+        return {
+            'id': self.id,
+            'created_at': codec.format_epoch(self.created_at),
+            'last_heartbeat': codec.format_epoch(self.last_heartbeat),
+            'worker_name': self.worker_name,
+        }
+
+    @classmethod
+    def create(cls, job: Job, ttl: int, pipeline: Pipeline, worker_name: str | None = None) -> Execution:
+        """A new execution of ``job`` by ``worker_name`` (default: the job's ``worker_name``): its hash
+        (EXPIRE ``ttl``), its entry in the job's executions set, and its member in the started
+        registry (scored now + ``ttl``)."""
+        name = worker_name if worker_name is not None else (job.worker_name or '')
+        execution = cls(uuid.uuid4().hex, job.id, connection=job.connection, worker_name=name)
+        execution.save(ttl, pipeline=pipeline)
+        ExecutionRegistry(job.id, connection=job.connection).add(execution, ttl=ttl, pipeline=pipeline)
+        job.started_job_registry.add_execution(execution, pipeline=pipeline, ttl=ttl)
+        return execution
+
+    def save(self, ttl: int, pipeline: Pipeline | None = None) -> None:
+        client = pipeline if pipeline is not None else self.connection
+        client.hset(self.key, mapping=self.serialize())  # type: ignore[arg-type]
+        client.expire(self.key, ttl)
+
+    def delete(self, job: Job, pipeline: Pipeline | None = None) -> None:
+        """Remove the execution everywhere (hash, the job's executions set, the started registry)."""
+        client = pipeline if pipeline is not None else self.connection
+        client.delete(self.key)
+        client.zrem(keys.executions_key(self.job_id), self.id)
+        job.started_job_registry.remove_execution(self, pipeline=pipeline)
+
+    def heartbeat(self, started_job_registry: StartedJobRegistry, ttl: int, pipeline: Pipeline) -> None:
+        """Refresh ``last_heartbeat`` and the TTLs and scores that say this execution is alive."""
+        self.last_heartbeat = now()
+        pipeline.hset(self.key, 'last_heartbeat', codec.format_epoch(self.last_heartbeat))
+        pipeline.expire(self.key, ttl)
+        started_job_registry.add_execution(self, pipeline=pipeline, ttl=ttl, xx=True)
+        ExecutionRegistry(self.job_id, connection=self.connection).add(self, ttl=ttl, pipeline=pipeline)
+
+
+class ExecutionRegistry:
+    """The executions of one job: ``rq:executions:<job_id>``, scored by expiry (now + ttl + 60)."""
+
+    def __init__(self, job_id: str, connection: Redis) -> None:
+        self.job_id = job_id
+        self.connection = connection
+        self.key = keys.executions_key(job_id)
+
+    def add(self, execution: Execution, ttl: int, pipeline: Pipeline) -> None:
+        from .utils import current_timestamp
+
+        pipeline.zadd(self.key, {execution.id: current_timestamp() + ttl + 60})
+        pipeline.expire(self.key, ttl + 60)
+
+    def remove(self, execution: Execution, pipeline: Pipeline) -> None:
+        pipeline.zrem(self.key, execution.id)
+
+    def cleanup(self) -> None:
+        """Forget executions whose expiry score has passed (their hashes expired with them)."""
+        from .utils import current_timestamp
+
+        self.connection.zremrangebyscore(self.key, 0, current_timestamp())
+
+    def get_execution_ids(self, start: int = 0, end: int = -1) -> list[str]:
+        self.cleanup()
+        return codec.texts(self.connection.zrange(self.key, start, end))
+
+    def get_executions(self, start: int = 0, end: int = -1) -> list[Execution]:
+        """The executions whose hashes still exist."""
+        executions = []
+        for execution_id in self.get_execution_ids(start, end):
+            try:
+                executions.append(Execution.fetch(execution_id, self.job_id, self.connection))
+            except ValueError:
+                continue
+        return executions
+
+    def delete(self, job: Job, pipeline: Pipeline) -> None:
+        """Delete every execution of the job (also those whose hash already expired: their
+        started-registry members go too) and this set."""
+        for execution_id in codec.texts(self.connection.zrange(self.key, 0, -1)):
+            Execution(execution_id, self.job_id, self.connection).delete(job, pipeline=pipeline)
+        pipeline.delete(self.key)

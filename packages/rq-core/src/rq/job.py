@@ -1,0 +1,42 @@
+"""Jobs: :class:`Job`, :class:`JobStatus`, :class:`Retry`, :class:`Callback`, :class:`Dependency`,
+and the module functions RQ exposes here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._jobs.callable import get_call_string
+from ._jobs.current import top as _current_top
+from ._jobs.model import Job, parse_job_id, validate_job_id
+from ._jobs.options import Callback, Retry
+from ._jobs.status import JobStatus
+from .dependency import Dependency
+
+__all__ = [
+    'Callback',
+    'Dependency',
+    'Job',
+    'JobStatus',
+    'Retry',
+    'cancel_job',
+    'get_call_string',
+    'get_current_job',
+    'parse_job_id',
+    'requeue_job',
+    'validate_job_id',
+]
+
+
+def get_current_job(connection: Any = None, job_class: Any = None) -> Job | None:
+    """The job being performed in this thread or task, or None (the arguments are ignored)."""
+    return _current_top()
+
+
+def cancel_job(job_id: str, connection: Any, serializer: Any = None, enqueue_dependents: bool = False) -> None:
+    """Cancel job ``job_id`` (see :meth:`Job.cancel`)."""
+    Job.fetch(job_id, connection=connection, serializer=serializer).cancel(enqueue_dependents=enqueue_dependents)
+
+
+def requeue_job(job_id: str, connection: Any, serializer: Any = None) -> Job:
+    """Put failed job ``job_id`` back on its queue (see :meth:`Job.requeue`)."""
+    return Job.fetch(job_id, connection=connection, serializer=serializer).requeue()

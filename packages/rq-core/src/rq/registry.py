@@ -1,0 +1,376 @@
+"""Job registries: sorted sets that track jobs by state, per queue (``rq:<kind>:<queue>``)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from ._redis import codec, keys, ops
+from ._redis import registries as zsets
+from ._redis.results_ops import failed_registry_score, registry_score
+from .defaults import DEFAULT_FAILURE_TTL
+from .exceptions import InvalidJobOperation, NoSuchJobError
+from .serializers import resolve_serializer
+from .timeouts import get_default_death_penalty_class
+from .utils import current_timestamp, now, parse_composite_key
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.client import Pipeline
+
+    from .executions import Execution
+    from .job import Job
+    from .queue import Queue
+
+__all__ = [
+    'BaseRegistry',
+    'CanceledJobRegistry',
+    'DeferredJobRegistry',
+    'FailedJobRegistry',
+    'FinishedJobRegistry',
+    'ScheduledJobRegistry',
+    'StartedJobRegistry',
+    'clean_registries',
+]
+
+logger = logging.getLogger('rq.registry')
+
+#: How long a cleaner holds an abandoned execution it is handling before others may take it over.
+ABANDONED_CLAIM_SECONDS = 60
+
+
+class BaseRegistry:
+    """A sorted set of job ids for one queue, scored by when each entry expires."""
+
+    kind = 'base'
+
+    def __init__(
+        self,
+        name: str = 'default',
+        connection: Redis | None = None,
+        job_class: Any = None,
+        queue: Queue | None = None,
+        serializer: Any = None,
+        death_penalty_class: Any = None,
+    ) -> None:
+        from .job import Job
+        from .utils import import_attribute
+
+        if queue is not None:
+            self.name = queue.name
+            self.connection: Redis = queue.connection
+            self.serializer = queue.serializer
+            job_class = job_class or queue.job_class
+            death_penalty_class = death_penalty_class or queue.death_penalty_class
+        else:
+            if connection is None:
+                raise TypeError(f'{type(self).__name__} requires a Redis connection (or queue=...)')
+            self.name = name
+            self.connection = connection
+            self.serializer = resolve_serializer(serializer)
+        self.job_class: type[Job] = import_attribute(job_class) if isinstance(job_class, str) else (job_class or Job)
+        self.death_penalty_class = death_penalty_class or get_default_death_penalty_class()
+        self.key = keys.registry_key(self.kind, self.name)
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}({self.name!r})'
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, BaseRegistry)
+            and type(self) is type(other)
+            and self.name == other.name
+            and self.connection.connection_pool.connection_kwargs == other.connection.connection_pool.connection_kwargs
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.name))
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, item: Job | str) -> bool:
+        return zsets.score_of(self.connection, self.key, self._member(item)) is not None
+
+    def _member(self, job_or_id: Job | str) -> str:
+        return job_or_id if isinstance(job_or_id, str) else job_or_id.id
+
+    @property
+    def count(self) -> int:
+        """Number of entries, after dropping expired ones."""
+        return self.get_job_count()
+
+    def get_job_count(self, cleanup: bool = True) -> int:
+        if cleanup:
+            self.cleanup()
+        return zsets.count(self.connection, self.key)
+
+    def add(self, job: Job | str, ttl: int = 0, pipeline: Pipeline | None = None, xx: bool = False) -> Any:
+        """Add with score now + ``ttl`` (``-1``: kept forever, scored ``+inf``)."""
+        score = registry_score(current_timestamp(), ttl)
+        return zsets.add(pipeline if pipeline is not None else self.connection, self.key, self._member(job), score, xx)
+
+    def remove(self, job: Job | str, pipeline: Pipeline | None = None, delete_job: bool = False) -> Any:
+        """Remove an entry; ``delete_job=True`` also deletes the job."""
+        reply = zsets.remove(pipeline if pipeline is not None else self.connection, self.key, self._member(job))
+        if delete_job:
+            target = job if not isinstance(job, str) else self._fetch_or_none(job)
+            if target is not None:
+                target.delete(pipeline=pipeline, remove_from_queue=False)
+        return reply
+
+    def _fetch_or_none(self, job_id: str) -> Job | None:
+        try:
+            return self.job_class.fetch(job_id, connection=self.connection, serializer=self.serializer)
+        except NoSuchJobError:
+            return None
+
+    def get_expired_job_ids(self, timestamp: float | None = None) -> list[str]:
+        """Ids whose score is at or before ``timestamp`` (default now)."""
+        score = timestamp if timestamp is not None else current_timestamp()
+        return [self.parse_job_id(m) for m in zsets.members_up_to(self.connection, self.key, score)]
+
+    def get_job_ids(self, start: int = 0, end: int = -1, desc: bool = False, cleanup: bool = True) -> list[str]:
+        """Ids ordered by score (expiry), after dropping expired entries unless ``cleanup=False``."""
+        if cleanup:
+            self.cleanup()
+        return [self.parse_job_id(m) for m in zsets.members(self.connection, self.key, start, end, desc=desc)]
+
+    @staticmethod
+    def parse_job_id(entry: str) -> str:
+        return entry
+
+    def get_queue(self) -> Queue:
+        from .queue import Queue
+
+        return Queue(self.name, connection=self.connection, job_class=self.job_class, serializer=self.serializer)
+
+    def get_expiration_time(self, job: Job | str) -> datetime | None:
+        """When the entry expires, or None when it never does (or is not in the registry)."""
+        score = zsets.score_of(self.connection, self.key, self._member(job))
+        if score is None or score < 0 or score == float('inf'):
+            return None
+        return datetime.fromtimestamp(score, tz=timezone.utc)
+
+    def requeue(self, job_or_id: Job | str, at_front: bool = False) -> Job:
+        """Move a job from this registry back onto its queue.
+
+        Raises:
+            InvalidJobOperation: the job is not in this registry.
+            NoSuchJobError: the registry held the id but the job is gone (the entry is dropped).
+        """
+        job_id = self._member(job_or_id)
+        job = self._fetch_or_none(job_id)
+        queue_name = job.origin if job is not None and job.origin else self.name
+        outcome = ops.requeue_from_registry(
+            self.connection,
+            self.key,
+            job_id,
+            queue_name,
+            codec.format_timestamp(now()),
+            at_front,
+            ttl=job.ttl if job is not None else None,
+        )
+        if outcome == 0:
+            raise InvalidJobOperation(f'Job {job_id} is not in {type(self).__name__} {self.name!r}')
+        if outcome == -1 or job is None:
+            raise NoSuchJobError(f'No such job: {job_id}')
+        job.refresh()
+        return job
+
+    def cleanup(self, timestamp: float | None = None, exception_handlers: list[Any] | None = None) -> None:
+        """Drop entries whose score is at or before ``timestamp`` (default now)."""
+        score = timestamp if timestamp is not None else current_timestamp()
+        zsets.remove_up_to(self.connection, self.key, score)
+
+
+class StartedJobRegistry(BaseRegistry):
+    """Jobs being run: members ``'<job_id>:<execution_id>'`` scored by heartbeat expiry.
+
+    A member whose score passed belongs to a job whose worker died: ``cleanup()`` fails it with
+    :class:`~rq.exceptions.AbandonedJobError` (or retries it if it has retries left).
+    """
+
+    kind = 'started'
+
+    def add(self, job: Job | str, ttl: int = 0, pipeline: Pipeline | None = None, xx: bool = False) -> Any:
+        raise NotImplementedError('StartedJobRegistry holds executions: use add_execution()')
+
+    def remove(self, job: Job | str, pipeline: Pipeline | None = None, delete_job: bool = False) -> Any:
+        raise NotImplementedError('StartedJobRegistry holds executions: use remove_execution()')
+
+    @staticmethod
+    def parse_job_id(entry: str) -> str:
+        return parse_composite_key(entry)[0]
+
+    def __contains__(self, item: Job | str) -> bool:
+        """True when the job (a Job or an id) has an execution here; ``'<job_id>:<execution_id>'``
+        checks that one execution."""
+        member = self._member(item)
+        if ':' in member:
+            return zsets.score_of(self.connection, self.key, member) is not None
+        return zsets.has_member_with_prefix(self.connection, self.key, member + ':')
+
+    def add_execution(self, execution: Execution, pipeline: Pipeline, ttl: int = 0, xx: bool = False) -> Any:
+        score = registry_score(current_timestamp(), ttl)
+        return zsets.add(pipeline, self.key, execution.composite_key, score, xx)
+
+    def remove_execution(
+        self, execution: Execution, job: Job | None = None, pipeline: Pipeline | None = None, delete_job: bool = False
+    ) -> None:
+        zsets.remove(pipeline if pipeline is not None else self.connection, self.key, execution.composite_key)
+        if delete_job and job is not None:
+            job.delete(pipeline=pipeline, remove_from_queue=False)
+
+    def remove_executions(self, job: Job, pipeline: Pipeline | None = None) -> None:
+        members = [f'{job.id}:{e}' for e in ops.execution_ids(self.connection, job.id)]
+        zsets.remove(pipeline if pipeline is not None else self.connection, self.key, *members)
+
+    def get_job_and_execution_ids(
+        self, start: int = 0, end: int = -1, desc: bool = False, cleanup: bool = True
+    ) -> list[tuple[str, str]]:
+        if cleanup:
+            self.cleanup()
+        return [parse_composite_key(m) for m in zsets.members(self.connection, self.key, start, end, desc=desc)]
+
+    def get_job_ids(self, start: int = 0, end: int = -1, desc: bool = False, cleanup: bool = True) -> list[str]:
+        ids: list[str] = []
+        for job_id, _ in self.get_job_and_execution_ids(start, end, desc=desc, cleanup=cleanup):
+            if job_id not in ids:
+                ids.append(job_id)
+        return ids
+
+    def cleanup(self, timestamp: float | None = None, exception_handlers: list[Any] | None = None) -> None:
+        """Fail (or retry) the jobs of executions whose heartbeat expired, then drop those entries.
+
+        Each expired entry is first claimed atomically (its score pushed ``ABANDONED_CLAIM_SECONDS``
+        ahead), so that concurrent cleaners handle an abandoned job once; it is removed in the same
+        transaction that records the job's failure, and expires again should this process die first.
+        """
+        from ._jobs.outcome import handle_abandoned_job
+
+        score = timestamp if timestamp is not None else current_timestamp()
+        handled: set[str] = set()
+        for member in zsets.members_up_to(self.connection, self.key, score):
+            claimed_until = current_timestamp() + ABANDONED_CLAIM_SECONDS
+            if not ops.claim_expired(self.connection, self.key, member, score, claimed_until):
+                continue
+            job_id = self.parse_job_id(member)
+            job = None if job_id in handled else self._fetch_or_none(job_id)
+            if job is None:
+                zsets.remove(self.connection, self.key, member)
+                continue
+            handled.add(job_id)
+
+            def forget(pipe: Pipeline, member: str = member) -> None:
+                zsets.remove(pipe, self.key, member)
+
+            try:
+                handle_abandoned_job(
+                    job, self.get_queue(), exception_handlers or [], self.death_penalty_class, extra=forget
+                )
+            except Exception:
+                logger.exception('Could not fail abandoned job %s', job.id)
+
+
+class FinishedJobRegistry(BaseRegistry):
+    """Finished jobs, scored by when their result expires (``+inf``: never)."""
+
+    kind = 'finished'
+
+
+class FailedJobRegistry(BaseRegistry):
+    """Failed jobs, scored by when they expire (``failure_ttl``, one year by default)."""
+
+    kind = 'failed'
+
+    def add(  # type: ignore[override]
+        self,
+        job: Job,
+        ttl: int | None = None,
+        exc_string: str = '',
+        pipeline: Pipeline | None = None,
+        _save_exc_to_job: bool = False,
+    ) -> None:
+        """Record a failed job: save it (without meta), expire it after ``ttl`` (one year by default)
+        and add it scored now + ``ttl``."""
+        ttl = DEFAULT_FAILURE_TTL if ttl is None else ttl
+        client = pipeline if pipeline is not None else self.connection
+        zsets.add(client, self.key, job.id, failed_registry_score(current_timestamp(), ttl))
+        job._exc_info = exc_string
+        job.save(pipeline=client, include_meta=False, include_result=_save_exc_to_job)  # type: ignore[arg-type]
+        job.cleanup(ttl=ttl, pipeline=client, remove_from_queue=False)  # type: ignore[arg-type]
+
+
+class DeferredJobRegistry(BaseRegistry):
+    """Jobs waiting for their dependencies, scored by when they were deferred. Never expires."""
+
+    kind = 'deferred'
+
+    def add(self, job: Job | str, ttl: int = 0, pipeline: Pipeline | None = None, xx: bool = False) -> Any:
+        score = current_timestamp() + ttl if ttl and ttl > 0 else current_timestamp()
+        return zsets.add(pipeline if pipeline is not None else self.connection, self.key, self._member(job), score, xx)
+
+    def cleanup(self, timestamp: float | None = None, exception_handlers: list[Any] | None = None) -> None:
+        """Deferred entries do not expire."""
+
+
+class ScheduledJobRegistry(BaseRegistry):
+    """Jobs waiting for a time, scored by that time (whole UTC seconds)."""
+
+    kind = 'scheduled'
+
+    def schedule(self, job: Job, scheduled_datetime: datetime, pipeline: Pipeline | None = None) -> Any:
+        """Add ``job`` due at ``scheduled_datetime`` (a naive value is local time, as in RQ)."""
+        score = codec.to_score(codec.local_to_utc(scheduled_datetime))
+        return zsets.add(pipeline if pipeline is not None else self.connection, self.key, job.id, score)
+
+    def get_jobs_to_schedule(self, timestamp: int | None = None, chunk_size: int = 1000) -> list[str]:
+        """Ids due at or before ``timestamp`` (default now), at most ``chunk_size`` of them."""
+        score = timestamp if timestamp is not None else current_timestamp()
+        return zsets.members_up_to(self.connection, self.key, score, limit=chunk_size)
+
+    def get_scheduled_time(self, job_or_id: Job | str) -> datetime:
+        """When the job is due. Raises NoSuchJobError if it is not scheduled here."""
+        score = zsets.score_of(self.connection, self.key, self._member(job_or_id))
+        if score is None:
+            raise NoSuchJobError(f'Job {self._member(job_or_id)} is not in {self!r}')
+        return datetime.fromtimestamp(score, tz=timezone.utc)
+
+    def get_jobs_to_enqueue(self, timestamp: float | None = None) -> list[str]:
+        """Ids due at or before ``timestamp`` (default now); RQ's alias of ``get_expired_job_ids``."""
+        return self.get_expired_job_ids(timestamp)
+
+    def remove_jobs(self, timestamp: int | None = None, pipeline: Pipeline | None = None) -> Any:
+        """Deprecated: drop entries due at or before ``timestamp``."""
+        warnings.warn(
+            'ScheduledJobRegistry.remove_jobs() is deprecated and will be removed in the future.',
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        score = timestamp if timestamp is not None else current_timestamp()
+        return zsets.remove_up_to(pipeline if pipeline is not None else self.connection, self.key, score)
+
+    def cleanup(self, timestamp: float | None = None, exception_handlers: list[Any] | None = None) -> None:
+        """Scheduled entries do not expire (the scheduler moves them)."""
+
+
+class CanceledJobRegistry(BaseRegistry):
+    """Canceled jobs, scored by when they were canceled. Never cleaned."""
+
+    kind = 'canceled'
+
+    def get_expired_job_ids(self, timestamp: float | None = None) -> list[str]:
+        raise NotImplementedError('Canceled jobs do not expire')
+
+    def cleanup(self, timestamp: float | None = None, exception_handlers: list[Any] | None = None) -> None:
+        """Canceled entries are kept."""
+
+
+def clean_registries(queue: Queue, exception_handlers: list[Any] | None = None) -> None:
+    """Drop expired entries from the finished, started (failing abandoned jobs), failed and deferred
+    registries of ``queue``."""
+    for registry_class in (FinishedJobRegistry, StartedJobRegistry, FailedJobRegistry, DeferredJobRegistry):
+        registry_class(queue=queue).cleanup(exception_handlers=exception_handlers)

@@ -1,0 +1,81 @@
+"""Serializers: how job payloads, meta and return values become bytes.
+
+Pickle is the default. ``'json'`` and ``'pickle'`` are accepted as aliases; any other string is
+imported as a dotted path. RQ stores no serializer tag in Redis: producers and workers must agree.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ['DefaultSerializer', 'JSONSerializer', 'PickleSerializer', 'Serializer', 'resolve_serializer']
+
+
+@runtime_checkable
+class Serializer(Protocol):
+    """Anything with ``dumps(obj) -> bytes`` and ``loads(bytes) -> obj``."""
+
+    def dumps(self, obj: Any) -> bytes: ...
+
+    def loads(self, data: bytes) -> Any: ...
+
+
+class DefaultSerializer:
+    """Pickle with the highest protocol (RQ's default)."""
+
+    @staticmethod
+    def dumps(obj: Any) -> bytes:
+        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def loads(data: bytes) -> Any:
+        return pickle.loads(data)
+
+
+PickleSerializer = DefaultSerializer
+
+
+class JSONSerializer:
+    """JSON encoded as UTF-8 bytes. Tuples come back as lists."""
+
+    @staticmethod
+    def dumps(obj: Any) -> bytes:
+        return json.dumps(obj).encode('utf-8')
+
+    @staticmethod
+    def loads(data: bytes | str) -> Any:
+        if isinstance(data, bytes):
+            data = data.decode('utf-8')
+        return json.loads(data)
+
+
+_ALIASES: dict[str, Any] = {'json': JSONSerializer, 'pickle': DefaultSerializer}
+
+
+def resolve_serializer(serializer: Any = None) -> Serializer:
+    """Return a serializer for ``serializer``: None, an alias, a dotted path, a class or an instance.
+
+    Raises:
+        ValueError: the dotted path cannot be imported.
+        NotImplementedError: the object has no ``dumps``/``loads``.
+    """
+    if not serializer or serializer is DefaultSerializer:
+        return DefaultSerializer
+    if serializer is JSONSerializer:
+        return JSONSerializer
+    if isinstance(serializer, str):
+        alias = _ALIASES.get(serializer.lower())
+        if alias is not None:
+            return alias  # type: ignore[no-any-return]
+        from .utils import import_attribute
+
+        try:
+            serializer = import_attribute(serializer)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ValueError(f'Unknown serializer {serializer!r}: {exc}') from exc
+    if not (callable(getattr(serializer, 'dumps', None)) and callable(getattr(serializer, 'loads', None))):
+        raise NotImplementedError(f'Serializer {serializer!r} must provide dumps() and loads()')
+    resolved: Serializer = serializer
+    return resolved

@@ -1,0 +1,205 @@
+"""Small helpers with RQ 2.x's public names (``parse_timeout``, ``import_attribute``, ...)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import importlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._redis.codec import format_timestamp as utcformat
+from ._redis.codec import parse_timestamp
+from .exceptions import TimeoutFormatError
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+__all__ = [
+    'as_text',
+    'backend_class',
+    'ceildiv',
+    'compact',
+    'current_timestamp',
+    'decode_redis_hash',
+    'get_version',
+    'import_attribute',
+    'now',
+    'parse_composite_key',
+    'parse_timeout',
+    'split_list',
+    'str_to_date',
+    'truncate_long_string',
+    'utcformat',
+    'utcparse',
+]
+
+_T = TypeVar('_T')
+
+_TIMEOUT_PATTERN = re.compile(r'^\s*(-?\d+)\s*([dhms]?)\s*$', re.IGNORECASE)
+_UNIT_SECONDS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400}
+
+
+def now() -> datetime.datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def utcparse(string: str | bytes) -> datetime.datetime:
+    """Parse an RQ hash timestamp (``...%fZ`` or ``...%SZ``) into an aware UTC datetime."""
+    parsed = parse_timestamp(string)
+    if parsed is None:
+        raise ValueError(f'Not an RQ timestamp: {string!r}')
+    return parsed
+
+
+def str_to_date(date_str: bytes | str) -> datetime.datetime | None:
+    """Like :func:`utcparse`, but an empty value gives None."""
+    return parse_timestamp(date_str)
+
+
+def current_timestamp() -> int:
+    """The current UTC time in whole seconds (the unit of registry scores)."""
+    return calendar.timegm(now().utctimetuple())
+
+
+def as_text(v: bytes | str) -> str:
+    """Decode bytes as UTF-8; return str unchanged."""
+    if isinstance(v, bytes):
+        return v.decode('utf-8')
+    if isinstance(v, str):
+        return v
+    raise ValueError(f'Unknown type {type(v)!r}')
+
+
+def decode_redis_hash(h: dict[Any, Any], *, decode_values: bool = False) -> dict[str, Any]:
+    """Decode the keys (and optionally the values) of a raw HGETALL reply."""
+    return {as_text(k): (as_text(v) if decode_values else v) for k, v in h.items()}
+
+
+def parse_timeout(timeout: int | float | str | bytes | None) -> int | None:
+    """Turn ``10``, ``'10'``, ``'10s'``, ``'5m'``, ``'1h'`` or ``'2D'`` into whole seconds.
+
+    Floats are truncated. None stays None.
+
+    Raises:
+        TimeoutFormatError: anything else, such as ``'1.5h'`` or ``'ten'``.
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool):
+        raise TimeoutFormatError(f'Timeout must be an integer or a string like "1h", not {timeout!r}')
+    if isinstance(timeout, (int, float)):
+        return int(timeout)
+    if isinstance(timeout, bytes):
+        timeout = timeout.decode()
+    if isinstance(timeout, str):
+        match = _TIMEOUT_PATTERN.match(timeout)
+        if match:
+            return int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+    raise TimeoutFormatError(
+        f'Timeout must be an integer or a string of an integer followed by d, h, m or s '
+        f'(e.g. "90", "5m", "1h"), not {timeout!r}'
+    )
+
+
+class ImportAttributeModuleError(ModuleNotFoundError, ValueError):
+    """No module prefix of a dotted path can be imported (a ValueError too, as RQ raises)."""
+
+
+class ImportAttributeError(AttributeError, ValueError):
+    """A dotted path's module exists but lacks the attribute (a ValueError too, as RQ raises)."""
+
+
+def import_attribute(name: str) -> Any:
+    """Import ``'package.module.attr'`` (or ``'module.Class.method'``; a bare name means a builtin).
+
+    Every failure about the name itself is a ``ValueError`` (what RQ raises); the two lookup
+    failures are also a ``ModuleNotFoundError`` and an ``AttributeError``. An ImportError raised
+    *inside* an existing module being imported propagates unchanged.
+
+    Raises:
+        ValueError: the name is empty or malformed, or names no builtin.
+        ImportAttributeModuleError: no module prefix of the name can be imported.
+        ImportAttributeError: the module exists but does not have the attribute.
+    """
+    if not name or not isinstance(name, str) or name.startswith('.') or name.endswith('.') or '..' in name:
+        raise ValueError(f'Invalid dotted path: {name!r}')
+    parts = name.split('.')
+    if len(parts) == 1:
+        import builtins
+
+        if hasattr(builtins, name):
+            return getattr(builtins, name)
+        raise ValueError(f'Invalid attribute name: {name!r} (expected "module.attribute")')
+
+    module = None
+    attribute_parts: list[str] = []
+    for split in range(len(parts) - 1, 0, -1):
+        module_name = '.'.join(parts[:split])
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # Only "this very module is missing" means try a shorter prefix; anything else is a real error.
+            if exc.name is None or not (module_name == exc.name or module_name.startswith(exc.name + '.')):
+                raise
+            continue
+        attribute_parts = parts[split:]
+        break
+    if module is None:
+        raise ImportAttributeModuleError(f'No module named {parts[0]!r} (importing {name!r})', name=parts[0])
+
+    value: Any = module
+    for attribute in attribute_parts:
+        try:
+            value = getattr(value, attribute)
+        except AttributeError as exc:
+            raise ImportAttributeError(f'{name!r}: {value!r} has no attribute {attribute!r}') from exc
+    return value
+
+
+def backend_class(holder: object, default_name: str, override: type[_T] | str | None = None) -> type[_T]:
+    """Pick a class: ``override`` (a class or dotted path), else ``getattr(holder, default_name)``."""
+    if override is None:
+        return getattr(holder, default_name)  # type: ignore[no-any-return]
+    if isinstance(override, str):
+        return import_attribute(override)  # type: ignore[no-any-return]
+    return override
+
+
+def get_version(connection: Redis) -> tuple[int, int, int]:
+    """The Redis server version as a 3-tuple (``(7, 0, 15)``); Valkey reports its Redis-compatible one."""
+    info = connection.info('server')
+    raw = str(info.get('redis_version', '0.0.0'))
+    numbers = ([*raw.split('.'), '0', '0', '0'])[:3]
+    return tuple(int(re.sub(r'\D.*', '', n) or 0) for n in numbers)  # type: ignore[return-value]
+
+
+def compact(items: Iterable[_T | None]) -> list[_T]:
+    """The items that are not None."""
+    return [item for item in items if item is not None]
+
+
+def ceildiv(a: int, b: int) -> int:
+    """Integer division rounding up."""
+    return -(-a // b)
+
+
+def split_list(items: Sequence[_T], segment_size: int) -> Iterator[Sequence[_T]]:
+    """Consecutive slices of at most ``segment_size`` items."""
+    for start in range(0, len(items), segment_size):
+        yield items[start : start + segment_size]
+
+
+def truncate_long_string(data: str, max_length: int | None = None) -> str:
+    """Cut ``data`` to ``max_length`` characters and add ``...`` when it was longer."""
+    if max_length is None or len(data) <= max_length:
+        return data
+    return data[:max_length] + '...'
+
+
+def parse_composite_key(composite_key: str | bytes) -> tuple[str, str]:
+    """Split a started-registry member ``'<job_id>:<execution_id>'``."""
+    job_id, _, execution_id = as_text(composite_key).partition(':')
+    return job_id, execution_id

@@ -1,0 +1,132 @@
+"""Start a worker from the shell with only rq-worker installed.
+
+    python -m rq.worker [--url redis://localhost:6379/0] [--burst] [--worker-class rq.worker.SimpleWorker] QUEUE ...
+
+(The ``rq worker`` command of rq-cli has every upstream option; this entry point has the common
+ones and no dependency beyond rq-worker.) It exits with code 1 and a one-line message when the
+worker class cannot be imported, Redis cannot be reached, workers are suspended (``rq suspend``)
+or a live worker already has the ``--name``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from typing import Any
+
+WORKER_CLASSES = {'Worker', 'SimpleWorker', 'SpawnWorker', 'HerokuWorker', 'RoundRobinWorker', 'RandomWorker'}
+DEFAULT_URL = 'redis://localhost:6379/0'
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='python -m rq.worker', description='Run an rq worker.')
+    parser.add_argument('queues', nargs='*', default=['default'], help='queues to work on, highest priority first')
+    parser.add_argument(
+        '-u',
+        '--url',
+        default=os.environ.get('RQ_REDIS_URL') or os.environ.get('REDIS_URL'),
+        help='Redis URL (default: $RQ_REDIS_URL, $REDIS_URL, or redis://localhost:6379/0)',
+    )
+    parser.add_argument(
+        '-w',
+        '--worker-class',
+        default='rq.worker.Worker',
+        help='worker class: Worker (default), SimpleWorker, SpawnWorker, HerokuWorker or a dotted path',
+    )
+    parser.add_argument('-b', '--burst', action='store_true', help='quit once the queues are empty')
+    parser.add_argument('-n', '--name', help='worker name (default: random)')
+    parser.add_argument('-s', '--with-scheduler', action='store_true', help='also move scheduled jobs (rq-cron)')
+    parser.add_argument('-l', '--logging-level', '--logging_level', default='INFO', help='default: INFO')
+    parser.add_argument('--max-jobs', type=int)
+    parser.add_argument('--max-idle-time', type=float)
+    parser.add_argument('--results-ttl', type=int, default=500)
+    parser.add_argument('--worker-ttl', type=int, default=420)
+    parser.add_argument('--job-monitoring-interval', type=int, default=30)
+    parser.add_argument('--serializer', help="'pickle' (default), 'json' or a dotted path")
+    parser.add_argument('--dequeue-strategy', choices=['default', 'round_robin', 'random'], default='default')
+    return parser
+
+
+def resolve_worker_class(path: str) -> Any:
+    from rq.utils import import_attribute
+
+    from .loop import BaseWorker
+
+    if path in WORKER_CLASSES:
+        path = f'rq.worker.{path}'
+    try:
+        worker_class = import_attribute(path)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise SystemExit(f'Error: cannot import worker class {path!r}: {exc}') from None
+    if not (isinstance(worker_class, type) and issubclass(worker_class, BaseWorker)):
+        raise SystemExit(f'Error: {path!r} is not a worker class')
+    return worker_class
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import redis
+
+    from rq.suspension import is_suspended
+
+    from .variants import RandomWorker, RoundRobinWorker
+
+    worker_class = resolve_worker_class(args.worker_class)
+    url = args.url or DEFAULT_URL
+    try:
+        connection = redis.Redis.from_url(url)
+    except ValueError as exc:
+        return _error(f'invalid Redis URL {url!r}: {exc}')
+    try:
+        connection.ping()
+    except redis.exceptions.RedisError as exc:
+        return _error(f'cannot connect to Redis at {url}: {exc}')
+    if is_suspended(connection):
+        return _error('RQ is currently suspended, to resume job execution run "rq resume"')
+    if (
+        args.name
+        and connection.exists(f'rq:worker:{args.name}')
+        and not connection.hexists(f'rq:worker:{args.name}', 'death')
+    ):
+        return _error(f'a live worker named {args.name!r} is registered already')
+    for deprecated, replacement in ((RoundRobinWorker, 'round_robin'), (RandomWorker, 'random')):
+        if issubclass(worker_class, deprecated):
+            print(
+                f'Warning: {deprecated.__name__} is deprecated; use --dequeue-strategy {replacement}',
+                file=sys.stderr,
+            )
+            warnings.filterwarnings(
+                'ignore', message=f'{deprecated.__name__} is deprecated', category=DeprecationWarning
+            )
+    try:
+        worker = worker_class(
+            args.queues,
+            name=args.name,
+            connection=connection,
+            default_result_ttl=args.results_ttl,
+            worker_ttl=args.worker_ttl,
+            job_monitoring_interval=args.job_monitoring_interval,
+            serializer=args.serializer,
+        )
+    except (ValueError, TypeError, NotImplementedError) as exc:
+        return _error(str(exc))
+    worker.work(
+        burst=args.burst,
+        logging_level=args.logging_level,
+        max_jobs=args.max_jobs,
+        max_idle_time=args.max_idle_time,
+        with_scheduler=args.with_scheduler,
+        dequeue_strategy=args.dequeue_strategy,
+    )
+    return 0
+
+
+def _error(message: str) -> int:
+    print(f'Error: {message}', file=sys.stderr)
+    return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""A thread that keeps a running job's started entry (and the worker hash) alive, and does the
+worker's maintenance while the job runs (a SimpleWorker's main thread is busy running it)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from rq._redis import codec, scripts, worker_ops
+from rq.utils import current_timestamp, now
+
+if TYPE_CHECKING:
+    from rq.executions import Execution
+    from rq.job import Job
+    from rq.queue import Queue
+
+logger = logging.getLogger('rq.worker')
+
+
+def send_execution_heartbeat(worker: Any, job: Job, queue: Queue, execution: Execution, working: float) -> None:
+    moment = now()
+    with worker.connection.pipeline() as pipe:
+        worker_ops.execution_heartbeat(
+            pipe,
+            job.id,
+            queue.name,
+            execution.id,
+            worker.name,
+            worker.execution_ttl,
+            current_timestamp(),
+            codec.format_timestamp(moment),
+            codec.format_epoch(moment),
+            working,
+        )
+        scripts.execute(pipe)
+    worker.current_job_working_time = working
+
+
+class Heartbeat:
+    """One thread per worker that beats for the running job every ``heartbeat_interval`` seconds
+    (within a quarter second; short jobs never see a beat: starting and ending a job only sets two
+    attributes)."""
+
+    def __init__(self, worker: Any) -> None:
+        self.worker = worker
+        self._current: tuple[Job, Queue, Execution, float] | None = None
+        self._last_beat = 0.0
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name='rq-heartbeat', daemon=True)
+        self._thread.start()
+
+    def begin(self, job: Job, queue: Queue, execution: Execution) -> None:
+        self._last_beat = time.monotonic()
+        self._current = (job, queue, execution, self._last_beat)
+
+    def end(self) -> None:
+        self._current = None
+
+    def _run(self) -> None:
+        interval = self.worker.heartbeat_interval
+        # Look often: a beat is due ``interval`` after the previous one (or the job's start), and
+        # the started entry lives only ``execution_ttl`` (1.5 intervals) without one.
+        while not self._closed.wait(min(0.25, interval / 4)):
+            current = self._current
+            if current is None:
+                continue
+            if time.monotonic() - self._last_beat >= interval:
+                job, queue, execution, started = current
+                self._last_beat = time.monotonic()
+                try:
+                    send_execution_heartbeat(self.worker, job, queue, execution, self._last_beat - started)
+                except Exception as exc:
+                    logger.warning('Worker %s: heartbeat failed (%s)', self.worker.name, exc)
+            self._maintain()
+
+    def _maintain(self) -> None:
+        """A busy worker still does its maintenance (above all: noticing dead workers' jobs in
+        time); the worker's loop cannot while its thread runs the job."""
+        maintenance = getattr(self.worker, 'maintenance', None)
+        if maintenance is None or maintenance.seconds_until_due() > 0:
+            return
+        try:
+            maintenance.run_due(self.worker)
+        except Exception:
+            logger.exception('Worker %s: maintenance failed', self.worker.name)
+
+    def close(self) -> None:
+        self._closed.set()

@@ -1,0 +1,271 @@
+"""``BaseWorker``: the work loop shared by every worker class.
+
+Each turn: honour suspension and stop requests, run due maintenance, then *claim* a job (one
+script call pops an id from the first non-empty queue and records the job as started by this
+worker, atomically) or, when every queue is empty, *wait* for one without taking it. The
+subclass executes the claimed job; the outcome is recorded in one transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from rq._redis import codec, worker_ops
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.exceptions import DeserializationError, NoSuchJobError, StopRequested
+from rq.executions import Execution
+from rq.suspension import is_suspended
+from rq.utils import current_timestamp, get_version, now
+
+from . import recording
+from .commands import CommandListener
+from .identity import DequeueStrategy, WorkerIdentity, WorkerStatus
+from .maintenance import Maintenance
+from .run import FAILED, RunResult
+from .signals import ShutdownHandling
+from .waiting import QueueWaiter
+
+if TYPE_CHECKING:
+    from rq.job import Job
+    from rq.queue import Queue
+
+Claimed = tuple['Job', 'Queue', Execution]
+
+
+class BaseWorker(ShutdownHandling, WorkerIdentity):
+    """A worker: takes jobs from its queues, in priority order, and runs them (subclasses say how)."""
+
+    _unanswered_claim: str | None = None  # the execution id of a claim sent without a reply yet
+    first_reconnect_delay = 1.0  # seconds; then doubled (exponential_backoff_factor) up to max_connection_wait_time
+
+    def execute_job(self, job: Job, queue: Queue, execution: Execution) -> None:
+        """Run ``job`` and record its outcome (implemented by each worker class)."""
+        raise NotImplementedError
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def work(
+        self,
+        burst: bool = False,
+        logging_level: str | int | None = None,
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+        max_jobs: int | None = None,
+        max_idle_time: float | None = None,
+        with_scheduler: bool = False,
+        dequeue_strategy: DequeueStrategy | str = DequeueStrategy.DEFAULT,
+    ) -> bool:
+        """Work until stopped (or, with ``burst``, until the queues are empty). Returns True when at
+        least one job was processed."""
+        self._dequeue_strategy = DequeueStrategy(dequeue_strategy)
+        self.bootstrap(logging_level, date_format, log_format)
+        if with_scheduler:
+            self._start_scheduler(burst)
+        completed = 0
+        idle_since = time.monotonic()
+        try:
+            while not self._stop_requested:
+                self.maintenance.run_due(self)
+                if self._stop_requested:  # (a stop may arrive during maintenance)
+                    break
+                claimed = self._with_reconnect(self.claim)
+                if claimed == worker_ops.SUSPENDED:
+                    if not self._wait_while_suspended(burst):
+                        break
+                    continue
+                if claimed is None:
+                    if burst:
+                        self.log.info('Worker %s: done, quitting', self.name)
+                        break
+                    if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
+                        self.log.info('Worker %s: idle for %s s, quitting', self.name, max_idle_time)
+                        break
+                    self._with_reconnect(functools.partial(self._wait_for_work, max_idle_time, idle_since))
+                    continue
+                job, queue, execution = claimed
+                self.execute_job(job, queue, execution)
+                completed += 1
+                idle_since = time.monotonic()
+                self._reorder_queues(queue)
+                if max_jobs is not None and completed >= max_jobs:
+                    self.log.info('Worker %s: finished executing %d jobs, quitting', self.name, completed)
+                    break
+        except StopRequested:
+            self.log.info('Worker %s: stopping on request', self.name)
+        except redis.exceptions.TimeoutError:
+            self.log.error('Worker %s: Redis connection timeout, quitting...', self.name)
+        finally:
+            self.teardown()
+        return completed > 0
+
+    def bootstrap(self, logging_level: str | int | None, date_format: str, log_format: str) -> None:
+        if logging_level is not None:
+            from .logutils import setup_loghandlers
+
+            setup_loghandlers(logging_level, date_format, log_format)
+        self._redis_version = get_version(self.connection)
+        self.register_birth()
+        self.log.info('Worker %s: started with PID %d, version %s', self.name, self.pid, self.version)
+        self.maintenance = Maintenance(self)
+        self.waiter = QueueWaiter(self.connection, can_block=self._redis_version >= (6, 2, 0))
+        self.commands = CommandListener(self)
+        self.commands.start()
+        self.set_state(WorkerStatus.STARTED)
+        self.install_signal_handlers()
+        self.log.info('*** Listening on %s...', ', '.join(self.queue_names()))
+
+    def teardown(self) -> None:
+        self.restore_signal_handlers()
+        if self.scheduler is not None:
+            try:
+                self.scheduler.stop()
+            except Exception:
+                self.log.exception('Worker %s: could not stop its scheduler', self.name)
+        if getattr(self, 'commands', None) is not None:
+            self.commands.stop()
+        if getattr(self, 'waiter', None) is not None:
+            self.waiter.close()
+        try:
+            self.register_death()
+        except redis.exceptions.RedisError as exc:
+            self.log.warning('Worker %s: could not register its death (%s)', self.name, exc)
+
+    def _start_scheduler(self, burst: bool) -> None:
+        from .scheduling import start_scheduler
+
+        self.scheduler = start_scheduler(self, burst)
+
+    # -- suspension -------------------------------------------------------------------------
+
+    def _wait_while_suspended(self, burst: bool) -> bool:
+        """Block while workers are suspended; False when the worker should quit instead (burst)."""
+        before = self._state
+        announced = False
+        while is_suspended(self.connection):
+            if burst:
+                self.log.info('Worker %s: suspended in burst mode, quitting', self.name)
+                return False
+            if not announced:
+                self.log.info('Worker %s: suspended, run `rq resume` to resume', self.name)
+                self.set_state(WorkerStatus.SUSPENDED)
+                announced = True
+            self.heartbeat()
+            time.sleep(1)
+            if self._stop_requested:
+                return False
+        if announced:
+            self.set_state(before)
+        return True
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def claim(self) -> Claimed | str | None:
+        """Claim the next job; None when every queue is empty, ``'suspended'`` while workers are
+        suspended. A job whose data cannot be decoded is failed on the spot (with the reason) and
+        the next one is tried."""
+        while True:
+            names = [queue.name for queue in self._ordered_queues]
+            moment = now()
+            # A claim whose reply was lost (the connection broke) is sent again with the same
+            # execution id: the script then returns the job it took the first time.
+            execution_id = self._unanswered_claim or uuid.uuid4().hex
+            self._unanswered_claim = execution_id
+            reply = worker_ops.claim_job(
+                self.connection,
+                names,
+                self.name,
+                execution_id,
+                codec.format_timestamp(moment),
+                codec.format_epoch(moment),
+                current_timestamp(),
+                self.execution_ttl,
+            )
+            self._unanswered_claim = None
+            decoded = worker_ops.decode_claim(names, reply)
+            if decoded is None or isinstance(decoded, str):
+                return decoded
+            queue_name, job_id, raw = decoded
+            queue = next(q for q in self._ordered_queues if q.name == queue_name)
+            execution = Execution(execution_id, job_id, self.connection, worker_name=self.name)
+            execution.created_at = execution.last_heartbeat = moment
+            self._job_id = job_id
+            self._state = WorkerStatus.BUSY.value
+            job = self._load_claimed(job_id, raw, queue, execution)
+            self._claimed_raw = raw
+            if job is not None:
+                return job, queue, execution
+
+    def _load_claimed(self, job_id: str, raw: dict[bytes, bytes], queue: Queue, execution: Execution) -> Job | None:
+        job = queue.job_class(job_id, connection=self.connection, serializer=queue.serializer)
+        try:
+            job.restore(raw)
+            job.func_name  # noqa: B018 - a payload this process cannot decode fails here
+        except (DeserializationError, NoSuchJobError) as exc:
+            self.log.error('Worker %s: job %s cannot be decoded, failing it: %s', self.name, job_id, exc)
+            job._status = job.get_status(refresh=False) or job._status
+            self.record(job, queue, execution, _failure(f'{type(exc).__name__}: {exc}\n'))
+            return None
+        return job
+
+    def _reorder_queues(self, served: Queue) -> None:
+        if self._dequeue_strategy == DequeueStrategy.ROUND_ROBIN:
+            index = self._ordered_queues.index(served)
+            self._ordered_queues = self._ordered_queues[index + 1 :] + self._ordered_queues[: index + 1]
+        elif self._dequeue_strategy == DequeueStrategy.RANDOM:
+            random.shuffle(self._ordered_queues)
+
+    def _wait_for_work(self, max_idle_time: float | None, idle_since: float) -> None:
+        """Block until a queue has a job, maintenance is due, or the idle limit passes."""
+        if self._state != WorkerStatus.IDLE.value:
+            self.set_state(WorkerStatus.IDLE)
+        self.heartbeat()
+        timeout = min(self.dequeue_timeout, self.maintenance.seconds_until_due())
+        if max_idle_time is not None:
+            timeout = min(timeout, max(0.0, max_idle_time - (time.monotonic() - idle_since)))
+        self._idle = True
+        try:
+            self.waiter.wait([queue.name for queue in self._ordered_queues], max(0.01, timeout))
+        finally:
+            self._idle = False
+
+    # -- recording --------------------------------------------------------------------------
+
+    def record(self, job: Job, queue: Queue, execution: Execution, result: RunResult, stopped: bool = False) -> None:
+        """Record a run's outcome (with the worker's counters) in one transaction, retrying while
+        Redis is unreachable; then forget the current job."""
+        self._with_reconnect(lambda: recording.record(self, job, queue, execution, result, stopped=stopped))
+        self._job_id = None
+        self._state = WorkerStatus.IDLE.value
+
+    # -- resilience -------------------------------------------------------------------------
+
+    def _with_reconnect(self, step: Callable[[], Any]) -> Any:
+        """Run ``step``; while Redis is unreachable, wait (1, 2, 4 ... 60 s) and try again."""
+        delay = self.first_reconnect_delay
+        while True:
+            try:
+                return step()
+            except redis.exceptions.WatchError:
+                continue  # a guarded transaction met a concurrent change: the step checks and retries
+            except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError) as exc:
+                if self._stop_requested and self._job_id is None and self._unanswered_claim is None:
+                    raise StopRequested() from exc
+                self.log.warning('Worker %s: Redis is unreachable (%s); retrying in %.0f s', self.name, exc, delay)
+                time.sleep(delay)
+                delay = min(delay * self.exponential_backoff_factor, self.max_connection_wait_time)
+
+
+def _failure(exc_string: str) -> RunResult:
+    moment = now()
+    return RunResult(FAILED, moment, moment, exc_string=exc_string)
+
+
+logger = logging.getLogger('rq.worker')

@@ -1,0 +1,113 @@
+"""Periodic duties of a worker.
+
+- Every half ``execution_ttl``: fail or retry the jobs of dead workers (started entries whose
+  heartbeats stopped) on this worker's queues; with the default 30 s heartbeat that is noticed
+  within 60 s, and with any interval within two heartbeat intervals.
+- Every ``maintenance_interval`` (600 s), under the per-queue lock ``rq:clean_registries:<q>`` that
+  upstream RQ also takes: drop expired registry entries, forget dead workers, put back ids stuck in
+  an upstream worker's intermediate list, and prune groups.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from rq._redis import keys, ops, worker_ops
+from rq.group import Group
+from rq.intermediate_queue import IntermediateQueue
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
+from rq.worker_registration import clean_worker_registry
+
+if TYPE_CHECKING:
+    from rq.queue import Queue
+
+logger = logging.getLogger('rq.worker')
+
+CLEANING_LOCK_SECONDS = 899
+STUCK_AFTER_SECONDS = 60
+
+
+class Maintenance:
+    def __init__(self, worker: Any) -> None:
+        self.worker = worker
+        self._next_abandoned_check = 0.0
+        self._next_cleaning = 0.0
+        # the worker's loop and (in a SimpleWorker, while a job runs) its heartbeat thread both
+        # run due maintenance: one at a time, the other skips
+        self._running = threading.Lock()
+
+    @property
+    def abandoned_check_period(self) -> float:
+        return max(0.5, float(self.worker.execution_ttl) / 2)
+
+    def seconds_until_due(self) -> float:
+        now = time.monotonic()
+        return float(max(0.0, min(self._next_abandoned_check, self._next_cleaning) - now))
+
+    def run_due(self, worker: Any) -> None:
+        """Run what is due (nothing if another thread of the worker is running maintenance)."""
+        if not self._running.acquire(blocking=False):
+            return
+        try:
+            now = time.monotonic()
+            if now >= self._next_abandoned_check:
+                self._next_abandoned_check = now + self.abandoned_check_period
+                self.fail_abandoned_jobs()
+            if now >= self._next_cleaning:
+                self._next_cleaning = now + worker.maintenance_interval
+                self.clean_queues()
+        finally:
+            self._running.release()
+
+    def fail_abandoned_jobs(self) -> None:
+        """Any live worker handles an expired started entry (once, whoever claims it first)."""
+        for queue in self.worker.queues:
+            try:
+                # the exact time: started scores are exact moments (claim_job.lua, heartbeats)
+                StartedJobRegistry(queue=queue).cleanup(
+                    timestamp=time.time(), exception_handlers=self.worker._exc_handlers
+                )
+            except Exception:
+                logger.exception('Worker %s: could not check %s for abandoned jobs', self.worker.name, queue.name)
+
+    def clean_queues(self) -> None:
+        connection = self.worker.connection
+        for queue in self.worker.queues:
+            lock = keys.clean_registries_lock_key(queue.name)
+            if not worker_ops.try_lock(connection, lock, CLEANING_LOCK_SECONDS):
+                continue
+            try:
+                logger.info('Worker %s: cleaning registries for queue: %s', self.worker.name, queue.name)
+                FinishedJobRegistry(queue=queue).cleanup()
+                FailedJobRegistry(queue=queue).cleanup()
+                clean_worker_registry(queue)
+                requeue_stuck_intermediate_ids(queue)
+            except Exception:
+                logger.exception('Worker %s: cleaning queue %s failed', self.worker.name, queue.name)
+            finally:
+                worker_ops.unlock(connection, lock)
+        try:
+            Group.clean_registries(connection)
+        except Exception:
+            logger.exception('Worker %s: cleaning groups failed', self.worker.name)
+
+
+def requeue_stuck_intermediate_ids(queue: Queue) -> int:
+    """Ids an upstream worker moved to ``rq:queue:<q>:intermediate`` and never started (it died in
+    between) go back to the front of the queue once seen there for a minute. Upstream RQ fails
+    them; they never ran, so running them is what loses nothing."""
+    intermediate = IntermediateQueue(queue.key, connection=queue.connection)
+    started = StartedJobRegistry(queue=queue)
+    moved = 0
+    for job_id in intermediate.get_job_ids():
+        if job_id in started:
+            continue
+        if intermediate.set_first_seen(job_id) or not intermediate.should_be_cleaned_up(job_id):
+            continue
+        if ops.move_back_from_intermediate(queue.connection, queue.name, job_id):
+            logger.warning('Queue %s: job %s was stuck in the intermediate list; put back', queue.name, job_id)
+            moved += 1
+    return moved

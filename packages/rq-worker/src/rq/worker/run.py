@@ -1,0 +1,108 @@
+"""Running one job in the current process: the function, its callbacks and the exception handlers.
+
+The same code runs inside a SimpleWorker and inside a work horse. It never writes the outcome to
+Redis: it returns a :class:`RunResult` that the worker process records (a horse sends it to its
+parent over a pipe first), so every worker class records outcomes the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rq._jobs.outcome import run_exception_handlers
+from rq._redis import codec
+from rq.job import Retry
+from rq.timeouts import BaseDeathPenalty, JobTimeoutException
+from rq.utils import now
+
+if TYPE_CHECKING:
+    from rq.job import Job
+
+logger = logging.getLogger('rq.worker')
+
+FINISHED, FAILED, RETRY = 'finished', 'failed', 'retry'
+
+
+class ColdShutdown(BaseException):
+    """Raised inside a SimpleWorker's job to abandon it at once (a second SIGINT/SIGTERM)."""
+
+
+class StopJob(BaseException):
+    """Raised inside a SimpleWorker's job when a stop-job command names it."""
+
+
+@dataclass
+class RunResult:
+    """How a run ended, in a form that crosses a pipe (pickled) unchanged.
+
+    ``return_payload`` is the return value encoded with the job's serializer (None for None);
+    ``retry`` is a Retry the function returned (RQ's retry-by-return-value).
+    """
+
+    status: str
+    started_at: datetime
+    ended_at: datetime
+    return_payload: bytes | None = None
+    exc_string: str | None = None
+    retry: Retry | None = None
+
+
+def effective_timeout(job: Job, default: int) -> int:
+    """The job's timeout in seconds; -1 (or any negative) means no limit."""
+    return job.timeout if job.timeout else default
+
+
+def run_job(
+    job: Job,
+    death_penalty_class: type[BaseDeathPenalty],
+    exception_handlers: Sequence[Callable[..., Any]],
+    default_timeout: int,
+) -> RunResult:
+    """Call the job's function under its timeout, then its success or failure callback (each under
+    its own timeout), and the exception handlers when it failed.
+
+    A success callback that raises turns the run into a failure; a failure callback that raises
+    replaces the job's exception (RQ's rules). ``SystemExit`` from a job is a failure like any
+    other; :class:`ColdShutdown` and :class:`StopJob` propagate.
+    """
+    started_at = now()
+    job.started_at = job.started_at or started_at
+    try:
+        with death_penalty_class(effective_timeout(job, default_timeout), JobTimeoutException, job_id=job.id):
+            return_value = job.perform_in_place()
+        ended_at = now()
+        job.ended_at = ended_at
+        if isinstance(return_value, Retry):
+            return RunResult(RETRY, started_at, ended_at, retry=return_value)
+        job.execute_success_callback(death_penalty_class, return_value)
+        payload = None if return_value is None else codec.encode_value(job.serializer, return_value)
+        return RunResult(FINISHED, started_at, ended_at, return_payload=payload)
+    except (ColdShutdown, StopJob):
+        raise
+    except BaseException:
+        exc_info = sys.exc_info()
+        ended_at = now()
+        job.ended_at = ended_at
+        try:
+            job.execute_failure_callback(death_penalty_class, *exc_info)
+        except (ColdShutdown, StopJob):
+            raise
+        except BaseException:
+            exc_info = sys.exc_info()
+        exc_string = ''.join(traceback.format_exception(*exc_info))
+        logger.error('Job %s: exception raised while executing (%s)\n%s', job.id, _describe(job), exc_string)
+        run_exception_handlers(job, exception_handlers, exc_info)
+        return RunResult(FAILED, started_at, ended_at, exc_string=exc_string)
+
+
+def _describe(job: Job) -> str:
+    try:
+        return job.func_name
+    except Exception:
+        return '<undecodable>'

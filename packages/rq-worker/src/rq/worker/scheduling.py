@@ -1,0 +1,29 @@
+"""``work(with_scheduler=True)``: the scheduler that moves due jobs lives in rq-cron."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+logger = logging.getLogger('rq.worker')
+
+MISSING = (
+    'with_scheduler=True: the scheduler that moves scheduled jobs (enqueue_at, enqueue_in, and '
+    'retries or repeats with an interval) to their queues is provided by rq-cron, which %s; this '
+    'worker runs without it. Install it with: pip install rq-cron'
+)
+
+
+def start_scheduler(worker: Any, burst: bool) -> Any:
+    """Start rq-cron's scheduler for the worker's queues, or say clearly why there is none."""
+    try:
+        from rq.cron import scheduler_for_worker  # type: ignore[attr-defined]
+    except ImportError as exc:
+        installed = (
+            'is not installed'
+            if 'rq.cron' in str(exc) and 'scheduler_for_worker' not in str(exc)
+            else ('is installed but provides no scheduler yet')
+        )
+        logger.error(MISSING, installed)
+        return None
+    return scheduler_for_worker(worker, burst=burst)

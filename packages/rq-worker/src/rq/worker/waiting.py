@@ -1,0 +1,110 @@
+"""Waiting for work without taking it, so a worker killed while waiting leaves every job queued.
+
+A queue with an id is noticed by ``BLMOVE q q RIGHT RIGHT``, which moves the tail onto itself
+(a no-op) and returns at once when the list is not empty. One queue is watched by the worker's
+own connection; several are watched by one thread each (Redis has no multi-list BLMOVE), which
+wake the worker; it then claims from the first non-empty queue in priority order. Redis before
+6.2 has no BLMOVE: the worker polls instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import redis
+
+from rq._redis import worker_ops
+
+logger = logging.getLogger('rq.worker')
+
+_POLL_SECONDS = 0.1
+_WATCH_SECONDS = 5
+
+
+class QueueWaiter:
+    def __init__(self, connection: Any, can_block: bool) -> None:
+        self.connection = connection
+        self.can_block = can_block
+        self._ready = threading.Event()
+        self._armed = threading.Event()
+        self._closed = False
+        self._watched: dict[str, threading.Thread] = {}
+
+    def wait(self, queue_names: list[str], timeout: float) -> None:
+        """Return when one of ``queue_names`` may hold a job, or after ``timeout`` seconds (or
+        sooner: a blocking command must return before the connection's socket timeout)."""
+        if not self.can_block:
+            time.sleep(min(timeout, _POLL_SECONDS))
+        elif len(queue_names) == 1:
+            worker_ops.wait_for_job(self.connection, queue_names[0], self._blocking(timeout))
+        else:
+            self._wait_many(queue_names, timeout)
+
+    def _blocking(self, timeout: float) -> float:
+        """``timeout`` for a blocking command, shortened to end a second before the socket timeout
+        of the connection (redis-py 6+ defaults to 5 s: a longer BLMOVE would end in TimeoutError,
+        which stops a worker)."""
+        kwargs = getattr(getattr(self.connection, 'connection_pool', None), 'connection_kwargs', {})
+        socket_timeout = kwargs.get('socket_timeout')
+        if isinstance(socket_timeout, (int, float)) and socket_timeout > 0:
+            return max(0.01, min(timeout, socket_timeout - 1 if socket_timeout > 2 else socket_timeout / 2))
+        return timeout
+
+    def _watch_connection(self) -> Any:
+        """The watcher threads' own client (a pool of their own), so that closing can cut their
+        blocking commands short without touching the worker's connections."""
+        client = getattr(self, '_watch_client', None)
+        if client is None:
+            pool = self.connection.connection_pool
+            watch_pool = type(pool)(connection_class=pool.connection_class, **pool.connection_kwargs)
+            client = self._watch_client = type(self.connection)(connection_pool=watch_pool)
+        return client
+
+    def _wait_many(self, queue_names: list[str], timeout: float) -> None:
+        self._watch_connection()
+        for name in queue_names:
+            if name not in self._watched:
+                thread = threading.Thread(target=self._watch, args=(name,), name=f'rq-wait-{name}', daemon=True)
+                self._watched[name] = thread
+                thread.start()
+        self._ready.clear()
+        self._armed.set()
+        try:
+            self._ready.wait(timeout)
+        finally:
+            self._armed.clear()
+
+    def _watch(self, name: str) -> None:
+        while not self._closed:
+            if not self._armed.wait(1.0) or self._closed:
+                continue
+            try:
+                if (
+                    worker_ops.wait_for_job(self._watch_connection(), name, self._blocking(_WATCH_SECONDS))
+                    and self._armed.is_set()
+                ):
+                    self._ready.set()
+                    time.sleep(0.001)  # let the worker claim before looking again
+            except Exception as exc:
+                if self._closed:
+                    return  # (the worker is done; its connection may be closed under this thread)
+                if not isinstance(exc, redis.exceptions.RedisError):
+                    logger.warning('Waiting for jobs on %s failed: %r', name, exc)
+                self._ready.set()  # let the worker loop see the error and back off
+                time.sleep(1.0)
+
+    def close(self) -> None:
+        """Stop the watcher threads now (their blocking commands are cut short) and wait for them."""
+        self._closed = True
+        self._armed.set()
+        client = getattr(self, '_watch_client', None)
+        if client is not None:
+            try:
+                client.connection_pool.disconnect()
+            except Exception:
+                pass
+        for thread in self._watched.values():
+            thread.join(timeout=2.0)

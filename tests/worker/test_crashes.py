@@ -1,0 +1,355 @@
+"""SIGKILL a worker or its work horse at points of a job's lifecycle; no job may be lost.
+
+The victim workers run in their own processes (``crash_support.py``), with a heartbeat interval of
+1 s, so a started entry lives 2 s without heartbeats. Afterwards a fresh worker (or the registries)
+must show every job finished, queued, or failed with a stated cause; none lost or stuck
+``started``; and a job with retries left is run again.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from crash_support import (
+    ABANDONED_TEXT,
+    ProcessGuard,
+    alive,
+    census,
+    drain,
+    kill,
+    start_victim,
+    victim_processes,
+    wait_for_worker,
+)
+from redis_server import RedisServer
+from rq import Queue, Retry
+from rq._redis import scripts
+from rq.job import Job
+from worker_process import start_worker, wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+CLASSES = ['Worker', 'SimpleWorker']
+ONE_QUEUE = ['default']
+TWO_QUEUES = ['high', 'default']
+MB = 1024 * 1024
+
+
+@pytest.fixture
+def guard() -> Iterator[ProcessGuard]:
+    guard = ProcessGuard()
+    try:
+        yield guard
+    finally:
+        guard.cleanup()
+
+
+def status_of(connection: redis.Redis, job: Job) -> str | None:
+    raw = connection.hget(job.key, 'status')
+    return raw.decode() if raw is not None else None
+
+
+def pids(connection: redis.Redis, key: str) -> list[int]:
+    return [int(p) for p in connection.lrange(key, 0, -1)]
+
+
+def assert_no_leftover_processes(port: int) -> None:
+    assert wait_until(lambda: not victim_processes(port), 5), f'left behind: {victim_processes(port)}'
+
+
+# -- the worker dies at a point of the lifecycle ------------------------------------------------
+
+LIFECYCLE = [
+    # (point, worker class, queues)
+    *[
+        (point, cls, ONE_QUEUE)
+        for point in ('claimed', 'mid-job', 'recording', 'result-partial', 'result-sent')
+        for cls in CLASSES
+    ],
+    ('mid-job', 'SpawnWorker', ONE_QUEUE),
+    ('claimed', 'Worker', TWO_QUEUES),
+    ('claimed', 'SimpleWorker', TWO_QUEUES),
+    ('mid-job', 'Worker', TWO_QUEUES),
+    ('result-partial', 'SimpleWorker', TWO_QUEUES),
+]
+
+
+@pytest.mark.parametrize(
+    ('point', 'worker_class', 'queue_names'),
+    LIFECYCLE,
+    ids=[f'{p}-{c}-{len(q)}q' for p, c, q in LIFECYCLE],
+)
+def test_a_worker_killed_during_a_job_loses_nothing(
+    connection: redis.Redis,
+    redis_server: RedisServer,
+    guard: ProcessGuard,
+    point: str,
+    worker_class: str,
+    queue_names: list[str],
+) -> None:
+    """Two victims each take one job and die at ``point``: right after the claim, while the job
+    runs (killed by the test), after the run but before the outcome is written, halfway through
+    sending the outcome, or right after sending it. One job has no retries, one has one."""
+    queues = [Queue(name, connection=connection) for name in queue_names]
+    marker = f'marker-{uuid.uuid4().hex}'
+    size = MB if point.startswith('result') else 0
+    sleep = 30 if point == 'mid-job' else 0
+    plain = queues[0].enqueue('rqtest_jobs_crash.crash_target', 'runs:plain', marker, size, sleep)
+    retried = queues[-1].enqueue('rqtest_jobs_crash.crash_target', 'runs:retried', marker, size, sleep, retry=Retry(1))
+    others = [queues[-1].enqueue('rqtest_jobs_crash.short', i) for i in range(3)]  # behind both
+    die_at = None if point == 'mid-job' else point
+    connection.script_load(scripts.source('finish_job'))  # else the first call of it is refused (NOSCRIPT)
+    victims = [guard.add(start_victim(redis_server.port, queue_names, worker_class, die_at=die_at)) for _ in range(2)]
+    if point == 'mid-job':
+        assert wait_until(lambda: connection.exists('runs:plain:pids', 'runs:retried:pids') == 2, 15)
+        for victim in victims:
+            guard.remember_tree(victim)
+            victim.kill()
+    for victim in victims:
+        victim.wait(15)
+        assert victim.returncode == -signal.SIGKILL
+    assert_no_leftover_processes(redis_server.port)  # no orphan horse or factory
+    horses = pids(connection, 'runs:plain:pids') + pids(connection, 'runs:retried:pids')
+    assert wait_until(lambda: not any(alive(pid) for pid in horses), 5), 'a horse outlived its worker'
+    for job in (plain, retried):
+        assert status_of(connection, job) == ('finished' if point == 'result-sent' else 'started')
+    assert all(status_of(connection, job) == 'queued' for job in others)
+
+    drain(connection, queue_names, worker_class)
+
+    every = [plain.id, retried.id, *[job.id for job in others]]
+    found = census(connection, queue_names, every)
+    assert found.problems == []
+    ran_before = 0 if point == 'claimed' else 1
+    if point == 'result-sent':
+        assert found.places[plain.id] == found.places[retried.id] == 'finished'
+        assert connection.get('runs:retried') == b'1'
+    else:
+        assert found.places[plain.id] == 'failed'
+        assert found.exc[plain.id].startswith(ABANDONED_TEXT)
+        assert int(connection.get('runs:plain') or 0) == ran_before
+        assert found.places[retried.id] == 'finished'
+        assert int(connection.get('runs:retried') or 0) == ran_before + 1
+    assert Job.fetch(retried.id, connection=connection).return_value() == marker + 'x' * (size - len(marker))
+    assert found.count('finished') == len(every) - (0 if point == 'result-sent' else 1)
+
+
+# -- the horse dies ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('worker_class', ['Worker', 'SpawnWorker'])
+@pytest.mark.parametrize('queue_names', [ONE_QUEUE, TWO_QUEUES], ids=['1q', '2q'])
+def test_a_horse_killed_mid_job_fails_the_job_or_retries_it(
+    connection: redis.Redis, redis_server: RedisServer, guard: ProcessGuard, worker_class: str, queue_names: list[str]
+) -> None:
+    queues = [Queue(name, connection=connection) for name in queue_names]
+    retried = queues[0].enqueue('rqtest_jobs_crash.crash_target', 'runs:retried', 'done', 0, 30, retry=Retry(1))
+    plain = queues[-1].enqueue('rqtest_jobs_crash.crash_target', 'runs:plain', 'done', 0, 30)
+    after = queues[-1].enqueue('rqtest_jobs_crash.short', 42)
+    worker = guard.add(start_victim(redis_server.port, queue_names, worker_class, name='survivor'))
+    for key in ('runs:retried:pids', 'runs:plain:pids'):  # priority order
+        assert wait_until(lambda key=key: connection.llen(key) >= 1, 15)  # type: ignore[misc]
+        horse = pids(connection, key)[0]
+        assert horse != worker.pid
+        kill(horse)
+    assert wait_until(lambda: {status_of(connection, after), status_of(connection, retried)} == {'finished'}, 15)
+    assert worker.poll() is None, 'the worker must survive its horses'
+    found = census(connection, queue_names, [plain.id, retried.id, after.id])
+    assert found.problems == []
+    assert found.places[plain.id] == 'failed'
+    assert 'Work-horse terminated unexpectedly' in found.exc[plain.id] and 'SIGKILL' in found.exc[plain.id]
+    assert found.places[retried.id] == 'finished' and connection.get('runs:retried') == b'2'
+    assert connection.hget('rq:worker:survivor', 'state') in (b'idle', b'busy')
+
+
+def test_a_killed_horse_factory_is_replaced_and_its_running_job_still_finishes(
+    connection: redis.Redis, redis_server: RedisServer, guard: ProcessGuard
+) -> None:
+    """The factory only forks horses; its death does not stop a running job, whose result comes
+    straight to the worker. The worker starts a new factory for the next job."""
+    queue = Queue(connection=connection)
+    running = queue.enqueue('rqtest_jobs_crash.crash_target', 'runs', 'done', 0, 1.5)
+    worker = guard.add(start_victim(redis_server.port, ['default'], 'Worker'))
+    assert wait_until(lambda: connection.llen('runs:pids') >= 1, 15)
+    horse = pids(connection, 'runs:pids')[0]
+    children = guard.remember_tree(worker)
+    factory = next(pid for pid in children if pid != horse and horse in _children_of(pid))
+    kill(factory)
+    assert wait_until(lambda: status_of(connection, running) == 'finished', 10)
+    after = queue.enqueue('rqtest_jobs_crash.short', 42)
+    assert wait_until(lambda: status_of(connection, after) == 'finished', 10)
+    assert worker.poll() is None
+    assert Job.fetch(after.id, connection=connection).return_value() == 42
+
+
+def _children_of(pid: int) -> list[int]:
+    from crash_support import descendants
+
+    return descendants(pid)
+
+
+# -- the worker dies while waiting -------------------------------------------------------------
+
+
+@pytest.mark.parametrize('worker_class', CLASSES)
+@pytest.mark.parametrize('queue_names', [ONE_QUEUE, TWO_QUEUES, ['a', 'b', 'c']], ids=['1q', '2q', '3q'])
+def test_a_worker_killed_while_idle_takes_nothing_with_it(
+    connection: redis.Redis, redis_server: RedisServer, guard: ProcessGuard, worker_class: str, queue_names: list[str]
+) -> None:
+    """An idle worker waits for jobs without taking them: killed while waiting, it leaves every
+    job queued, even one pushed just as it dies."""
+    victim = guard.add(start_victim(redis_server.port, queue_names, worker_class, name='idle'))
+    assert wait_for_worker(connection, 'idle')
+    time.sleep(0.3)  # let it block (one waiting thread per queue when there are several)
+    queues = [Queue(name, connection=connection) for name in queue_names]
+    victim.send_signal(signal.SIGSTOP)  # frozen in its wait, it cannot take the jobs
+    jobs = [queue.enqueue('rqtest_jobs_crash.short', i) for i, queue in enumerate(queues)]
+    victim.kill()
+    victim.wait(10)
+    found = census(connection, queue_names, [job.id for job in jobs])
+    assert found.problems == [] and found.count('queued') == len(jobs)
+    assert not any(connection.zcard(f'rq:wip:{name}') for name in queue_names)
+    drain(connection, queue_names, worker_class)
+    assert census(connection, queue_names, [job.id for job in jobs]).count('finished') == len(jobs)
+
+
+# -- killed at random moments ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ('worker_class', 'queue_names'),
+    [('Worker', TWO_QUEUES), ('SimpleWorker', ONE_QUEUE)],
+    ids=['Worker-2q', 'SimpleWorker-1q'],
+)
+def test_workers_killed_at_random_moments_lose_nothing(
+    connection: redis.Redis, redis_server: RedisServer, guard: ProcessGuard, worker_class: str, queue_names: list[str]
+) -> None:
+    """Three workers in turn drain short jobs and are SIGKILLed at a random moment each; a last
+    worker finishes. Every job ends finished, or failed as abandoned (no retries) or run again
+    (with retries)."""
+    rng = random.Random(os.getpid() ^ int(time.time()))
+    queues = [Queue(name, connection=connection) for name in queue_names]
+    jobs: list[Job] = []
+    for i in range(150):
+        queue = queues[i % len(queues)]
+        retry = Retry(1) if i % 2 else None
+        jobs.append(queue.enqueue('rqtest_jobs_crash.short', i, rng.choice([0.0, 0.0, 0.005, 0.02]), retry=retry))
+    for round_ in range(3):
+        name = f'victim-{round_}'
+        done_before = sum(
+            connection.zcard(f'rq:finished:{n}') + connection.zcard(f'rq:failed:{n}') for n in queue_names
+        )
+        victim = guard.add(start_victim(redis_server.port, queue_names, worker_class, name=name))
+        assert wait_until(
+            lambda done_before=done_before: (  # type: ignore[misc]
+                sum(connection.zcard(f'rq:finished:{n}') for n in queue_names) > done_before
+            ),
+            15,
+            0.005,
+        )
+        time.sleep(rng.uniform(0.0, 0.15))
+        guard.remember_tree(victim)
+        victim.kill()
+        victim.wait(10)
+    assert_no_leftover_processes(redis_server.port)
+    drain(connection, queue_names, worker_class)
+    found = census(connection, queue_names, [job.id for job in jobs])
+    assert found.problems == []
+    assert found.count('finished') + found.count('failed') == len(jobs)
+    for job_id in found.ids('failed'):
+        assert found.exc[job_id].startswith(ABANDONED_TEXT)
+    failed_with_retries = [job.id for job in jobs if job.retries_left and found.places[job.id] == 'failed']
+    assert failed_with_retries == []
+
+
+# -- how soon is a dead worker's job noticed ---------------------------------------------------
+
+
+@pytest.mark.parametrize('worker_class', CLASSES)
+def test_a_dead_workers_job_is_noticed_within_its_execution_ttl_and_a_check(
+    connection: redis.Redis, redis_server: RedisServer, guard: ProcessGuard, worker_class: str
+) -> None:
+    """Three victims (heartbeat interval 1 s) are killed mid-job, right after a heartbeat or a
+    third or two thirds of an interval later; a live, idle worker on their queues fails their jobs
+    within execution_ttl (2 s here) plus its check period (execution_ttl / 2) of each death (and
+    half a second for a busy machine).
+
+    By design that is 2.25 heartbeat intervals after a death right after a heartbeat (3 s with a
+    1 s interval, whose ttl of 1.5 intervals is rounded up to whole seconds): a little more than
+    the two intervals the worker aims for."""
+    phases = [0.0, 0.33, 0.66]
+    names = [f'q{k}' for k in range(len(phases))]
+    jobs = [
+        Queue(name, connection=connection).enqueue('rqtest_jobs_crash.crash_target', name, '', 0, 30) for name in names
+    ]
+    victims = [
+        guard.add(start_victim(redis_server.port, [name], worker_class, name=f'victim-{name}')) for name in names
+    ]
+    assert wait_until(lambda: all(connection.llen(f'{name}:pids') for name in names), 15)
+    watcher = guard.add(start_worker(redis_server.port, '--job-monitoring-interval', '1', '--name', 'watcher', *names))
+    assert wait_for_worker(connection, 'watcher')
+    deaths = []
+    for name, victim, phase in zip(names, victims, phases, strict=True):
+        [member] = connection.zrange(f'rq:wip:{name}', 0, -1)
+        score = connection.zscore(f'rq:wip:{name}', member)
+        assert wait_until(
+            lambda name=name, member=member, score=score: connection.zscore(f'rq:wip:{name}', member) != score, 5, 0.002
+        )  # type: ignore[misc]
+        time.sleep(phase)  # the heartbeat just happened; die this long after it
+        deaths.append(time.monotonic())
+        victim.kill()
+    noticed: dict[int, float] = {}
+    deadline = time.monotonic() + 10
+    while len(noticed) < len(jobs) and time.monotonic() < deadline:
+        for k, job in enumerate(jobs):
+            if k not in noticed and status_of(connection, job) == 'failed':
+                noticed[k] = time.monotonic()
+        time.sleep(0.005)
+    latencies = [round(noticed[k] - deaths[k], 2) for k in sorted(noticed)]
+    print(f"{worker_class}: the dead workers' jobs were noticed after {latencies} s")
+    assert len(latencies) == len(jobs), f'not all noticed: {latencies}'
+    assert max(latencies) <= 3.5, f'noticed after {latencies} s'
+    assert watcher.poll() is None
+
+
+def test_an_expired_started_entry_is_failed_by_the_next_check(connection: redis.Redis) -> None:
+    """Started scores are exact moments: the check compares them with the exact time, not the time
+    in whole seconds (which would let an expired entry wait up to a second more)."""
+    from rq.worker import Worker
+    from rq.worker.maintenance import Maintenance
+
+    queue = Queue(connection=connection)
+    job = queue.enqueue('rqtest_jobs_crash.short', 1)
+    connection.lrem(queue.key, 0, job.id)
+    connection.hset(job.key, 'status', 'started')
+    while not 0.2 <= time.time() % 1 <= 0.8:  # so that the expiry and the check fall in the same second
+        time.sleep(0.01)
+    connection.zadd(f'rq:wip:{queue.name}', {f'{job.id}:{uuid.uuid4().hex}': time.time() - 0.05})
+    Maintenance(Worker([queue], connection=connection, job_monitoring_interval=1)).fail_abandoned_jobs()
+    assert status_of(connection, job) == 'failed'
+
+
+@pytest.mark.parametrize('worker_class', CLASSES)
+def test_a_busy_worker_notices_a_dead_workers_job(
+    connection: redis.Redis, redis_server: RedisServer, guard: ProcessGuard, worker_class: str
+) -> None:
+    """The only live worker is busy with a long job: it still fails the dead worker's job in time."""
+    dead_job = Queue('b', connection=connection).enqueue('rqtest_jobs_crash.crash_target', 'dead', '', 0, 30)
+    victim = guard.add(start_victim(redis_server.port, ['b'], 'Worker', name='victim'))
+    assert wait_until(lambda: connection.llen('dead:pids') >= 1, 15)
+    long_job = Queue('a', connection=connection).enqueue('rqtest_jobs_crash.crash_target', 'long', '', 0, 30)
+    busy = guard.add(start_victim(redis_server.port, ['a', 'b'], worker_class, name='busy'))
+    assert wait_until(lambda: connection.llen('long:pids') >= 1, 15)
+    died = time.monotonic()
+    victim.kill()
+    assert wait_until(lambda: status_of(connection, dead_job) == 'failed', 6, 0.01)
+    assert time.monotonic() - died <= 3.5
+    assert status_of(connection, long_job) == 'started' and busy.poll() is None
