@@ -33,12 +33,14 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import protocol
+from . import protocol, rehearsal
 from .run import run_job
 
 if TYPE_CHECKING:
     from rq.job import Job
     from rq.queue import Queue
+
+FACTORY_REHEARSALS = 20  # enough for the interpreter to specialise the horse's code path
 
 _FRAME = struct.Struct('>cQ')
 _EVENT_PID = struct.Struct('>ci')
@@ -246,9 +248,11 @@ def _factory_main(worker: Any, commands: int, events: socket.socket) -> None:
         signal.set_wakeup_fd(wake_write)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         worker.prepare_factory()
+        stand_in = rehearsal.stand_in_message(worker)
+        rehearsal.rehearse(worker, stand_in, FACTORY_REHEARSALS)
         gc.collect()
         gc.freeze()
-        _Factory(worker, commands, events, wake_read).run()
+        _Factory(worker, commands, events, wake_read, stand_in).run()
     except BaseException:
         import traceback
 
@@ -259,8 +263,11 @@ def _factory_main(worker: Any, commands: int, events: socket.socket) -> None:
 
 
 class _Factory:
-    def __init__(self, worker: Any, commands: int, events: socket.socket, wake: int) -> None:
+    def __init__(
+        self, worker: Any, commands: int, events: socket.socket, wake: int, stand_in: rehearsal.JobMessage | None
+    ) -> None:
         self.worker = worker
+        self.stand_in = stand_in
         self.commands = commands
         self.events = events
         self.wake = wake
@@ -311,7 +318,7 @@ class _Factory:
             os.close(self.commands)
             os.close(self.wake)
             self.events.close()
-            _horse_main(self.worker, job_read, result_write)
+            _horse_main(self.worker, job_read, result_write, self.stand_in)
         os.close(job_read)
         os.close(result_write)  # only the horse writes: its exit is the end of file
         self.live.add(pid)
@@ -378,8 +385,9 @@ def _read_job(fd: int) -> bytes:
     return b''.join(chunks)
 
 
-def _horse_main(worker: Any, job_fd: int, result_fd: int) -> None:
-    """A horse. Never returns: waits for its job, runs it, sends the result, ``os._exit``."""
+def _horse_main(worker: Any, job_fd: int, result_fd: int, stand_in: rehearsal.JobMessage | None) -> None:
+    """A horse. Never returns: rehearses (see :mod:`rq.worker.rehearsal`), waits for its job, runs
+    it, sends the result, ``os._exit``."""
     status = 1
     gc.disable()  # a short-lived process: collections would only copy shared pages
     try:
@@ -387,16 +395,14 @@ def _horse_main(worker: Any, job_fd: int, result_fd: int) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
         worker.prepare_horse()
+        rehearsal.rehearse(worker, stand_in)
         message = _read_job(job_fd)
         if not message:  # dismissed
             status = 0
             return
-        queue_name, job_id, raw = marshal.loads(message)
-        queue = next(q for q in worker.queues if q.name == queue_name)
-        job = queue.job_class(job_id, connection=worker.connection, serializer=queue.serializer)
-        job.restore(raw)
+        job, queue = rehearsal.load_job(worker, marshal.loads(message))
         os.environ['RQ_WORKER_ID'] = worker.name
-        os.environ['RQ_JOB_ID'] = job_id
+        os.environ['RQ_JOB_ID'] = job.id
         result = run_job(job, worker.death_penalty_class, worker._exc_handlers, queue.DEFAULT_TIMEOUT)
         protocol.send(result_fd, result)
         status = 0

@@ -47,7 +47,9 @@ class SimpleWorker(BaseWorker):
                 # the recording, or in the loop); one that was sent too late is dropped.
                 with self._interruptible_lock():
                     self._interruptible = False
-                    _raise_in_thread(self._main_thread_id, None)
+                    if self._async_stop_sent:
+                        self._async_stop_sent = False
+                        _withdraw_pending_exception()
         except StopJob:
             stopped = True
             result = _interrupted('Job stopped by user, work-horse terminated.')
@@ -61,6 +63,7 @@ class SimpleWorker(BaseWorker):
         self.record(job, queue, execution, result, stopped=stopped)
 
     _interruptible = False
+    _async_stop_sent = False  # a StopJob was sent to the main thread as an asynchronous exception
 
     def _interruptible_lock(self) -> threading.RLock:
         lock: threading.RLock | None = getattr(self, '_interrupt_lock', None)
@@ -116,6 +119,7 @@ class SimpleWorker(BaseWorker):
                     return
                 except OSError:
                     pass
+            self._async_stop_sent = True
             _raise_in_thread(self._main_thread_id, StopJob)
 
     def cold_shutdown(self) -> None:
@@ -128,9 +132,25 @@ def _interrupted(text: str) -> RunResult:
     return RunResult(FAILED, moment, moment, exc_string=text)
 
 
-def _raise_in_thread(thread_id: int, exception: type[BaseException] | None) -> None:
-    """Have ``exception`` raised in thread ``thread_id`` at its next bytecode; None withdraws one
-    that is still pending."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exception) if exception is not None else None
-    )
+def _raise_in_thread(thread_id: int, exception: type[BaseException]) -> None:
+    """Have ``exception`` raised in thread ``thread_id`` at its next bytecode."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exception))
+
+
+class _Withdrawn(Exception):
+    """Replaces a StopJob still pending for the current thread, and is caught at once."""
+
+
+def _withdraw_pending_exception() -> None:
+    """Drop an asynchronous exception that may still be pending for the current thread.
+
+    Not by clearing it (``PyThreadState_SetAsyncExc`` with NULL): that leaves the interpreter's
+    "pending asynchronous exception" flag set for good, so every later instruction takes the slow
+    path, and under a profiler or tracer the thread spins forever. Replacing it with one that is
+    raised and caught right here clears the flag."""
+    try:
+        _raise_in_thread(threading.get_ident(), _Withdrawn)
+        for _ in range(100):  # the interpreter looks for pending exceptions on backward jumps
+            pass
+    except _Withdrawn:
+        pass
