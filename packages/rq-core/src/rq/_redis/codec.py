@@ -52,7 +52,8 @@ def local_to_utc(dt: datetime.datetime) -> datetime.datetime:
 
 
 def format_timestamp(dt: datetime.datetime) -> str:
-    return to_utc(dt).strftime(TIMESTAMP_FORMAT)
+    """``TIMESTAMP_FORMAT`` (``isoformat`` gives the same text, several times faster than strftime)."""
+    return to_utc(dt).replace(tzinfo=None).isoformat(timespec='microseconds') + 'Z'
 
 
 def format_optional_timestamp(dt: datetime.datetime | None) -> str:

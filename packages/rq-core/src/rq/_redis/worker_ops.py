@@ -10,7 +10,7 @@ from redis.client import Pipeline
 
 from . import codec, keys, scripts
 
-#: claim_job.lua returns the job hash as a flat list; this is its decoded form.
+#: claim_job.lua returns the job hash packed in one string; this is its decoded form.
 RawHash = dict[bytes, bytes]
 
 
@@ -47,7 +47,7 @@ def claim_job(
     if isinstance(connection, Pipeline):
         scripts.queue(connection, 'claim_job', script_keys, args)
         return None
-    return scripts.run('claim_job', connection, script_keys, args)
+    return scripts.call('claim_job', connection, script_keys, args)
 
 
 SUSPENDED = 'suspended'
@@ -60,9 +60,25 @@ def decode_claim(queue_names: Sequence[str], reply: Any) -> tuple[str, str, RawH
         return None
     if reply == -1:
         return SUSPENDED
-    index, job_id, flat = reply
-    raw = {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
-    return queue_names[int(index) - 1], codec.text(job_id), raw
+    index, job_id, packed = reply
+    return queue_names[int(index) - 1], codec.text(job_id), unpack_hash(packed)
+
+
+def unpack_hash(packed: bytes) -> RawHash:
+    """The hash that claim_job.lua packed: ``<length>:<bytes>`` for each field, then its value."""
+    items = []
+    position, end = 0, len(packed)
+    find = packed.find
+    while position < end:
+        colon = find(b':', position)
+        if colon < 0:
+            raise ValueError('a truncated job hash in a claim reply')
+        start = colon + 1
+        position = start + int(packed[position:colon])
+        items.append(packed[start:position])
+    if position != end or len(items) % 2:
+        raise ValueError('a malformed job hash in a claim reply')
+    return dict(zip(items[::2], items[1::2], strict=True))
 
 
 def wait_for_job(connection: Redis, queue_name: str, timeout: float) -> bool:
@@ -243,4 +259,4 @@ def finish_job(
     if isinstance(connection, Pipeline):
         scripts.queue(connection, 'finish_job', script_keys, args)
         return None
-    return scripts.run('finish_job', connection, script_keys, args)
+    return scripts.call('finish_job', connection, script_keys, args)

@@ -248,6 +248,7 @@ def _factory_main(worker: Any, commands: int, events: socket.socket) -> None:
         signal.set_wakeup_fd(wake_write)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         worker.prepare_factory()
+        os.environ['RQ_WORKER_ID'] = worker.name  # (inherited by every horse)
         stand_in = rehearsal.stand_in_message(worker)
         rehearsal.rehearse(worker, stand_in, FACTORY_REHEARSALS)
         gc.collect()
@@ -401,7 +402,6 @@ def _horse_main(worker: Any, job_fd: int, result_fd: int, stand_in: rehearsal.Jo
             status = 0
             return
         job, queue = rehearsal.load_job(worker, marshal.loads(message))
-        os.environ['RQ_WORKER_ID'] = worker.name
         os.environ['RQ_JOB_ID'] = job.id
         result = run_job(job, worker.death_penalty_class, worker._exc_handlers, queue.DEFAULT_TIMEOUT)
         protocol.send(result_fd, result)

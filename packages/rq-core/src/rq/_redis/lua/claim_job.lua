@@ -22,12 +22,22 @@
 -- ARGV[10] 'rq:executions:' }
 --
 -- Returns nil when every queue is empty, -1 when workers are suspended, else {queue index
--- (1-based), job id, job hash as a flat field/value list}. Ids whose job hash no longer exists (an
+-- (1-based), job id, job hash packed in one string}: each field and each value as its length in
+-- decimal, a colon, then its bytes (one bulk string decodes much faster than a list of them). Ids whose job hash no longer exists (an
 -- expired ttl) are dropped on the way.
 --
 -- Repeating a call is safe: when the worker's current job is already started under this execution
 -- id (the first call applied but its reply was lost, and the client sent it again), that same job
 -- is returned again, its started entry renewed, and nothing else is taken.
+
+local function packed_hash(key)
+    local flat = redis.call('HGETALL', key)
+    local parts = {}
+    for i = 1, #flat do
+        parts[i] = #flat[i] .. ':' .. flat[i]
+    end
+    return table.concat(parts)
+end
 
 local n = tonumber(ARGV[1])
 local worker_key = KEYS[2 * n + 1]
@@ -40,7 +50,7 @@ if current then
     for i = 1, n do
         if redis.call('ZSCORE', KEYS[n + i], current .. ':' .. ARGV[3]) then
             redis.call('ZADD', KEYS[n + i], 'XX', moment + ttl, current .. ':' .. ARGV[3])
-            return {i, current, redis.call('HGETALL', ARGV[8] .. current)}
+            return {i, current, packed_hash(ARGV[8] .. current)}
         end
     end
 end
@@ -72,7 +82,7 @@ for i = 1, n do
             redis.call('HSET', worker_key, 'state', 'busy', 'current_job', job_id, 'current_job_working_time', '0',
                 'last_heartbeat', ARGV[4])
             redis.call('EXPIRE', worker_key, ttl)
-            return {i, job_id, redis.call('HGETALL', job_key)}
+            return {i, job_id, packed_hash(job_key)}
         end
     end
 end
