@@ -344,12 +344,12 @@ def test_timeout_minus_one_means_unlimited(connection: redis.Redis, queue: Queue
 
 @pytest.mark.parametrize('worker_class', [Worker, SimpleWorker], ids=lambda cls: cls.__name__)
 def test_heartbeats_keep_a_long_job_started(connection: redis.Redis, queue: Queue, worker_class: type[Any]) -> None:
-    """A job running longer than execution_ttl (2 s at job_monitoring_interval=1) is not abandoned:
-    every second a heartbeat pushes its started entry forward, so the cleanup another worker's
+    """A job running longer than execution_ttl (1.5 s at job_monitoring_interval=1) is not
+    abandoned: every half second a heartbeat pushes its started entry forward, so the cleanup another worker's
     maintenance runs leaves it alone; the job hash and worker hash get fresh heartbeats too."""
     job = queue.enqueue(rqtest_jobs.sleep, 2.6)
     worker = worker_class([queue], job_monitoring_interval=1)
-    assert worker.execution_ttl == 2
+    assert worker.execution_ttl == 1.5 and worker.beat_period == 0.5
     seen: dict[str, Any] = {}
 
     def watch() -> None:
@@ -379,7 +379,7 @@ def test_heartbeats_keep_a_long_job_started(connection: redis.Redis, queue: Queu
     assert later_score >= first_score + 0.9  # at least one heartbeat moved it on
     assert seen['status'] == b'started'  # not taken for abandoned
     assert seen['beats'][0] >= 3 and seen['beats'][1] >= 3
-    assert 0 < seen['worker_ttl'] <= worker.execution_ttl
+    assert 0 < seen['worker_ttl'] <= 2  # EXPIRE takes whole seconds: 1.5 rounded up
     assert seen['working_time'] >= 1
     assert job.get_status(refresh=True) == JobStatus.FINISHED
     assert [entry['type'] for entry in stream(connection, job.id)] == ['1']
@@ -389,7 +389,7 @@ def test_heartbeats_keep_a_long_job_started(connection: redis.Redis, queue: Queu
 @pytest.mark.parametrize('worker_class', [Worker, SimpleWorker], ids=lambda cls: cls.__name__)
 def test_a_busy_worker_fails_abandoned_jobs(connection: redis.Redis, queue: Queue, worker_class: type[Any]) -> None:
     """While running a long job, a worker still checks its queues for dead workers' jobs (every
-    execution_ttl / 2 = 1 s here) and fails them."""
+    a quarter interval, 0.25 s here) and fails them."""
     long_job = queue.enqueue(rqtest_jobs.sleep, 1.8)
     abandoned = queue.enqueue(rqtest_jobs.add, 1)
     connection.lrem('rq:queue:default', 0, abandoned.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ def claim_job(
     timestamp: str,
     epoch: str,
     now_score: int,
-    heartbeat_ttl: int,
+    heartbeat_ttl: float,
 ) -> Any:
     """Pop the next job id from the first non-empty queue and mark it started, atomically
     (``lua/claim_job.lua``). Returns the raw reply; decode it with :func:`decode_claim`."""
@@ -154,7 +155,7 @@ def execution_heartbeat(
     queue_name: str,
     execution_id: str,
     worker_name: str,
-    ttl: int,
+    ttl: float,
     now_score: int,
     timestamp: str,
     epoch: str,
@@ -165,16 +166,17 @@ def execution_heartbeat(
 
     The started score is the exact moment (``epoch``) + ttl, as claim_job.lua writes it: floored
     to the second it could expire up to a second early, before the next heartbeat is due."""
+    expire_ttl = math.ceil(ttl)
     worker_key = keys.worker_key(worker_name)
     pipe.hset(worker_key, mapping={'last_heartbeat': timestamp, 'current_job_working_time': working_seconds})
-    pipe.expire(worker_key, ttl)
+    pipe.expire(worker_key, expire_ttl)
     execution_key = keys.execution_key(job_id, execution_id)
     pipe.hset(execution_key, 'last_heartbeat', epoch)
-    pipe.expire(execution_key, ttl)
+    pipe.expire(execution_key, expire_ttl)
     started_score = float(epoch) + ttl
     pipe.zadd(keys.registry_key('started', queue_name), {f'{job_id}:{execution_id}': started_score}, xx=True)
     pipe.zadd(keys.executions_key(job_id), {execution_id: now_score + ttl + 60})
-    pipe.expire(keys.executions_key(job_id), ttl + 60)
+    pipe.expire(keys.executions_key(job_id), expire_ttl + 60)
     scripts.queue(pipe, 'hset_if_exists', [keys.job_key(job_id)], ['last_heartbeat', timestamp])
 
 

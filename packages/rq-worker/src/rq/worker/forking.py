@@ -113,7 +113,7 @@ class Worker(BaseWorker):
         started = time.monotonic()
         timeout = effective_timeout(job, queue.DEFAULT_TIMEOUT)
         hard_deadline = started + timeout + HARD_KILL_GRACE_SECONDS if timeout > 0 else None
-        next_beat = started + self.heartbeat_interval
+        next_beat = started + self.beat_period
         maintenance = getattr(self, 'maintenance', None)
         reader = protocol.Reader()
         killed_for_timeout = False
@@ -137,7 +137,7 @@ class Worker(BaseWorker):
                         return result, False  # the horse exits on its own; the factory reaps it
             moment = time.monotonic()
             if moment >= next_beat:
-                next_beat = moment + self.heartbeat_interval
+                next_beat = moment + self.beat_period
                 beating = self._beat(job, queue, execution, moment - started)
                 exited = probe(pid) if probe is not None else None
                 if exited is not None:  # yet its pipe is open: something it forked holds it

@@ -39,7 +39,7 @@ def send_execution_heartbeat(worker: Any, job: Job, queue: Queue, execution: Exe
 
 
 class Heartbeat:
-    """One thread per worker that beats for the running job every ``heartbeat_interval`` seconds
+    """One thread per worker that beats for the running job every ``beat_period`` seconds
     (within a quarter second; short jobs never see a beat: starting and ending a job only sets two
     attributes)."""
 
@@ -59,9 +59,9 @@ class Heartbeat:
         self._current = None
 
     def _run(self) -> None:
-        interval = self.worker.heartbeat_interval
+        interval = self.worker.beat_period
         # Look often: a beat is due ``interval`` after the previous one (or the job's start), and
-        # the started entry lives only ``execution_ttl`` (1.5 intervals) without one.
+        # the started entry lives only ``execution_ttl`` (three beat periods) without one.
         while not self._closed.wait(min(0.25, interval / 4)):
             current = self._current
             if current is None:

@@ -212,10 +212,17 @@ class WorkerIdentity:
         return max(1, int(self.job_monitoring_interval))
 
     @property
-    def execution_ttl(self) -> int:
-        """How long a running job's started entry lives without a heartbeat: 1.5 intervals, so a
-        dead worker's job is noticed within two intervals by any live worker."""
-        return self.heartbeat_interval + max(1, -(-self.heartbeat_interval // 2))
+    def beat_period(self) -> float:
+        """Seconds between two heartbeats of a running job: half the interval."""
+        return self.heartbeat_interval / 2
+
+    @property
+    def execution_ttl(self) -> float:
+        """How long a running job's started entry lives without a heartbeat: 1.5 intervals. Beats
+        come every half interval, so a live job has a whole interval of slack; maintenance looks
+        every quarter interval, so a dead worker's job is noticed within 1.75 intervals of its
+        last heartbeat by any live worker (two intervals, as promised, with room to spare)."""
+        return self.heartbeat_interval * 1.5
 
     # -- exception handlers -----------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Periodic duties of a worker.
 
-- Every half ``execution_ttl``: fail or retry the jobs of dead workers (started entries whose
-  heartbeats stopped) on this worker's queues; with the default 30 s heartbeat that is noticed
-  within 60 s, and with any interval within two heartbeat intervals.
+- Every quarter heartbeat interval: fail or retry the jobs of dead workers (started entries whose
+  heartbeats stopped) on this worker's queues; an entry expires 1.5 intervals after the last
+  heartbeat, so a dead worker's job is noticed within 1.75 intervals (52.5 s with the default 30 s
+  ``job_monitoring_interval``), within two intervals as promised.
 - Every ``maintenance_interval`` (600 s), under the per-queue lock ``rq:clean_registries:<q>`` that
   upstream RQ also takes: drop expired registry entries, forget dead workers, put back ids stuck in
   an upstream worker's intermediate list, and prune groups.
@@ -41,7 +42,7 @@ class Maintenance:
 
     @property
     def abandoned_check_period(self) -> float:
-        return max(0.5, float(self.worker.execution_ttl) / 2)
+        return max(0.25, float(self.worker.heartbeat_interval) / 4)
 
     def seconds_until_due(self) -> float:
         now = time.monotonic()

@@ -14,9 +14,9 @@
 -- ARGV[4]  timestamp for the job hash (started_at, last_heartbeat), '%Y-%m-%dT%H:%M:%S.%fZ'
 -- ARGV[5]  float epoch for the execution hash (created_at, last_heartbeat)
 -- ARGV[6]  now, whole UTC seconds
--- ARGV[7]  heartbeat ttl: started score ARGV[5]+ttl (the exact moment, not whole seconds: with a
+-- ARGV[7]  heartbeat ttl in seconds (may have a fraction): started score ARGV[5]+ttl (the exact moment, not whole seconds: with a
 --          1 s heartbeat a score floored to the second could expire before the first heartbeat),
---          execution hash and worker hash EXPIRE ttl, executions score now+ttl+60
+--          execution hash and worker hash EXPIRE ttl rounded up, executions score now+ttl+60
 -- ARGV[8]  'rq:job:'        } prefixes of the keys of the job that is popped, which cannot be known
 -- ARGV[9]  'rq:execution:'  } before the pop (they come from rq._redis.keys)
 -- ARGV[10] 'rq:executions:' }
@@ -44,6 +44,7 @@ local worker_key = KEYS[2 * n + 1]
 local now = tonumber(ARGV[6])
 local moment = tonumber(ARGV[5])
 local ttl = tonumber(ARGV[7])
+local expire_ttl = math.ceil(ttl)
 
 local current = redis.call('HGET', worker_key, 'current_job')
 if current then
@@ -75,13 +76,13 @@ for i = 1, n do
             local execution_key = ARGV[9] .. job_id .. ':' .. execution_id
             redis.call('HSET', execution_key, 'id', execution_id, 'created_at', ARGV[5], 'last_heartbeat', ARGV[5],
                 'worker_name', ARGV[2])
-            redis.call('EXPIRE', execution_key, ttl)
+            redis.call('EXPIRE', execution_key, expire_ttl)
             local executions_key = ARGV[10] .. job_id
             redis.call('ZADD', executions_key, now + ttl + 60, execution_id)
-            redis.call('EXPIRE', executions_key, ttl + 60)
+            redis.call('EXPIRE', executions_key, expire_ttl + 60)
             redis.call('HSET', worker_key, 'state', 'busy', 'current_job', job_id, 'current_job_working_time', '0',
                 'last_heartbeat', ARGV[4])
-            redis.call('EXPIRE', worker_key, ttl)
+            redis.call('EXPIRE', worker_key, expire_ttl)
             return {i, job_id, packed_hash(job_key)}
         end
     end
