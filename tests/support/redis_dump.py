@@ -59,8 +59,11 @@ def _same_zset(a: list[tuple[bytes, float]], b: list[tuple[bytes, float]], toler
     return all(s == scores[m] or (s > 1e9 and abs(s - scores[m]) <= tolerance) for m, s in a)
 
 
-def _same_ttl(a: Any, b: Any) -> bool:
-    return a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and abs(a - b) <= 10)
+def _same_ttl(a: Any, b: Any, tolerance: float) -> bool:
+    """Equal TTLs, up to the time between the two runs' snapshots (``tolerance``, at least 10 s)."""
+    if a == b:
+        return True
+    return isinstance(a, (int, float)) and isinstance(b, (int, float)) and abs(a - b) <= max(10.0, tolerance)
 
 
 def diff(ours: dict[str, Any], theirs: dict[str, Any], tolerance: float = 5.0) -> list[str]:
@@ -72,7 +75,7 @@ def diff(ours: dict[str, Any], theirs: dict[str, Any], tolerance: float = 5.0) -
             problems.append(f'{key}: only we write it: {ours[key]}')
         elif ours[key] != theirs[key]:
             mine, other = ours[key], theirs[key]
-            if mine['type'] == other['type'] and _same_ttl(mine['ttl'], other['ttl']):
+            if mine['type'] == other['type'] and _same_ttl(mine['ttl'], other['ttl'], tolerance):
                 if mine['type'] == 'zset' and _same_zset(mine['value'], other['value'], tolerance):
                     continue
                 if mine['value'] == other['value']:
@@ -83,7 +86,7 @@ def diff(ours: dict[str, Any], theirs: dict[str, Any], tolerance: float = 5.0) -
                     a, b = mine['value'].get(field), other['value'].get(field)
                     if a != b:
                         problems.append(f'{key} field {field}: ours {a!r} upstream {b!r}')
-                if not _same_ttl(mine['ttl'], other['ttl']):
+                if not _same_ttl(mine['ttl'], other['ttl'], tolerance):
                     problems.append(f'{key} ttl: ours {mine["ttl"]} upstream {other["ttl"]}')
             else:
                 problems.append(f'{key}: ours {mine} upstream {other}')

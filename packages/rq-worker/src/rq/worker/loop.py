@@ -123,7 +123,9 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         self.log.info('*** Listening on %s...', ', '.join(self.queue_names()))
 
     def teardown(self) -> None:
-        self.restore_signal_handlers()
+        # (the worker's own signal handlers stay until its helpers are stopped: they ignore the
+        # duplicate of a terminal's Ctrl-C that the pool also forwards, which would otherwise
+        # interrupt these last steps with a KeyboardInterrupt)
         if self.scheduler is not None:
             try:
                 self.scheduler.stop()
@@ -137,6 +139,8 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             self.register_death()
         except redis.exceptions.RedisError as exc:
             self.log.warning('Worker %s: could not register its death (%s)', self.name, exc)
+        finally:
+            self.restore_signal_handlers()
 
     def _start_scheduler(self, burst: bool) -> None:
         from .scheduling import start_scheduler
