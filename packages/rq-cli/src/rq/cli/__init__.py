@@ -1,6 +1,9 @@
-"""rq-cli: the ``rq`` command.
+"""rq-cli: the ``rq`` command (``rq worker``, ``rq info``, ``rq enqueue``, ...).
 
-Not implemented yet (tracked in issue 6): no console script is installed so far.
+``main`` is the click group; the console script calls it, and ``click.testing.CliRunner`` can invoke
+it as it would upstream RQ's. Run ``rq --help`` or see this distribution's README.
 """
 
-__all__: list[str] = []
+from ._group import main
+
+__all__ = ['main']

@@ -1,0 +1,86 @@
+"""``rq empty``, ``rq requeue``, ``rq suspend`` and ``rq resume``."""
+
+from __future__ import annotations
+
+import click
+
+from rq.exceptions import InvalidJobOperation, InvalidJobOperationError, NoSuchJobError
+from rq.registry import FailedJobRegistry
+from rq.suspension import resume as resume_workers
+from rq.suspension import suspend as suspend_workers
+
+from ._config import CliConfig, shared_options
+from ._console import say
+from ._errors import CliError, UsageError
+from ._progress import progress_bar
+
+
+@click.command('empty')
+@click.option('--all', '-a', 'all_queues', is_flag=True, help='Empty every queue.')
+@click.argument('queues', nargs=-1)
+@shared_options
+def empty(cli: CliConfig, all_queues: bool, queues: tuple[str, ...]) -> None:
+    """Remove every queued job (and its data) from QUEUES."""
+    if all_queues and queues:
+        raise UsageError('give queue names or --all, not both')
+    targets = cli.all_queues() if all_queues else [cli.queue(name) for name in queues]
+    if not targets:
+        say('Nothing to do')
+        return
+    sizes = [queue.count for queue in targets]
+    lines = []
+    with progress_bar('Emptying', total=sum(sizes)) as advance:
+        for queue in targets:
+            removed = queue.empty()
+            advance(removed)
+            lines.append(f'{removed} jobs removed from {queue.name} queue')
+    for line in lines:
+        say(line)
+
+
+@click.command('requeue')
+@click.option('--queue', '-q', required=True, help='The queue whose failed jobs to requeue.')
+@click.option('--all', '-a', 'all_jobs', is_flag=True, help='Requeue every failed job of the queue.')
+@click.option('--at-front', is_flag=True, help='Put the jobs at the front of the queue.')
+@click.argument('job_ids', nargs=-1)
+@shared_options
+def requeue(cli: CliConfig, queue: str, all_jobs: bool, at_front: bool, job_ids: tuple[str, ...]) -> None:
+    """Put failed jobs (JOB_IDS, or --all) back on their queue."""
+    registry = FailedJobRegistry(queue, connection=cli.connection, job_class=cli.job_class, serializer=cli.serializer)
+    ids = registry.get_job_ids() if all_jobs else list(job_ids)
+    if not ids:
+        say('Nothing to do')
+        return
+    say(f'Requeueing {len(ids)} jobs from failed queue')
+    failed = 0
+    with progress_bar('Requeueing', total=len(ids)) as advance:
+        for job_id in ids:
+            try:
+                registry.requeue(job_id, at_front=at_front)
+            except (InvalidJobOperation, InvalidJobOperationError, NoSuchJobError, ValueError):
+                failed += 1
+            advance(1)
+    if failed:
+        raise CliError(f'Unable to requeue {failed} of {len(ids)} jobs from failed job registry {queue!r}')
+
+
+@click.command('suspend')
+@click.option('--duration', type=int, help='Seconds to suspend for (default: until rq resume).')
+@shared_options
+def suspend(cli: CliConfig, duration: int | None) -> None:
+    """Stop workers from starting new jobs (running jobs finish)."""
+    if duration is not None and duration < 1:
+        raise UsageError('must be a whole number of seconds, 1 or more', '--duration')
+    suspend_workers(cli.connection, duration)
+    if duration:
+        say(f'Suspending workers for {duration} seconds: no new job starts until then; running jobs finish.')
+    else:
+        say('Suspending workers: no new job starts until "rq resume"; running jobs finish.')
+
+
+@click.command('resume')
+@shared_options
+def resume(cli: CliConfig) -> None:
+    """Let suspended workers take jobs again."""
+    resume_workers(cli.connection)
+    say('Resuming workers.')

@@ -1,0 +1,125 @@
+"""``rq info``: queues and workers at a glance, once or as a live view."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import click
+
+from ._config import CliConfig, shared_options
+from ._errors import UsageError
+from ._info_snapshot import Snapshot, clean_registries_of, resolve_queues, take_snapshot
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@click.command('info')
+@click.option('--interval', '-i', type=click.FloatRange(min=0, min_open=True), help='Refresh every N seconds.')
+@click.option('--count', type=click.IntRange(min=1), help='With --interval: stop after this many updates.')
+@click.option('--raw', '-r', is_flag=True, help="Upstream's plain lines, no tables.")
+@click.option('--json', 'as_json_output', is_flag=True, help='One JSON document (one per line with --interval).')
+@click.option('--only-queues', '-Q', is_flag=True, help='Only the queues.')
+@click.option('--only-workers', '-W', is_flag=True, help='Only the workers.')
+@click.option('--by-queue', '-R', is_flag=True, help='Workers grouped by queue.')
+@click.option('--clean', is_flag=True, help='First drop expired registry entries and fail abandoned jobs.')
+@click.argument('queues', nargs=-1)
+@shared_options
+def info(
+    cli: CliConfig,
+    interval: float | None,
+    count: int | None,
+    raw: bool,
+    as_json_output: bool,
+    only_queues: bool,
+    only_workers: bool,
+    by_queue: bool,
+    clean: bool,
+    queues: tuple[str, ...],
+) -> None:
+    """Show QUEUES (default: all) with their job counts, and the workers."""
+    if raw and as_json_output:
+        raise UsageError('--raw and --json cannot be used together')
+    if only_queues and only_workers:
+        raise UsageError('--only-queues and --only-workers cannot be used together')
+    chosen = resolve_queues(cli, queues)
+    if clean:
+        clean_registries_of(chosen)
+
+    def snapshot() -> Snapshot:
+        return take_snapshot(cli, chosen, bool(queues), show_queues=not only_workers, show_workers=not only_queues)
+
+    if raw or as_json_output:  # plain output for scripts: rich is not even imported
+        _repeat(snapshot, _raw_printer(by_queue) if raw else _json_printer, interval, count)
+        return
+    from ._console import stdout_console
+
+    console = stdout_console()
+    if interval is not None and console.is_terminal:
+        _live(console, snapshot, interval, count, by_queue)
+    else:
+        _repeat(snapshot, _rich_printer(console, by_queue, separate=interval is not None), interval, count)
+
+
+def _raw_printer(by_queue: bool) -> Callable[[Snapshot], None]:
+    from ._info_text import raw_lines
+
+    def emit(snapshot: Snapshot) -> None:
+        for line in raw_lines(snapshot, by_queue):
+            click.echo(line)
+
+    return emit
+
+
+def _json_printer(snapshot: Snapshot) -> None:
+    from ._info_text import as_json
+
+    click.echo(as_json(snapshot))
+
+
+def _rich_printer(console: Console, by_queue: bool, separate: bool) -> Callable[[Snapshot], None]:
+    from ._info_render import render
+
+    def emit(snapshot: Snapshot) -> None:
+        console.print(render(snapshot, by_queue))
+        if separate:
+            console.print()
+
+    return emit
+
+
+def _repeat(
+    snapshot: Callable[[], Snapshot], emit: Callable[[Snapshot], None], interval: float | None, count: int | None
+) -> None:
+    """Print one snapshot, or one every ``interval`` seconds (``count`` times, or until Ctrl-C)."""
+    done = 0
+    try:
+        while True:
+            emit(snapshot())
+            done += 1
+            if interval is None or (count is not None and done >= count):
+                return
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return
+
+
+def _live(
+    console: Console, snapshot: Callable[[], Snapshot], interval: float, count: int | None, by_queue: bool
+) -> None:
+    """Redraw the tables in place every ``interval`` seconds until Ctrl-C (or ``count`` updates)."""
+    from rich.live import Live
+
+    from ._info_render import render
+
+    done = 1
+    try:
+        with Live(render(snapshot(), by_queue), console=console, auto_refresh=False, transient=False) as live:
+            while count is None or done < count:
+                time.sleep(interval)
+                live.update(render(snapshot(), by_queue), refresh=True)
+                done += 1
+    except KeyboardInterrupt:
+        return

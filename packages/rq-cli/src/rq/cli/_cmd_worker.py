@@ -1,0 +1,190 @@
+"""``rq worker`` and ``rq worker-pool``: run workers from the shell."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from rq.defaults import (
+    DEFAULT_JOB_MONITORING_INTERVAL,
+    DEFAULT_LOGGING_DATE_FORMAT,
+    DEFAULT_LOGGING_FORMAT,
+    DEFAULT_MAINTENANCE_TASK_INTERVAL,
+    DEFAULT_RESULT_TTL,
+    DEFAULT_WORKER_TTL,
+)
+from rq.suspension import is_suspended
+from rq.utils import import_attribute
+
+from ._config import CliConfig, shared_options
+from ._console import print_warning
+from ._errors import CliError, UsageError
+
+DEQUEUE_STRATEGIES = ('default', 'round_robin', 'random')
+SUSPENDED_MESSAGE = 'RQ is currently suspended, to resume job execution run "rq resume"'
+_DEPRECATED_WORKERS = {'RoundRobinWorker': 'round_robin', 'RandomWorker': 'random'}
+
+
+def shared_worker_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options of both worker commands: ``-q/--quiet``, ``--log-format``, ``--date-format`` and
+    ``--exception-handler`` (``-v`` is a shared option)."""
+    command = click.option('--quiet', '-q', is_flag=True, help='Less output (WARNING and above).')(command)
+    command = click.option('--log-format', default=DEFAULT_LOGGING_FORMAT, show_default=True)(command)
+    command = click.option('--date-format', default=DEFAULT_LOGGING_DATE_FORMAT, show_default=True)(command)
+    return click.option('--exception-handler', multiple=True, help='Dotted path of an exception handler.')(command)
+
+
+@click.command('worker')
+@click.option('--burst', '-b', is_flag=True, help='Quit once the queues are empty.')
+@click.option('--logging_level', '--logging-level', 'logging_level', help='Logging level (default INFO).')
+@click.option('--name', '-n', help='Worker name (default: the NAME setting, else random).')
+@click.option('--results-ttl', type=int, default=DEFAULT_RESULT_TTL, show_default=True)
+@click.option('--worker-ttl', type=int, default=DEFAULT_WORKER_TTL, show_default=True)
+@click.option('--maintenance-interval', type=int, default=DEFAULT_MAINTENANCE_TASK_INTERVAL, show_default=True)
+@click.option('--job-monitoring-interval', type=int, default=DEFAULT_JOB_MONITORING_INTERVAL, show_default=True)
+@click.option('--disable-job-desc-logging', is_flag=True, help='Do not log job descriptions.')
+@click.option('--pid', help='Write the process id to this file.')
+@click.option('--disable-default-exception-handler', '-d', is_flag=True, help='Do not record failed jobs.')
+@click.option('--max-jobs', type=int, help='Quit after this many jobs.')
+@click.option('--max-idle-time', type=int, help='Quit after this many seconds without a job.')
+@click.option('--with-scheduler', '-s', is_flag=True, help='Also move scheduled jobs to their queues when due.')
+@click.option('--dequeue-strategy', '-ds', type=click.Choice(DEQUEUE_STRATEGIES), default='default', show_default=True)
+@shared_worker_options
+@click.argument('queues', nargs=-1)
+@shared_options
+def worker(
+    cli: CliConfig,
+    burst: bool,
+    logging_level: str | None,
+    name: str | None,
+    results_ttl: int,
+    worker_ttl: int,
+    maintenance_interval: int,
+    job_monitoring_interval: int,
+    disable_job_desc_logging: bool,
+    pid: str | None,
+    disable_default_exception_handler: bool,
+    max_jobs: int | None,
+    max_idle_time: int | None,
+    with_scheduler: bool,
+    dequeue_strategy: str,
+    quiet: bool,
+    log_format: str,
+    date_format: str,
+    exception_handler: tuple[str, ...],
+    queues: tuple[str, ...],
+) -> None:
+    """Run a worker on QUEUES (default: the QUEUES setting, else 'default'), highest priority first."""
+    level = _logging_level(cli.verbose, quiet, logging_level)
+    cli.apply_dict_config()
+    if pid:
+        with open(os.path.expanduser(pid), 'w') as pid_file:
+            pid_file.write(str(os.getpid()))
+    worker_class = cli.worker_class
+    _warn_if_deprecated(worker_class)
+    handlers = _exception_handlers(exception_handler)
+    if is_suspended(cli.connection):
+        raise CliError(SUSPENDED_MESSAGE)
+    try:
+        instance = worker_class(
+            [cli.queue(queue_name) for queue_name in queues or cli.settings.get('QUEUES', ['default'])],
+            name=name or cli.settings.get('NAME'),
+            connection=cli.connection,
+            worker_ttl=worker_ttl,
+            default_result_ttl=results_ttl,
+            maintenance_interval=maintenance_interval,
+            job_monitoring_interval=job_monitoring_interval,
+            job_class=cli.job_class,
+            queue_class=cli.queue_class,
+            exception_handlers=handlers or None,
+            disable_default_exception_handler=disable_default_exception_handler,
+            log_job_description=not disable_job_desc_logging,
+            serializer=cli.serializer,
+        )
+        instance.work(
+            burst=burst,
+            logging_level=level,
+            date_format=date_format,
+            log_format=log_format,
+            max_jobs=max_jobs,
+            max_idle_time=max_idle_time,
+            with_scheduler=with_scheduler,
+            dequeue_strategy=dequeue_strategy,
+        )
+    except ValueError as exc:  # e.g. a live worker already has this name
+        raise CliError(str(exc)) from exc
+
+
+@click.command('worker-pool')
+@click.option('--burst', '-b', is_flag=True, help='Quit once the queues are empty.')
+@click.option('--logging-level', '-l', default='INFO', show_default=True)
+@click.option('--num-workers', '-n', type=click.IntRange(min=1), default=1, show_default=True)
+@shared_worker_options
+@click.argument('queues', nargs=-1)
+@shared_options
+def worker_pool(
+    cli: CliConfig,
+    burst: bool,
+    logging_level: str,
+    num_workers: int,
+    quiet: bool,
+    log_format: str,
+    date_format: str,
+    exception_handler: tuple[str, ...],
+    queues: tuple[str, ...],
+) -> None:
+    """Run NUM_WORKERS workers on QUEUES, restarting any that dies."""
+    from rq.worker_pool import WorkerPool
+
+    level = _logging_level(cli.verbose, quiet, logging_level)
+    cli.apply_dict_config()
+    handlers = _exception_handlers(exception_handler)
+    queue_names = list(queues or cli.settings.get('QUEUES', ['default']))
+    for queue_name in queue_names:
+        cli.queue(queue_name)  # rejects bad names before any worker starts
+    pool = WorkerPool(
+        queue_names,
+        connection=cli.connection,
+        num_workers=num_workers,
+        worker_class=cli.worker_class,
+        serializer=cli.serializer,
+        job_class=cli.job_class,
+        queue_class=cli.queue_class,
+        exception_handlers=handlers or None,
+    )
+    pool.start(burst=burst, logging_level=level)
+
+
+def _logging_level(verbose: bool, quiet: bool, level: str | None) -> str:
+    if verbose and quiet:
+        raise UsageError('--verbose and --quiet cannot be used together')
+    if verbose:
+        return 'DEBUG'
+    if quiet:
+        return 'WARNING'
+    chosen = (level or 'INFO').upper()
+    if not isinstance(logging.getLevelName(chosen), int):
+        raise UsageError(f'unknown logging level {level!r}', '--logging-level')
+    return chosen
+
+
+def _exception_handlers(paths: tuple[str, ...]) -> list[Any]:
+    handlers = []
+    for path in paths:
+        try:
+            handlers.append(import_attribute(path))
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise UsageError(f'cannot import {path!r}: {exc}', '--exception-handler') from exc
+    return handlers
+
+
+def _warn_if_deprecated(worker_class: type[Any]) -> None:
+    strategy = _DEPRECATED_WORKERS.get(worker_class.__qualname__)
+    if strategy is not None:
+        print_warning(f'{worker_class.__qualname__} is deprecated; use --dequeue-strategy {strategy} instead')
+        warnings.filterwarnings('ignore', message=f'{worker_class.__qualname__} is deprecated')

@@ -1,0 +1,94 @@
+"""The argument syntax of ``rq enqueue FUNCTION [ARGUMENTS]...``.
+
+=============  ==============  ==============  ==============
+               plain text      JSON            literal_eval
+=============  ==============  ==============  ==============
+keyword        ``key=value``   ``key:=value``  ``key%=value``
+positional     ``value``       ``:value``      ``%value``
+=============  ==============  ==============  ==============
+
+A value that starts with ``@`` is the contents of the file named after it (``@data.json``,
+``key:=@data.json``), then parsed as its form says.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterable
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from ._errors import UsageError
+
+
+class Form(Enum):
+    PLAIN = 'text'
+    JSON = 'JSON'
+    LITERAL = 'a Python literal'
+
+
+def split_argument(argument: str) -> tuple[str | None, Form, str]:
+    """``(keyword or None, form, raw value)`` for one command-line argument."""
+    if argument.startswith(':'):
+        return None, Form.JSON, argument[1:]
+    if argument.startswith('%'):
+        return None, Form.LITERAL, argument[1:]
+    keyword, equals, value = argument.partition('=')
+    if not equals or not keyword:
+        return None, Form.PLAIN, argument
+    if keyword.endswith(':') and len(keyword) > 1:
+        return keyword[:-1], Form.JSON, value
+    if keyword.endswith('%') and len(keyword) > 1:
+        return keyword[:-1], Form.LITERAL, value
+    return keyword, Form.PLAIN, value
+
+
+def parse_argument(argument: str, position: int) -> tuple[str | None, Any]:
+    """``(keyword or None, value)`` for the ``position``-th argument (1-based, for messages)."""
+    keyword, form, text = split_argument(argument)
+    where = f'keyword {keyword!r}' if keyword is not None else f'argument {position}'
+    if text.startswith('@'):
+        text = _read_file(text[1:], where)
+    if form is Form.JSON:
+        try:
+            return keyword, json.loads(text)
+        except ValueError as exc:
+            raise UsageError(f'{where} is not valid JSON ({exc}): {_shorten(text)!r}') from exc
+    if form is Form.LITERAL:
+        try:
+            return keyword, ast.literal_eval(text)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+            raise UsageError(f'{where} is not a Python literal ({type(exc).__name__}): {_shorten(text)!r}') from exc
+    return keyword, text
+
+
+def parse_arguments(arguments: Iterable[str]) -> tuple[list[Any], dict[str, Any]]:
+    """The positional and keyword arguments of the job's function call."""
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for position, argument in enumerate(arguments, start=1):
+        keyword, value = parse_argument(argument, position)
+        if keyword is None:
+            args.append(value)
+        elif keyword in kwargs:
+            raise UsageError(f'keyword {keyword!r} is given more than once')
+        else:
+            kwargs[keyword] = value
+    return args, kwargs
+
+
+def _read_file(name: str, where: str) -> str:
+    if not name:
+        raise UsageError(f'{where}: "@" must be followed by a file name')
+    try:
+        return Path(name).expanduser().read_text()
+    except FileNotFoundError:
+        raise UsageError(f'{where}: file not found: {name!r}') from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f'{where}: cannot read {name!r}: {exc}') from exc
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + '...'

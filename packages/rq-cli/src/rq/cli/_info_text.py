@@ -1,0 +1,93 @@
+"""``rq info --raw`` (upstream's plain lines) and ``rq info --json``: no rich needed, so scripts that
+call them often do not pay for importing it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from ._info_snapshot import Snapshot, WorkerRow
+
+COUNT_COLUMNS = ('queued', 'started', 'finished', 'failed', 'deferred', 'scheduled')
+
+
+def format_duration(seconds: float) -> str:
+    """``'45s'``, ``'12m 05s'``, ``'3h 04m'``, ``'2d 05h'``."""
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f'{days}d {hours:02d}h'
+    if hours:
+        return f'{hours}h {minutes:02d}m'
+    if minutes:
+        return f'{minutes}m {secs:02d}s'
+    return f'{secs}s'
+
+
+def uptime(worker: WorkerRow, moment: datetime) -> float | None:
+    return (moment - worker.birth).total_seconds() if worker.birth is not None else None
+
+
+def worker_queue_names(snapshot: Snapshot) -> list[str]:
+    return sorted({name for worker in snapshot.workers for name in worker.queues})
+
+
+# -- upstream's raw lines -----------------------------------------------------------------------
+
+
+def raw_lines(snapshot: Snapshot, by_queue: bool) -> list[str]:
+    """The lines upstream's ``rq info --raw`` prints, for scripts that read them."""
+    lines = []
+    if snapshot.show_queues:
+        lines += [
+            f'queue {q.name} {q.queued}, {q.started} executing, {q.finished} finished, {q.failed} failed'
+            for q in snapshot.queues
+        ]
+    if snapshot.show_workers and not by_queue:
+        lines += [
+            f'worker {w.name} ({w.hostname} {w.ip_address} {w.pid}) {w.state} {", ".join(w.queues)}. '
+            f'jobs: {w.successful_job_count} finished, {w.failed_job_count} failed'
+            for w in snapshot.workers
+        ]
+    elif snapshot.show_workers:
+        names = [q.name for q in snapshot.queues] or worker_queue_names(snapshot)
+        width = max((len(name) for name in names), default=0) + 1
+        for name in names:
+            workers = sorted(f'{w.name} ({w.state})' for w in snapshot.workers_of(name))
+            lines.append(f'{name + ":":<{width}} {", ".join(workers) or "-"}')
+    return lines
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+def as_json(snapshot: Snapshot) -> str:
+    document: dict[str, Any] = {'updated_at': snapshot.taken_at.isoformat()}
+    if snapshot.show_queues:
+        document['queues'] = [
+            {'name': q.name, **{c: getattr(q, c) for c in (*COUNT_COLUMNS, 'canceled')}} for q in snapshot.queues
+        ]
+    if snapshot.show_workers:
+        document['workers'] = [_worker_json(w, snapshot.taken_at) for w in snapshot.workers]
+    return json.dumps(document, sort_keys=True)
+
+
+def _worker_json(worker: WorkerRow, moment: datetime) -> dict[str, Any]:
+    return {
+        'name': worker.name,
+        'hostname': worker.hostname,
+        'ip_address': worker.ip_address,
+        'pid': worker.pid,
+        'state': worker.state,
+        'current_job': worker.current_job,
+        'queues': worker.queues,
+        'successful_job_count': worker.successful_job_count,
+        'failed_job_count': worker.failed_job_count,
+        'total_working_time': worker.total_working_time,
+        'birth': worker.birth.isoformat() if worker.birth else None,
+        'last_heartbeat': worker.last_heartbeat.isoformat() if worker.last_heartbeat else None,
+        'uptime_seconds': uptime(worker, moment),
+    }

@@ -1,0 +1,97 @@
+"""What ``rq job`` and ``rq failed`` show of a job, read defensively: a payload that cannot be
+decoded here (wrong serializer, a class missing in this environment) is shown as such."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rq.exceptions import DeserializationError, NoSuchJobError
+from rq.job import Job
+from rq.results import Result
+
+from ._config import CliConfig
+from ._errors import CliError, UsageError
+
+
+def fetch_job(cli: CliConfig, job_id: str) -> Job:
+    try:
+        return cli.job_class.fetch(job_id, connection=cli.connection, serializer=cli.serializer)
+    except NoSuchJobError:
+        raise CliError(f'no such job: {job_id!r}') from None
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc), 'JOB_ID') from exc
+    except DeserializationError as exc:
+        raise CliError(f'cannot read job {job_id!r} (is --serializer right?): {exc}') from exc
+
+
+def call_string(job: Job) -> str:
+    try:
+        return job.get_call_string() or '?'
+    except DeserializationError as exc:
+        return f'<cannot decode the call here: {exc}>'
+
+
+def latest_result(job: Job) -> Result | None:
+    try:
+        return job.latest_result()
+    except (DeserializationError, ValueError, TypeError):
+        return None
+
+
+def exception_line(traceback_text: str | None) -> str:
+    """The last line of a traceback: the exception and its message."""
+    lines = [line.strip() for line in (traceback_text or '').splitlines() if line.strip()]
+    return lines[-1] if lines else ''
+
+
+def status_of(job: Job) -> str:
+    status = job.get_status(refresh=False)
+    return status.value if status is not None else '?'
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def local_time(iso: str, milliseconds: bool = False) -> str:
+    """An ISO timestamp as this machine's local time, ``2024-05-01 12:00:00`` (``.123`` with milliseconds)."""
+    moment = datetime.fromisoformat(iso).astimezone()
+    return moment.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3] if milliseconds else moment.strftime('%Y-%m-%d %H:%M:%S')
+
+
+def job_document(job: Job, result: Result | None) -> dict[str, Any]:
+    """Everything ``rq job --json`` prints (values that JSON cannot hold are given as their repr)."""
+    document: dict[str, Any] = {
+        'id': job.id,
+        'status': status_of(job),
+        'queue': job.origin,
+        'call': call_string(job),
+        'description': job.description,
+        'created_at': timestamp(job.created_at),
+        'enqueued_at': timestamp(job.enqueued_at),
+        'started_at': timestamp(job.started_at),
+        'ended_at': timestamp(job.ended_at),
+        'worker_name': job.worker_name or None,
+        'timeout': job.timeout,
+        'result_ttl': job.result_ttl,
+        'ttl': job.ttl,
+        'failure_ttl': job.failure_ttl,
+        'retries_left': job.retries_left,
+        'dependency_ids': list(job._dependency_ids),  # as stored in the hash (the set goes once met)
+        'meta': _safe_meta(job),
+        'result': None,
+    }
+    if result is not None:
+        document['result'] = {
+            'type': result.type.name,
+            'created_at': timestamp(result.created_at),
+            'worker_name': result.worker_name or None,
+            'return_value': result.return_value,
+            'exc_string': result.exc_string,
+        }
+    return document
+
+
+def _safe_meta(job: Job) -> Any:
+    return job.meta if isinstance(job.meta, dict) else {}

@@ -1,0 +1,217 @@
+"""``rq info``: tables, upstream's raw lines, JSON, filters, and counting without scanning."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+import redis
+from cli_helpers import assert_one_line_error, invoke
+
+from rq import Queue
+from rq.utils import current_timestamp
+from rq.worker import SimpleWorker
+
+FUTURE = current_timestamp() + 3600
+
+
+def fill(connection: redis.Redis, name: str, queued: int, **registries: int) -> Queue:
+    """A queue with ``queued`` ids and, per registry kind, that many live (unexpired) entries."""
+    queue = Queue(name, connection=connection)
+    for number in range(queued):
+        queue.enqueue('rqtest_jobs_cli.echo', number)
+    keys = {
+        'started': queue.started_job_registry.key,
+        'finished': queue.finished_job_registry.key,
+        'failed': queue.failed_job_registry.key,
+        'deferred': queue.deferred_job_registry.key,
+        'scheduled': queue.scheduled_job_registry.key,
+        'canceled': queue.canceled_job_registry.key,
+    }
+    for kind, count in registries.items():
+        members = {f'{name}-{kind}-{i}' + (':exec' if kind == 'started' else ''): FUTURE for i in range(count)}
+        connection.zadd(keys[kind], members)  # type: ignore[arg-type]
+    return queue
+
+
+def start_worker(connection: redis.Redis, name: str, queues: list[str], state: str = 'idle') -> SimpleWorker:
+    worker = SimpleWorker(queues, connection=connection, name=name)
+    worker.register_birth()
+    worker.set_state(state)
+    if state == 'busy':
+        worker.set_current_job_id('job-in-progress')
+    connection.hset(worker.key, mapping={'successful_job_count': 3, 'failed_job_count': 1})
+    return worker
+
+
+def row(output: str, first_cell: str) -> list[str]:
+    """The cells of the table row that starts with ``first_cell``."""
+    for line in output.splitlines():
+        cells = line.split()
+        if cells and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f'no row {first_cell!r} in:\n{output}')
+
+
+@pytest.fixture
+def populated(connection: redis.Redis) -> redis.Redis:
+    fill(connection, 'alpha', 2, started=1, finished=3, failed=4, deferred=5, scheduled=6, canceled=7)
+    fill(connection, 'beta', 1, finished=2)
+    start_worker(connection, 'w-busy', ['alpha'], state='busy')
+    start_worker(connection, 'w-idle', ['beta', 'alpha'])
+    return connection
+
+
+def test_tables(url: str, populated: redis.Redis) -> None:
+    result = invoke('info', '-u', url, env={'COLUMNS': '160'})
+    assert result.exit_code == 0, result.output
+    output = result.stdout
+    assert 'Queues (2)' in output and 'Workers (2)' in output
+    assert row(output, 'alpha') == ['alpha', '2', '1', '3', '4', '5', '6', '2']
+    assert row(output, 'beta') == ['beta', '1', '0', '2', '0', '0', '0', '1']
+    assert row(output, 'total') == ['total', '3', '1', '5', '4', '5', '6', '2']
+    busy = row(output, 'w-busy')
+    assert busy[1:4] == ['busy', 'job-in-progress', 'alpha']
+    assert busy[4:6] == ['3', '1']
+    assert row(output, 'w-idle')[1:5] == ['idle', '-', 'beta,', 'alpha']
+    assert 'Updated:' in output
+    assert '\x1b[' not in output  # not a terminal: no colour
+
+
+def test_raw_lines_match_upstream_format(url: str, populated: redis.Redis) -> None:
+    result = invoke('info', '-u', url, '--raw')
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        'queue alpha 2, 1 executing, 3 finished, 4 failed',
+        'queue beta 1, 0 executing, 2 finished, 0 failed',
+    ]
+    assert lines[2].startswith('worker w-busy (') and lines[2].endswith(') busy alpha. jobs: 3 finished, 1 failed')
+    assert lines[3].startswith('worker w-idle (') and lines[3].endswith(
+        ') idle beta, alpha. jobs: 3 finished, 1 failed'
+    )
+    assert len(lines) == 4
+
+
+def test_raw_by_queue(url: str, populated: redis.Redis) -> None:
+    result = invoke('info', '-u', url, '--raw', '--by-queue', '--only-workers')
+    assert result.stdout.splitlines() == ['alpha: w-busy (busy), w-idle (idle)', 'beta:  w-idle (idle)']
+
+
+def test_json(url: str, populated: redis.Redis) -> None:
+    result = invoke('info', '-u', url, '--json')
+    document = json.loads(result.stdout)
+    assert document['queues'][0] == {
+        'name': 'alpha',
+        'queued': 2,
+        'started': 1,
+        'finished': 3,
+        'failed': 4,
+        'deferred': 5,
+        'scheduled': 6,
+        'canceled': 7,
+    }
+    workers = {w['name']: w for w in document['workers']}
+    assert workers['w-busy']['state'] == 'busy' and workers['w-busy']['current_job'] == 'job-in-progress'
+    assert workers['w-idle']['queues'] == ['beta', 'alpha']
+    assert workers['w-idle']['successful_job_count'] == 3
+    assert 0 <= workers['w-idle']['uptime_seconds'] < 60
+
+
+def test_named_queues_and_only_flags(url: str, populated: redis.Redis) -> None:
+    beta = json.loads(invoke('info', '-u', url, '--json', 'beta').stdout)
+    assert [q['name'] for q in beta['queues']] == ['beta']
+    assert [w['name'] for w in beta['workers']] == ['w-idle']
+    only_queues = json.loads(invoke('info', '-u', url, '--json', '-Q').stdout)
+    assert 'workers' not in only_queues and len(only_queues['queues']) == 2
+    only_workers = json.loads(invoke('info', '-u', url, '--json', '-W').stdout)
+    assert 'queues' not in only_workers and len(only_workers['workers']) == 2
+    table = invoke('info', '-u', url, '-R', '-W', env={'COLUMNS': '160'}).stdout
+    assert 'Workers by queue' in table
+    assert row(table, 'alpha')[1:] == ['w-busy', '(busy),', 'w-idle', '(idle)']
+
+
+def test_no_queues_no_workers(url: str) -> None:
+    result = invoke('info', '-u', url)
+    assert result.exit_code == 0
+    assert 'Queues (0)' in result.stdout and 'No workers' in result.stdout
+    assert json.loads(invoke('info', '-u', url, '--json').stdout)['queues'] == []
+
+
+def test_expired_entries_are_not_counted_and_clean_drops_them(url: str, connection: redis.Redis) -> None:
+    queue = fill(connection, 'gamma', 1, finished=2, failed=1)
+    connection.zadd(queue.finished_job_registry.key, {'old-1': 1, 'old-2': current_timestamp() - 5})
+    connection.zadd(queue.failed_job_registry.key, {'forever': -1, 'old-3': 10})  # -1: failure_ttl=-1
+    counts = json.loads(invoke('info', '-u', url, '--json', '-Q').stdout)['queues'][0]
+    assert (counts['finished'], counts['failed']) == (2, 2)
+    assert connection.zcard(queue.finished_job_registry.key) == 4  # counting changed nothing
+    invoke('info', '-u', url, '--clean', '--raw')
+    assert connection.zcard(queue.finished_job_registry.key) == 2
+    assert connection.zcard(queue.failed_job_registry.key) == 2
+
+
+def commandstats(connection: redis.Redis) -> dict[str, int]:
+    stats: dict[str, Any] = connection.info('commandstats')
+    return {name.removeprefix('cmdstat_'): int(value['calls']) for name, value in stats.items()}
+
+
+def info_commands(url: str, connection: redis.Redis) -> dict[str, int]:
+    connection.config_resetstat()
+    assert invoke('info', '-u', url, '--raw').exit_code == 0
+    calls = commandstats(connection)
+    calls.pop('config|resetstat', None)
+    calls.pop('config', None)
+    calls.pop('info', None)
+    return calls
+
+
+def test_info_counts_instead_of_scanning(url: str, connection: redis.Redis) -> None:
+    """The same commands whether registries hold 10 or 20,000 entries, and none that reads members."""
+    for name in ('q1', 'q2'):
+        fill(connection, name, 1, finished=5, failed=5)
+    small = info_commands(url, connection)
+    for name in ('q1', 'q2'):
+        queue = Queue(name, connection=connection)
+        connection.rpush(queue.key, *[f'id-{i}' for i in range(5000)])
+        for registry in (queue.finished_job_registry, queue.failed_job_registry):
+            connection.zadd(registry.key, {f'{name}-{i}': FUTURE for i in range(2500)})
+    large = info_commands(url, connection)
+    assert large == small
+    assert large['llen'] == 2 and large['zcard'] == 12 and large['zcount'] == 6
+    reading = {'lrange', 'zrange', 'zrangebyscore', 'zscan', 'scan', 'keys', 'hgetall', 'zremrangebyscore', 'sscan'}
+    assert reading.isdisjoint(large), large
+    assert sum(large.values()) < 30, large
+
+
+def test_interval_without_a_terminal_prints_successive_frames(url: str, connection: redis.Redis) -> None:
+    fill(connection, 'delta', 1)
+    started = time.monotonic()
+    frames = invoke('info', '-u', url, '--json', '--interval', '0.05', '--count', '3').stdout.splitlines()
+    assert len(frames) == 3 and time.monotonic() - started >= 0.1
+    assert all(json.loads(frame)['queues'][0]['queued'] == 1 for frame in frames)
+    tables = invoke('info', '-u', url, '-Q', '--interval', '0.05', '--count', '2').stdout
+    assert tables.count('Updated:') == 2
+
+
+@pytest.mark.parametrize(
+    ('arguments', 'fragment'),
+    [
+        (['--raw', '--json'], '--raw and --json'),
+        (['-Q', '-W'], '--only-queues and --only-workers'),
+        (['--interval', '0'], "Invalid value for '--interval'"),
+    ],
+)
+def test_conflicting_options(url: str, arguments: list[str], fragment: str) -> None:
+    result = invoke('info', '-u', url, *arguments)
+    assert result.exit_code == 2
+    assert_one_line_error(result.stderr, fragment)
+
+
+def test_custom_worker_class_lists_workers_through_its_all(url: str, populated: redis.Redis) -> None:
+    default = json.loads(invoke('info', '-u', url, '--json', '-W').stdout)['workers']
+    custom = json.loads(invoke('info', '-u', url, '--json', '-W', '-w', 'rqtest_jobs_cli.CliWorker').stdout)['workers']
+    fields = ('name', 'state', 'current_job', 'queues', 'successful_job_count', 'failed_job_count', 'pid', 'birth')
+    assert [{f: w[f] for f in fields} for w in custom] == [{f: w[f] for f in fields} for w in default]
+    assert [w['name'] for w in custom] == ['w-busy', 'w-idle']
