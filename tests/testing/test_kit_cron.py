@@ -1,0 +1,43 @@
+"""Cron entries (rq-cron) under the test clock: their runs are enqueued as the clock moves."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, time, timedelta, timezone
+
+import kit_jobs
+import pytest
+
+from rq import Queue
+from rq.exceptions import MissingDistributionError
+from rq.testing import Clock, EagerRunner
+
+
+def _args(jobs: list) -> list[tuple]:  # type: ignore[type-arg]
+    return [tuple(job.args) for job in jobs]
+
+
+def test_interval_and_cron_string_entries_follow_the_clock(kit_queue: Queue) -> None:
+    clock = Clock(kit_queue.connection)
+    cron = clock.cron()
+    cron.register(kit_jobs.echo, 'default', args=['tick'], interval=60, name='tick')
+    cron.register(kit_jobs.echo, 'default', args=['morning'], cron='0 9 * * *', name='morning')
+
+    assert _args(clock.move_due()) == [('tick',)]  # an interval entry runs at once
+    assert clock.advance(58) == []
+    assert _args(clock.advance(2)) == [('tick',)]
+
+    today = clock.now().date()
+    nine = datetime.combine(today + timedelta(days=1), time(9), tzinfo=timezone.utc)
+    moved = clock.travel_to(nine)
+    assert ('morning',) in _args(moved)
+    assert _args(moved).count(('tick',)) == 1  # missed runs are coalesced, as by a real scheduler
+
+    run = EagerRunner(kit_queue.connection, clock=clock).run()
+    assert sorted(run.return_values) == ['morning', 'tick', 'tick', 'tick']
+
+
+def test_without_rq_cron_the_fix_is_named(monkeypatch: pytest.MonkeyPatch, kit_connection: object) -> None:
+    monkeypatch.setitem(sys.modules, 'rq.cron', None)  # as if rq-cron were not installed
+    with pytest.raises(MissingDistributionError, match='pip install rq-cron'):
+        Clock(kit_connection).cron()  # type: ignore[arg-type]
