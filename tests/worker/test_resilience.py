@@ -151,6 +151,23 @@ def test_an_idle_worker_outlasts_its_connections_socket_timeout(
     assert pushed and time.monotonic() - pushed[0] < 2
 
 
+def test_the_socket_timeout_of_a_url_connection_is_honoured(redis_server: RedisServer) -> None:
+    """``Redis.from_url`` (redis-py 8) keeps the 5 s default socket timeout out of the pool's keyword
+    arguments, but its connections use it: a worker must still wait in steps shorter than that (it
+    used to block for 405 s, hit the timeout after 5 s and quit)."""
+    from rq.worker.waiting import QueueWaiter
+
+    for url, limit in (
+        (f'redis://127.0.0.1:{redis_server.port}/0', 5),
+        (f'redis://127.0.0.1:{redis_server.port}/0?socket_timeout=2', 2),
+    ):
+        client = redis.Redis.from_url(url)
+        try:
+            assert 0 < QueueWaiter(client, can_block=True)._blocking(405) < limit
+        finally:
+            client.close()
+
+
 # -- dropped connections -------------------------------------------------------------------------
 
 

@@ -47,11 +47,27 @@ class QueueWaiter:
         """``timeout`` for a blocking command, shortened to end a second before the socket timeout
         of the connection (redis-py 6+ defaults to 5 s: a longer BLMOVE would end in TimeoutError,
         which stops a worker)."""
-        kwargs = getattr(getattr(self.connection, 'connection_pool', None), 'connection_kwargs', {})
-        socket_timeout = kwargs.get('socket_timeout')
+        socket_timeout = self._socket_timeout()
         if isinstance(socket_timeout, (int, float)) and socket_timeout > 0:
             return max(0.01, min(timeout, socket_timeout - 1 if socket_timeout > 2 else socket_timeout / 2))
         return timeout
+
+    def _socket_timeout(self) -> Any:
+        """The read timeout of the connection's sockets: the pool's setting, or else what its
+        connections actually use (``Redis.from_url`` in redis-py 8 leaves the setting out of the
+        pool's keyword arguments, while its connections still time out after 5 s)."""
+        if not hasattr(self, '_cached_socket_timeout'):
+            pool = getattr(self.connection, 'connection_pool', None)
+            kwargs = getattr(pool, 'connection_kwargs', {})
+            timeout = kwargs.get('socket_timeout')
+            if 'socket_timeout' not in kwargs and pool is not None:
+                connection = pool.get_connection()
+                try:
+                    timeout = getattr(connection, 'socket_timeout', None)
+                finally:
+                    pool.release(connection)
+            self._cached_socket_timeout = timeout
+        return self._cached_socket_timeout
 
     def _watch_connection(self) -> Any:
         """The watcher threads' own client (a pool of their own), so that closing can cut their
