@@ -4,6 +4,7 @@
   heartbeats stopped) on this worker's queues; an entry expires 1.5 intervals after the last
   heartbeat, so a dead worker's job is noticed within 1.75 intervals (52.5 s with the default 30 s
   ``job_monitoring_interval``), within two intervals as promised.
+- At each of these runs: restart the worker's scheduler thread (``with_scheduler``) if it died.
 - Every ``maintenance_interval`` (600 s), under the per-queue lock ``rq:clean_registries:<q>`` that
   upstream RQ also takes: drop expired registry entries, forget dead workers, put back ids stuck in
   an upstream worker's intermediate list, and prune groups.
@@ -60,8 +61,20 @@ class Maintenance:
             if now >= self._next_cleaning:
                 self._next_cleaning = now + worker.maintenance_interval
                 self.clean_queues()
+            self.keep_scheduler_running()
         finally:
             self._running.release()
+
+    def keep_scheduler_running(self) -> None:
+        """Failover for ``with_scheduler``: a scheduler thread that died (it should not) is started
+        again. (Take-over of another worker's queues is the scheduler's own job: it stands by.)"""
+        ensure_running = getattr(self.worker.scheduler, 'ensure_running', None)
+        if ensure_running is None:
+            return
+        try:
+            ensure_running()
+        except Exception:
+            logger.exception('Worker %s: could not restart its scheduler', self.worker.name)
 
     def fail_abandoned_jobs(self) -> None:
         """Any live worker handles an expired started entry (once, whoever claims it first)."""

@@ -17,7 +17,7 @@ MISSING = (
 def start_scheduler(worker: Any, burst: bool) -> Any:
     """Start rq-cron's scheduler for the worker's queues, or say clearly why there is none."""
     try:
-        from rq.cron import scheduler_for_worker  # type: ignore[attr-defined]
+        from rq.cron import scheduler_for_worker
     except ImportError as exc:
         installed = (
             'is not installed'

@@ -1,0 +1,57 @@
+-- move_due_jobs.lua: move due scheduled jobs onto their queue, each one atomically.
+--
+-- A job is either still in the scheduled registry or on its queue, never both or neither; a job id
+-- that another scheduler moved meanwhile (it is no longer in the registry, or was rescheduled
+-- later) is left alone, so concurrent schedulers never queue a job twice.
+--
+-- KEYS[1]  rq:scheduled:<q>
+-- KEYS[2]  rq:queue:<q>
+-- KEYS[3]  rq:queues
+-- then, for the i-th id (i from 1):
+-- KEYS[3 + 3i - 2]  rq:job:<id>
+-- KEYS[3 + 3i - 1]  rq:job:<id>:dependents
+-- KEYS[3 + 3i]      rq:job::<id>:dependencies
+-- ARGV[1]  due bound: ids scored at or before this are due (whole UTC seconds)
+-- ARGV[2]  enqueued_at timestamp to write
+-- ARGV[3..]  the job ids, in the order to queue them
+--
+-- Each moved job gets status 'queued' and enqueued_at; a job with a ttl expires that long after
+-- being queued (with its dependency sets). It goes to the front of the queue when enqueue_at_front
+-- is '1', or when enqueue_at_front_on_retry is '1' and it has run before (started_at is set);
+-- otherwise to the back. An id whose job hash is gone is only taken out of the registry.
+--
+-- Returns {moved, dropped}.
+local moved, dropped = 0, 0
+local due = tonumber(ARGV[1])
+for i = 3, #ARGV do
+    local id = ARGV[i]
+    local base = 3 + 3 * (i - 2)
+    local job_key = KEYS[base - 2]
+    local score = redis.call('ZSCORE', KEYS[1], id)
+    if score and tonumber(score) <= due then
+        redis.call('ZREM', KEYS[1], id)
+        if redis.call('EXISTS', job_key) == 1 then
+            local fields = redis.call('HMGET', job_key, 'enqueue_at_front', 'enqueue_at_front_on_retry',
+                'started_at', 'ttl')
+            local at_front = fields[1] == '1'
+                or (fields[2] == '1' and fields[3] ~= false and fields[3] ~= '')
+            redis.call('HSET', job_key, 'status', 'queued', 'enqueued_at', ARGV[2])
+            local ttl = tonumber(fields[4] or '')
+            if ttl and ttl > 0 then
+                redis.call('EXPIRE', job_key, ttl)
+                redis.call('EXPIRE', KEYS[base - 1], ttl)
+                redis.call('EXPIRE', KEYS[base], ttl)
+            end
+            if at_front then
+                redis.call('LPUSH', KEYS[2], id)
+            else
+                redis.call('RPUSH', KEYS[2], id)
+            end
+            redis.call('SADD', KEYS[3], KEYS[2])
+            moved = moved + 1
+        else
+            dropped = dropped + 1
+        end
+    end
+end
+return {moved, dropped}
