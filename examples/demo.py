@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from demo_jobs import count_words, explode, shout, slow_square  # examples/ is on sys.path as a script
@@ -20,7 +20,7 @@ from rq.job import Job
 HERE = Path(__file__).resolve().parent
 
 
-def start_worker(url: str, name: str, worker_class: str) -> subprocess.Popen[bytes]:
+def start_worker(url: str, name: str, worker_class: str, *options: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(HERE), os.environ.get('PYTHONPATH')]))}
     command = [
         sys.executable,
@@ -35,6 +35,7 @@ def start_worker(url: str, name: str, worker_class: str) -> subprocess.Popen[byt
         worker_class,
         '--logging-level',
         'WARNING',
+        *options,
         'high',
         'default',
     ]
@@ -54,7 +55,7 @@ def main() -> None:
         first = high.enqueue(count_words, 'the quick brown fox', meta={'source': 'demo'})
         child = default.enqueue(shout, 'runs after the first job', depends_on=first)
         failing = default.enqueue(explode, retry=Retry(max=1))
-        later = default.enqueue_in(timedelta(minutes=5), count_words, 'scheduled for later')
+        later = default.enqueue_in(timedelta(seconds=2), count_words, 'scheduled two seconds ahead')
         for job in (first, child, failing, later, *jobs[:2]):
             print(f'   {job.id[:8]}  {job.get_status():<9}  {job.description}')
         print(f'   queues: high={high.count}, default={default.count} (the dependent job is deferred)')
@@ -80,10 +81,15 @@ def main() -> None:
             f'   finished registry: {default.finished_job_registry.count + high.finished_job_registry.count} jobs;'
             f' failed registry: {default.failed_job_registry.count} (after its one retry)'
         )
-        print(
-            f'   still scheduled: {default.scheduled_job_registry.get_job_ids()} '
-            '(a scheduler moves it when due: rq-cron)'
-        )
+        print(f'   still scheduled: {len(default.scheduled_job_registry)} job ({later.id[:8]}, due in 2 s)')
+
+        print('\n4. A worker with the scheduler (rq-cron) moves the scheduled job once due, then runs it:')
+        while default.scheduled_job_registry.get_scheduled_time(later) > datetime.now(timezone.utc):
+            time.sleep(0.1)
+        start_worker(url, 'demo-scheduler', 'Worker', '--with-scheduler').wait(60)
+        fetched = Job.fetch(later.id, connection=connection)
+        status, worker_name = fetched.get_status(), fetched.worker_name or '-'
+        print(f'   {later.id[:8]}  {status:<9} by {worker_name:<13} {fetched.return_value()!r}')
 
 
 if __name__ == '__main__':
