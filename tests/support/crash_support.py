@@ -209,9 +209,11 @@ def start_victim(
     marker: str | None = None,
     name: str | None = None,
     burst: bool = False,
+    claim_ahead: bool = False,
 ) -> subprocess.Popen[bytes]:
     """A worker process (``worker_class`` of rq.worker) on ``queues`` that SIGKILLs itself at
-    ``die_at`` (one of :data:`DIE_POINTS`) on its first job, if given."""
+    ``die_at`` (one of :data:`DIE_POINTS`) on its first job, if given. It claims the next job with
+    each recording only with ``claim_ahead``."""
     command = [sys.executable, str(HERE / 'crash_support.py'), '--port', str(port), '--worker-class', worker_class]
     command += ['--interval', str(interval)]
     if die_at:
@@ -222,6 +224,8 @@ def start_victim(
         command += ['--name', name]
     if burst:
         command.append('--burst')
+    if claim_ahead:
+        command.append('--claim-ahead')
     command += list(queues)
     return subprocess.Popen(command, env=worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
@@ -381,6 +385,7 @@ def victim_main(argv: list[str] | None = None) -> None:
     parser.add_argument('--marker')
     parser.add_argument('--name')
     parser.add_argument('--burst', action='store_true')
+    parser.add_argument('--claim-ahead', action='store_true')
     args = parser.parse_args(argv)
 
     import rq.worker
@@ -398,6 +403,11 @@ def victim_main(argv: list[str] | None = None) -> None:
             if die_at == 'recording':
                 _die()
             super().record(*a, **kw)
+
+        def claim_ahead(self) -> Any:
+            # Off unless asked: each victim then holds exactly the job it dies on (the claim-ahead
+            # window is tested on its own).
+            return super().claim_ahead() if args.claim_ahead else None
 
     connection_class: type[redis.connection.Connection] = redis.connection.Connection
     if die_at in ('result-partial', 'result-sent'):

@@ -142,6 +142,38 @@ def test_a_worker_killed_during_a_job_loses_nothing(
     assert found.count('finished') == len(every) - (0 if point == 'result-sent' else 1)
 
 
+@pytest.mark.parametrize('worker_class', ['Worker', 'SimpleWorker'])
+def test_a_worker_killed_right_after_recording_with_a_claim_ahead_loses_nothing(
+    connection: redis.Redis, redis_server: RedisServer, guard: ProcessGuard, worker_class: str
+) -> None:
+    """A worker records a success and claims its next job in the same round trip. Killed right
+    after sending both, it holds a job it never started: that job is noticed as abandoned like any
+    other (failed with AbandonedJobError, or retried when it has retries left); nothing is lost."""
+    queue = Queue('default', connection=connection)
+    marker = f'marker-{uuid.uuid4().hex}'
+    first = queue.enqueue('rqtest_jobs_crash.crash_target', 'runs:first', marker, 0, 0)
+    second = queue.enqueue('rqtest_jobs_crash.crash_target', 'runs:second', marker, 0, 0, retry=Retry(1))
+    third = queue.enqueue('rqtest_jobs_crash.short', 3)
+    connection.script_load(scripts.source('finish_job'))
+    connection.script_load(scripts.source('claim_job'))
+    victim = guard.add(
+        start_victim(redis_server.port, ['default'], worker_class, die_at='result-sent', claim_ahead=True)
+    )
+    victim.wait(15)
+    assert victim.returncode == -signal.SIGKILL
+    assert status_of(connection, first) == 'finished'
+    assert status_of(connection, second) == 'started'  # claimed with the recording, never run
+    assert connection.get('runs:second') is None
+    assert status_of(connection, third) == 'queued'
+
+    drain(connection, ['default'], worker_class)
+
+    found = census(connection, ['default'], [first.id, second.id, third.id])
+    assert found.problems == []
+    assert found.places == {first.id: 'finished', second.id: 'finished', third.id: 'finished'}
+    assert connection.get('runs:second') == b'1'  # retried once it was found abandoned, and ran once
+
+
 # -- the horse dies ----------------------------------------------------------------------------
 
 

@@ -110,6 +110,42 @@ def call(name: str, client: Any, keys: list[str], args: list[Any]) -> Any:
 
 _NOSCRIPT = object()
 
+#: What :func:`call_pair` returns in place of a reply when the server did not know the script.
+NOT_LOADED = _NOSCRIPT
+
+
+def call_pair(
+    client: Any, first: tuple[str, list[str], list[Any]], second: tuple[str, list[str], list[Any]]
+) -> list[Any]:
+    """Two script calls in one round trip (sent together, run one after the other). Returns both
+    replies; a reply is :data:`NOT_LOADED` when that script was unknown to the server (it did not
+    run: the caller decides what to do, since the other one may have run) and an exception
+    instance when the script raised. Connection errors propagate."""
+    pool = client.connection_pool
+    connection = pool.get_connection()
+    packed = [_pack(['EVALSHA', sha(name), len(keys), *keys, *args]) for name, keys, args in (first, second)]
+    replies: list[Any] = []
+    try:
+        connection.send_packed_command([b''.join(packed)])
+        for _ in range(2):
+            try:
+                replies.append(connection.read_response())
+            except NoScriptError:
+                replies.append(_NOSCRIPT)
+            except ResponseError as exc:
+                replies.append(exc)
+    except BaseException:
+        connection.disconnect()
+        raise
+    finally:
+        pool.release(connection)
+    return replies
+
+
+def load(client: Any, name: str) -> None:
+    """Make sure the server knows script ``name`` (SCRIPT LOAD)."""
+    client.script_load(source(name))
+
 
 def _pack(items: list[Any]) -> bytes:
     """The RESP request for one command (strings as UTF-8, numbers as their decimal text)."""

@@ -27,6 +27,26 @@ def claim_job(
 ) -> Any:
     """Pop the next job id from the first non-empty queue and mark it started, atomically
     (``lua/claim_job.lua``). Returns the raw reply; decode it with :func:`decode_claim`."""
+    call = claim_job_call(queue_names, worker_name, execution_id, timestamp, epoch, now_score, heartbeat_ttl)
+    if isinstance(connection, Pipeline):
+        scripts.queue(connection, *call)
+        return None
+    return scripts.call(call[0], connection, call[1], call[2])
+
+
+ScriptCall = tuple[str, list[str], list[Any]]
+
+
+def claim_job_call(
+    queue_names: Sequence[str],
+    worker_name: str,
+    execution_id: str,
+    timestamp: str,
+    epoch: str,
+    now_score: int,
+    heartbeat_ttl: float,
+) -> ScriptCall:
+    """The script, keys and arguments of a claim (see :func:`claim_job`)."""
     script_keys = [
         *[keys.queue_key(name) for name in queue_names],
         *[keys.registry_key('started', name) for name in queue_names],
@@ -45,10 +65,7 @@ def claim_job(
         keys.EXECUTION_PREFIX,
         keys.EXECUTIONS_PREFIX,
     ]
-    if isinstance(connection, Pipeline):
-        scripts.queue(connection, 'claim_job', script_keys, args)
-        return None
-    return scripts.call('claim_job', connection, script_keys, args)
+    return 'claim_job', script_keys, args
 
 
 SUSPENDED = 'suspended'
@@ -228,6 +245,42 @@ def finish_job(
 ) -> Any:
     """Record a successful run in one script call (``lua/finish_job.lua``): 1 recorded, 0 the job
     hash was gone. ``result_ttl`` must not be 0 (that path deletes the job; see outcome.py)."""
+    call = finish_job_call(
+        job_id,
+        queue_name,
+        execution_id,
+        worker_name,
+        result_ttl=result_ttl,
+        finished_score=finished_score,
+        started_at=started_at,
+        ended_at=ended_at,
+        working_seconds=working_seconds,
+        enqueued_at=enqueued_at,
+        result_fields=result_fields,
+        stream_maxlen=stream_maxlen,
+    )
+    if isinstance(connection, Pipeline):
+        scripts.queue(connection, *call)
+        return None
+    return scripts.call(call[0], connection, call[1], call[2])
+
+
+def finish_job_call(
+    job_id: str,
+    queue_name: str,
+    execution_id: str,
+    worker_name: str,
+    *,
+    result_ttl: int,
+    finished_score: float | int,
+    started_at: str,
+    ended_at: str,
+    working_seconds: float,
+    enqueued_at: str,
+    result_fields: Mapping[str, Any],
+    stream_maxlen: int,
+) -> ScriptCall:
+    """The script, keys and arguments of :func:`finish_job`."""
     script_keys = [
         keys.job_key(job_id),
         keys.results_key(job_id),
@@ -258,7 +311,24 @@ def finish_job(
     ]
     for field, value in result_fields.items():
         args += [field, value]
-    if isinstance(connection, Pipeline):
-        scripts.queue(connection, 'finish_job', script_keys, args)
-        return None
-    return scripts.call('finish_job', connection, script_keys, args)
+    return 'finish_job', script_keys, args
+
+
+def finish_job_then_claim(connection: Redis, finish: ScriptCall, claim: ScriptCall) -> tuple[Any, Any]:
+    """Record a success and claim the next job in one round trip (two script calls sent together).
+    Returns both replies. A script the server did not know is run here (finish), or left for the
+    next claim (claim: it did not run). If only the claim ran (its script was loaded, the finish's
+    not), the finish runs after it and the worker hash is set back to show the new job."""
+    finished, claimed = scripts.call_pair(connection, finish, claim)
+    if claimed is scripts.NOT_LOADED:
+        claimed = None
+    if finished is scripts.NOT_LOADED:
+        finished = scripts.run(finish[0], connection, finish[1], finish[2])
+        if claimed and not isinstance(claimed, Exception) and claimed != -1:
+            worker_name = finish[2][6]
+            connection.hset(keys.worker_key(worker_name), mapping={'state': 'busy', 'current_job': claimed[1]})
+    if isinstance(finished, Exception):
+        raise finished
+    if isinstance(claimed, Exception):
+        raise claimed
+    return finished, claimed

@@ -30,6 +30,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -113,10 +114,7 @@ class HorseFactory:
             pass
         if self._events is not None:
             self._events.close()
-        try:
-            os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+        _reap(self.pid)
         self.pid, self._events = 0, None
         return FactoryDied()
 
@@ -205,6 +203,21 @@ class HorseFactory:
         while self._next_event(block=False)[0]:
             pass
         self.exits.clear()
+
+
+def _reap(pid: int, patience: float = 2.0) -> None:
+    """Wait for a factory that is dying (or dead), killing it if it takes longer than ``patience``
+    seconds, so that it never stays behind as a zombie of the worker."""
+    deadline = time.monotonic() + patience
+    try:
+        while time.monotonic() < deadline:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ChildProcessError, ProcessLookupError):
+        pass
 
 
 def _module_of(job: Job) -> str | None:

@@ -14,6 +14,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -44,6 +45,10 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
     """A worker: takes jobs from its queues, in priority order, and runs them (subclasses say how)."""
 
     _unanswered_claim: str | None = None  # the execution id of a claim sent without a reply yet
+    # A claim sent with the previous job's recording (see claim_ahead): queue names, execution id,
+    # moment, reply. The next turn of the loop takes that job instead of claiming again.
+    _prefetched_claim: tuple[list[str], str, datetime, Any] | None = None
+    _may_claim_ahead = False
     first_reconnect_delay = 1.0  # seconds; then doubled (exponential_backoff_factor) up to max_connection_wait_time
 
     def execute_job(self, job: Job, queue: Queue, execution: Execution) -> None:
@@ -72,9 +77,11 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         completed = 0
         idle_since = time.monotonic()
         try:
-            while not self._stop_requested:
+            # (a job claimed together with the previous one's recording is run even when a stop was
+            # requested meanwhile: it is this worker's job already, and is never left behind)
+            while not self._stop_requested or self.holds_claimed_job:
                 self.maintenance.run_due(self)
-                if self._stop_requested:  # (a stop may arrive during maintenance)
+                if self._stop_requested and not self.holds_claimed_job:  # (a stop may arrive during maintenance)
                     break
                 claimed = self._with_reconnect(self.claim)
                 if claimed == worker_ops.SUSPENDED:
@@ -91,6 +98,9 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
                     self._with_reconnect(functools.partial(self._wait_for_work, max_idle_time, idle_since))
                     continue
                 job, queue, execution = claimed
+                self._may_claim_ahead = self._dequeue_strategy == DequeueStrategy.DEFAULT and (
+                    max_jobs is None or completed + 1 < max_jobs
+                )
                 self.execute_job(job, queue, execution)
                 completed += 1
                 idle_since = time.monotonic()
@@ -176,23 +186,18 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         suspended. A job whose data cannot be decoded is failed on the spot (with the reason) and
         the next one is tried."""
         while True:
-            names = [queue.name for queue in self._ordered_queues]
-            moment = now()
-            # A claim whose reply was lost (the connection broke) is sent again with the same
-            # execution id: the script then returns the job it took the first time.
-            execution_id = self._unanswered_claim or uuid.uuid4().hex
-            self._unanswered_claim = execution_id
-            reply = worker_ops.claim_job(
-                self.connection,
-                names,
-                self.name,
-                execution_id,
-                codec.format_timestamp(moment),
-                codec.format_epoch(moment),
-                current_timestamp(),
-                self.execution_ttl,
-            )
-            self._unanswered_claim = None
+            prefetched, self._prefetched_claim = self._prefetched_claim, None
+            if prefetched is not None and prefetched[3] and prefetched[3] != -1:
+                names, execution_id, moment, reply = prefetched
+            else:
+                names = [queue.name for queue in self._ordered_queues]
+                moment = now()
+                # A claim whose reply was lost (the connection broke) is sent again with the same
+                # execution id: the script then returns the job it took the first time.
+                execution_id = self._unanswered_claim or uuid.uuid4().hex
+                self._unanswered_claim = execution_id
+                reply = worker_ops.claim_job(self.connection, *self._claim_arguments(names, execution_id, moment))
+                self._unanswered_claim = None
             decoded = worker_ops.decode_claim(names, reply)
             if decoded is None or isinstance(decoded, str):
                 return decoded
@@ -206,6 +211,39 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             self._claimed_raw = raw
             if job is not None:
                 return job, queue, execution
+
+    def _claim_arguments(self, names: list[str], execution_id: str, moment: datetime) -> tuple[Any, ...]:
+        return (
+            names,
+            self.name,
+            execution_id,
+            codec.format_timestamp(moment),
+            codec.format_epoch(moment),
+            current_timestamp(),
+            self.execution_ttl,
+        )
+
+    @property
+    def holds_claimed_job(self) -> bool:
+        """A job was claimed ahead (see :meth:`claim_ahead`) and waits for the next turn."""
+        prefetched = self._prefetched_claim
+        return prefetched is not None and bool(prefetched[3]) and prefetched[3] != -1
+
+    def claim_ahead(self) -> tuple[list[str], str, datetime, worker_ops.ScriptCall] | None:
+        """The claim to send together with the current job's recording (one round trip for both),
+        when the loop would claim right after it anyway: no stop requested, no job limit reached,
+        no maintenance due, queues in fixed priority order. None otherwise."""
+        if not self._may_claim_ahead or self._stop_requested or self.maintenance.seconds_until_due() <= 0:
+            return None
+        names = [queue.name for queue in self._ordered_queues]
+        moment = now()
+        execution_id = uuid.uuid4().hex
+        return (
+            names,
+            execution_id,
+            moment,
+            worker_ops.claim_job_call(*self._claim_arguments(names, execution_id, moment)),
+        )
 
     def _load_claimed(self, job_id: str, raw: dict[bytes, bytes], queue: Queue, execution: Execution) -> Job | None:
         job = queue.job_class(job_id, connection=self.connection, serializer=queue.serializer)
@@ -246,8 +284,12 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         """Record a run's outcome (with the worker's counters) in one transaction, retrying while
         Redis is unreachable; then forget the current job."""
         self._with_reconnect(lambda: recording.record(self, job, queue, execution, result, stopped=stopped))
-        self._job_id = None
-        self._state = WorkerStatus.IDLE.value
+        if self.holds_claimed_job:  # (claimed with the recording: this worker holds it already)
+            assert self._prefetched_claim is not None
+            self._job_id = codec.text(self._prefetched_claim[3][1])
+        else:
+            self._job_id = None
+            self._state = WorkerStatus.IDLE.value
 
     # -- resilience -------------------------------------------------------------------------
 
