@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import redis
 
+    from rq._redis.keys import worker_key
     from rq.suspension import is_suspended
 
     from .variants import RandomWorker, RoundRobinWorker
@@ -85,11 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         return _error(f'cannot connect to Redis at {url}: {exc}')
     if is_suspended(connection):
         return _error('RQ is currently suspended, to resume job execution run "rq resume"')
-    if (
-        args.name
-        and connection.exists(f'rq:worker:{args.name}')
-        and not connection.hexists(f'rq:worker:{args.name}', 'death')
-    ):
+    existing = worker_key(args.name) if args.name else None
+    if existing and connection.exists(existing) and not connection.hexists(existing, 'death'):
         return _error(f'a live worker named {args.name!r} is registered already')
     for deprecated, replacement in ((RoundRobinWorker, 'round_robin'), (RandomWorker, 'random')):
         if issubclass(worker_class, deprecated):
