@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from redis import Redis
 from redis.client import Pipeline
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
@@ -76,9 +77,14 @@ def execute(pipe: Pipeline) -> list[Any]:
 
 
 def _run_direct(pipe: Pipeline, name: str, keys: list[str], args: list[Any]) -> Any:
-    from redis import Redis
-
     return run(name, Redis(connection_pool=pipe.connection_pool), keys, args)
+
+
+#: A script call as :func:`call` and :func:`call_pair` take it: name, keys, arguments.
+ScriptCall = tuple[str, list[str], list[Any]]
+
+#: What :func:`call_pair` returns in place of a reply when the server did not know the script.
+NOT_LOADED = object()
 
 
 def call(name: str, client: Any, keys: list[str], args: list[Any]) -> Any:
@@ -87,64 +93,60 @@ def call(name: str, client: Any, keys: list[str], args: list[Any]) -> Any:
     path (this matters at thousands of jobs a second). A script unknown to the server (NOSCRIPT:
     after a restart or ``SCRIPT FLUSH``) is run by :func:`run`, which loads it. Connection errors
     propagate, as from any command."""
-    pool = getattr(client, 'connection_pool', None)
-    if pool is None or getattr(client, 'connection', None) is not None:
-        return run(name, client, keys, args)  # (a single-connection client: its own path)
+    if not _direct(client):
+        return run(name, client, keys, args)
+    [reply] = _exchange(client, [(name, keys, args)])
+    if reply is NOT_LOADED:
+        return run(name, client, keys, args)
+    if isinstance(reply, ResponseError):
+        raise reply
+    return reply
+
+
+def call_pair(client: Any, first: ScriptCall, second: ScriptCall) -> list[Any]:
+    """Two script calls in one round trip (sent together, run one after the other). Returns both
+    replies; a reply is :data:`NOT_LOADED` when that script was unknown to the server (it did not
+    run: the caller decides what to do, since the other one may have run) and an exception
+    instance when the script raised. Connection errors propagate."""
+    if not _direct(client):  # one after the other, through the client's own command path
+        return [run(name, client, keys, args) for name, keys, args in (first, second)]
+    return _exchange(client, [first, second])
+
+
+def _direct(client: Any) -> bool:
+    """Whether calls may bypass the client's command path: a plain ``Redis`` (or subclass that
+    keeps its ``execute_command``) on a connection pool. A client that routes its commands itself
+    (a single-connection client, rq-testing's fake connection, a wrapper that counts commands)
+    keeps every call on its own path."""
+    return (
+        isinstance(client, Redis)
+        and getattr(client, 'connection', None) is None
+        and type(client).execute_command is Redis.execute_command
+    )
+
+
+def _exchange(client: Any, calls: list[ScriptCall]) -> list[Any]:
+    """Send ``calls`` as EVALSHAs in one write on a pooled connection and read their replies:
+    :data:`NOT_LOADED` for NOSCRIPT, the exception for any other error reply."""
+    pool = client.connection_pool
     connection = pool.get_connection()
+    packed = b''.join(_pack(['EVALSHA', sha(name), len(keys), *keys, *args]) for name, keys, args in calls)
+    replies: list[Any] = []
     try:
-        connection.send_packed_command([_pack(['EVALSHA', sha(name), len(keys), *keys, *args])])
-        reply = connection.read_response()
-    except NoScriptError:
-        reply = _NOSCRIPT
-    except ResponseError:
-        raise
+        connection.send_packed_command([packed])
+        for _ in calls:
+            try:
+                replies.append(connection.read_response())
+            except NoScriptError:
+                replies.append(NOT_LOADED)
+            except ResponseError as exc:
+                replies.append(exc)
     except BaseException:
         connection.disconnect()  # a reply may still be on its way: never reuse this connection
         raise
     finally:
         pool.release(connection)
-    if reply is _NOSCRIPT:
-        return run(name, client, keys, args)
-    return reply
-
-
-_NOSCRIPT = object()
-
-#: What :func:`call_pair` returns in place of a reply when the server did not know the script.
-NOT_LOADED = _NOSCRIPT
-
-
-def call_pair(
-    client: Any, first: tuple[str, list[str], list[Any]], second: tuple[str, list[str], list[Any]]
-) -> list[Any]:
-    """Two script calls in one round trip (sent together, run one after the other). Returns both
-    replies; a reply is :data:`NOT_LOADED` when that script was unknown to the server (it did not
-    run: the caller decides what to do, since the other one may have run) and an exception
-    instance when the script raised. Connection errors propagate."""
-    pool = client.connection_pool
-    connection = pool.get_connection()
-    packed = [_pack(['EVALSHA', sha(name), len(keys), *keys, *args]) for name, keys, args in (first, second)]
-    replies: list[Any] = []
-    try:
-        connection.send_packed_command([b''.join(packed)])
-        for _ in range(2):
-            try:
-                replies.append(connection.read_response())
-            except NoScriptError:
-                replies.append(_NOSCRIPT)
-            except ResponseError as exc:
-                replies.append(exc)
-    except BaseException:
-        connection.disconnect()
-        raise
-    finally:
-        pool.release(connection)
     return replies
-
-
-def load(client: Any, name: str) -> None:
-    """Make sure the server knows script ``name`` (SCRIPT LOAD)."""
-    client.script_load(source(name))
 
 
 def _pack(items: list[Any]) -> bytes:

@@ -34,7 +34,7 @@ def claim_job(
     return scripts.call(call[0], connection, call[1], call[2])
 
 
-ScriptCall = tuple[str, list[str], list[Any]]
+ScriptCall = scripts.ScriptCall
 
 
 def claim_job_call(
@@ -227,44 +227,6 @@ def unlock(connection: Redis, key: str) -> None:
     connection.delete(key)
 
 
-def finish_job(
-    connection: Redis | Pipeline,
-    job_id: str,
-    queue_name: str,
-    execution_id: str,
-    worker_name: str,
-    *,
-    result_ttl: int,
-    finished_score: float | int,
-    started_at: str,
-    ended_at: str,
-    working_seconds: float,
-    enqueued_at: str,
-    result_fields: Mapping[str, Any],
-    stream_maxlen: int,
-) -> Any:
-    """Record a successful run in one script call (``lua/finish_job.lua``): 1 recorded, 0 the job
-    hash was gone. ``result_ttl`` must not be 0 (that path deletes the job; see outcome.py)."""
-    call = finish_job_call(
-        job_id,
-        queue_name,
-        execution_id,
-        worker_name,
-        result_ttl=result_ttl,
-        finished_score=finished_score,
-        started_at=started_at,
-        ended_at=ended_at,
-        working_seconds=working_seconds,
-        enqueued_at=enqueued_at,
-        result_fields=result_fields,
-        stream_maxlen=stream_maxlen,
-    )
-    if isinstance(connection, Pipeline):
-        scripts.queue(connection, *call)
-        return None
-    return scripts.call(call[0], connection, call[1], call[2])
-
-
 def finish_job_call(
     job_id: str,
     queue_name: str,
@@ -280,7 +242,9 @@ def finish_job_call(
     result_fields: Mapping[str, Any],
     stream_maxlen: int,
 ) -> ScriptCall:
-    """The script, keys and arguments of :func:`finish_job`."""
+    """The script, keys and arguments that record a successful run (``lua/finish_job.lua``): it
+    returns 1 recorded, 0 the job hash was gone. ``result_ttl`` must not be 0 (that path deletes
+    the job; see outcome.py)."""
     script_keys = [
         keys.job_key(job_id),
         keys.results_key(job_id),

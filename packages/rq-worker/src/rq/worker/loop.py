@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from rq._redis import codec, worker_ops
+from rq._redis import codec, scripts, worker_ops
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import DeserializationError, NoSuchJobError, StopRequested
 from rq.executions import Execution
@@ -244,6 +244,20 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             moment,
             worker_ops.claim_job_call(*self._claim_arguments(names, execution_id, moment)),
         )
+
+    def send_finish(self, connection: Any, finish: worker_ops.ScriptCall) -> None:
+        """Run the script call that records a success, together with the claim of the next job
+        when :meth:`claim_ahead` allows one (the next turn of the loop then takes that job)."""
+        ahead = self.claim_ahead()
+        if ahead is None:
+            scripts.call(finish[0], connection, finish[1], finish[2])
+            return
+        names, execution_id, claimed_at, claim = ahead
+        # (if the reply is lost, the next claim is sent again with this id and returns the same job)
+        self._unanswered_claim = execution_id
+        _, reply = worker_ops.finish_job_then_claim(connection, finish, claim)
+        self._unanswered_claim = None
+        self._prefetched_claim = (names, execution_id, claimed_at, reply)
 
     def _load_claimed(self, job_id: str, raw: dict[bytes, bytes], queue: Queue, execution: Execution) -> Job | None:
         job = queue.job_class(job_id, connection=self.connection, serializer=queue.serializer)

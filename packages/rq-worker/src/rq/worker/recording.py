@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from rq._jobs.outcome import record_failure, record_retry_by_return, record_success
-from rq._redis import codec, keys, registries, scripts, worker_ops
+from rq._redis import codec, keys, registries, worker_ops
 from rq._redis.results_ops import registry_score
 from rq.defaults import RESULTS_STREAM_MAXLEN
 from rq.job import JobStatus
@@ -137,16 +137,7 @@ def _finish(
         result_fields=entry,
         stream_maxlen=RESULTS_STREAM_MAXLEN,
     )
-    ahead = worker.claim_ahead() if hasattr(worker, 'claim_ahead') else None
-    if ahead is None:
-        scripts.call(finish[0], job.connection, finish[1], finish[2])
-    else:
-        names, execution_id, claimed_at, claim = ahead
-        # (if the reply is lost, the next claim is sent again with this id and returns the same job)
-        worker._unanswered_claim = execution_id
-        _, reply = worker_ops.finish_job_then_claim(job.connection, finish, claim)
-        worker._unanswered_claim = None
-        worker._prefetched_claim = (names, execution_id, claimed_at, reply)
+    worker.send_finish(job.connection, finish)
     job._status = JobStatus.FINISHED
     if job.webhooks:
         job.send_webhooks(JobStatus.FINISHED)
