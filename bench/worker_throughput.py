@@ -5,7 +5,8 @@
 For each round and worker class, each implementation enqueues the same trivial jobs and one
 worker drains them in burst mode (see ``_drain.py``); the implementations alternate so that
 machine noise hits both alike. Prints jobs/s (median over rounds), Redis round trips and new
-connections per job, and the ratios ours/upstream.
+connections per job, and the ratios ours/upstream: of the medians, and round by round (each round
+runs both back to back, so that a busy moment of the machine weighs on both).
 """
 
 from __future__ import annotations
@@ -80,6 +81,12 @@ def main() -> None:
             rates[implementation] = rate
             print(f'{worker_class:<14}{implementation:<10}{rate:>9.0f}{trips:>17.2f}{conns:>15.3f}')
         print(f'{worker_class:<14}{"ratio":<10}{rates["ours"] / rates["upstream"]:>8.2f}x')
+        paired = [
+            ours['jobs'] / ours['seconds'] / (theirs['jobs'] / theirs['seconds'])
+            for ours, theirs in zip(runs[('ours', worker_class)], runs[('upstream', worker_class)])
+        ]
+        listed = ' '.join(f'{ratio:.2f}' for ratio in paired)
+        print(f'{"":<14}{"per round":<10} {listed} (median {statistics.median(paired):.2f}x, lowest {min(paired):.2f}x)')
 
 
 if __name__ == '__main__':

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import ctypes
+import importlib
 import signal
 import threading
 from types import FrameType, TracebackType
 from typing import Any
+
+# The C functions behind ``signal``, without its enum wrapping of handlers: called twice per job, in
+# freshly forked work horses, where every object touched costs a copied page.
+_c_signal: Any = importlib.import_module('_signal')
 
 __all__ = [
     'BaseDeathPenalty',
@@ -77,14 +82,14 @@ class UnixSignalDeathPenalty(BaseDeathPenalty):
     def setup_death_penalty(self) -> None:
         if self._timeout <= 0:
             return
-        signal.signal(signal.SIGALRM, self.handle_death_penalty)
-        signal.alarm(max(1, int(-(-self._timeout // 1))))
+        _c_signal.signal(_c_signal.SIGALRM, self.handle_death_penalty)
+        _c_signal.alarm(max(1, int(-(-self._timeout // 1))))
 
     def cancel_death_penalty(self) -> None:
         if self._timeout <= 0:
             return
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        _c_signal.alarm(0)
+        _c_signal.signal(_c_signal.SIGALRM, _c_signal.SIG_DFL)
 
 
 class TimerDeathPenalty(BaseDeathPenalty):

@@ -21,3 +21,13 @@ class JobStatus(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+_BY_VALUE: dict[str, JobStatus] = {member.value: member for member in JobStatus}
+
+
+def status_from_text(value: str) -> JobStatus:
+    """``JobStatus(value)`` without the enum machinery for the known values (it runs for every job
+    read, in every work horse); an unknown value raises ValueError as ``JobStatus`` does."""
+    member = _BY_VALUE.get(value)
+    return member if member is not None else JobStatus(value)

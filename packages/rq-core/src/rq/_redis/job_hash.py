@@ -96,10 +96,10 @@ def restore(job: Job, raw: dict[bytes, bytes]) -> None:
     current = ''
     try:
         current = 'status'
-        from ..job import JobStatus
+        from .._jobs.status import JobStatus, status_from_text
 
         status = fields.get('status')
-        job._status = JobStatus(codec.text(status)) if status else JobStatus.CREATED
+        job._status = status_from_text(codec.text(status)) if status else JobStatus.CREATED
         for current in ('created_at', 'enqueued_at', 'started_at', 'ended_at', 'last_heartbeat'):
             setattr(job, current, codec.parse_timestamp(fields.get(current)))
         if job.created_at is None:
