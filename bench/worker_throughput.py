@@ -83,10 +83,11 @@ def main() -> None:
         print(f'{worker_class:<14}{"ratio":<10}{rates["ours"] / rates["upstream"]:>8.2f}x')
         paired = [
             ours['jobs'] / ours['seconds'] / (theirs['jobs'] / theirs['seconds'])
-            for ours, theirs in zip(runs[('ours', worker_class)], runs[('upstream', worker_class)])
+            for ours, theirs in zip(runs[('ours', worker_class)], runs[('upstream', worker_class)], strict=True)
         ]
         listed = ' '.join(f'{ratio:.2f}' for ratio in paired)
-        print(f'{"":<14}{"per round":<10} {listed} (median {statistics.median(paired):.2f}x, lowest {min(paired):.2f}x)')
+        summary = f'median {statistics.median(paired):.2f}x, lowest {min(paired):.2f}x'
+        print(f'{"":<14}{"per round":<10} {listed} ({summary})')
 
 
 if __name__ == '__main__':
