@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -202,3 +204,23 @@ def test_ctrl_c_on_an_idle_pool(connection: redis.Redis, redis_server: RedisServ
     assert 'exited with code 1' not in output, output
     assert all('death' in worker_hash(connection, name) for name in names)
     assert registered_workers(connection) == set()
+
+
+def test_a_pool_child_ignores_a_stop_signal_that_comes_after_its_worker_stopped(redis_server: RedisServer) -> None:
+    """The terminal's Ctrl-C and the pool's copy of it can arrive far apart on a busy machine: once
+    the worker has stopped (and restored what it found), a late one must not raise
+    KeyboardInterrupt in the exiting child."""
+    script = f"""
+import os, signal, redis
+from rq.worker.pool import run_worker
+from rq.queue import Queue
+signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGINT, signal.SIGTERM}})  # as the pool starts its children
+run_worker('late-signal', ['default'], redis.Redis, redis.ConnectionPool, {{'port': {redis_server.port}}}, burst=True)
+os.kill(os.getpid(), signal.SIGINT)
+os.kill(os.getpid(), signal.SIGTERM)
+print('still here')
+"""
+    completed = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert 'still here' in completed.stdout
+    assert 'KeyboardInterrupt' not in completed.stderr, completed.stderr

@@ -220,9 +220,18 @@ def run_worker(
         **(worker_kwargs or {}),
     )
     if isinstance(worker, ShutdownHandling):
+        # What the worker's teardown restores: the stop signal comes twice (the terminal's and the
+        # pool's), and a late duplicate must not interrupt the exit. (A handler, not SIG_IGN, which
+        # would discard one that is pending while blocked.)
+        for signum in _STOP_SIGNALS:
+            signal.signal(signum, _ignore_late_stop_signal)
         worker.unblock_stop_signals = True  # once its handlers are installed
     else:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     if sleep:
         time.sleep(sleep)
     worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+
+
+def _ignore_late_stop_signal(signum: int, frame: FrameType | None) -> None:
+    """A pool child's stop signal after its worker has stopped: nothing left to stop."""
