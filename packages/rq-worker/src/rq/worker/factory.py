@@ -155,7 +155,6 @@ class HorseFactory:
         message = marshal.dumps((queue.name, job.id, raw))
         while True:
             pid, job_fd, result_fd = self._take_spare()
-            self._send(b'T')
             try:
                 view = memoryview(message)
                 while view:
@@ -165,6 +164,7 @@ class HorseFactory:
                 continue
             finally:
                 os.close(job_fd)
+                self._send(b'T')  # (after the job: the horse starts before the factory forks the next)
             return pid, result_fd
 
     def _take_spare(self) -> Spare:
