@@ -222,6 +222,28 @@ def test_a_killed_horse_factory_is_replaced_and_its_running_job_still_finishes(
     assert Job.fetch(after.id, connection=connection).return_value() == 42
 
 
+def test_a_spare_horse_killed_before_its_job_is_passed_over(
+    connection: redis.Redis, redis_server: RedisServer, guard: ProcessGuard
+) -> None:
+    """The factory hands each spare horse to the worker ahead of need; one that dies while it
+    waits (killed by an operator, the OOM killer) must not take the next job with it: the worker
+    finds its job pipe closed and uses the next spare."""
+    queue = Queue(connection=connection)
+    first = queue.enqueue('rqtest_jobs_crash.short', 1)
+    worker = guard.add(start_victim(redis_server.port, ['default'], 'Worker'))
+    assert wait_until(lambda: status_of(connection, first) == 'finished', 15)
+    children = guard.remember_tree(worker)
+    factories = [pid for pid in children if _children_of(pid)]
+    assert wait_until(lambda: len(_children_of(factories[0])) == 1, 5)  # the spare, waiting
+    [spare] = _children_of(factories[0])
+    kill(spare)
+    assert wait_until(lambda: not alive(spare), 5)
+    after = queue.enqueue('rqtest_jobs_crash.short', 42)
+    assert wait_until(lambda: status_of(connection, after) == 'finished', 10)
+    assert Job.fetch(after.id, connection=connection).return_value() == 42
+    assert worker.poll() is None
+
+
 def _children_of(pid: int) -> list[int]:
     from crash_support import descendants
 
