@@ -16,7 +16,7 @@ RawHash = dict[bytes, bytes]
 
 
 def claim_job(
-    connection: Redis | Pipeline,
+    connection: Redis,
     queue_names: Sequence[str],
     worker_name: str,
     execution_id: str,
@@ -27,11 +27,10 @@ def claim_job(
 ) -> Any:
     """Pop the next job id from the first non-empty queue and mark it started, atomically
     (``lua/claim_job.lua``). Returns the raw reply; decode it with :func:`decode_claim`."""
-    call = claim_job_call(queue_names, worker_name, execution_id, timestamp, epoch, now_score, heartbeat_ttl)
-    if isinstance(connection, Pipeline):
-        scripts.queue(connection, *call)
-        return None
-    return scripts.call(call[0], connection, call[1], call[2])
+    name, script_keys, args = claim_job_call(
+        queue_names, worker_name, execution_id, timestamp, epoch, now_score, heartbeat_ttl
+    )
+    return scripts.call(name, connection, script_keys, args)
 
 
 ScriptCall = scripts.ScriptCall

@@ -16,8 +16,10 @@ from it): this client answers it itself with the fake server's version.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import fakeredis
@@ -103,6 +105,19 @@ def translate(exc: BaseException) -> BaseException:
     )
 
 
+@contextlib.contextmanager
+def _explained_errors() -> Iterator[None]:
+    """Re-raise an error reply about something fakeredis cannot do with the explanation (see
+    :func:`translate`); other errors pass unchanged."""
+    try:
+        yield
+    except redis.exceptions.ResponseError as exc:
+        translated = translate(exc)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
 def _forked_error(created_in: int) -> FakeRedisUnsupportedError:
     return FakeRedisUnsupportedError(
         f'This fake Redis connection was created in process {created_in} and is used in process '
@@ -125,13 +140,8 @@ class FakeRedisConnection(fakeredis.FakeRedis):
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         self.check_process()
-        try:
+        with _explained_errors():
             return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
-        except redis.exceptions.ResponseError as exc:
-            translated = translate(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
 
     def info(self, section: str | None = None, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """What rq reads from ``INFO`` (fakeredis has no such command): the server's identity."""
@@ -157,21 +167,11 @@ class _FakePipeline(Pipeline):
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         self._client.check_process()
-        try:
+        with _explained_errors():
             return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
-        except redis.exceptions.ResponseError as exc:
-            translated = translate(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
         self._client.check_process()
-        try:
+        with _explained_errors():
             replies = super().execute(raise_on_error=raise_on_error)
-        except redis.exceptions.ResponseError as exc:
-            translated = translate(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
         return [translate(reply) if isinstance(reply, BaseException) else reply for reply in replies]

@@ -168,7 +168,7 @@ class HorseFactory:
             return pid, result_fd
 
     def _take_spare(self) -> Spare:
-        self._read_events(block=False)
+        self._read_events()
         while not self._spares:
             self._next_event(block=True)
         return self._spares.popleft()
@@ -207,8 +207,9 @@ class HorseFactory:
         self.exits[pid] = HorseExit(pid, status, rss)
         return True
 
-    def _read_events(self, block: bool = False) -> None:
-        while self._events is not None and self._next_event(block):
+    def _read_events(self) -> None:
+        """Read the events that have arrived, without waiting."""
+        while self._events is not None and self._next_event(block=False):
             pass
 
     def wait_exit(self, pid: int, timeout: float) -> HorseExit | None:
