@@ -71,14 +71,14 @@ def _from_sentinel(connection_class: type[Redis], options: Mapping[str, Any]) ->
         'ssl': options.get('SSL', False),
     }
     connection_kwargs.update(options.get('CONNECTION_KWARGS') or {})
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    # (typed as Any: redis-py types Sentinel from 8.2 on, not before)
+    sentinel_class: Any = Sentinel
+    sentinel = sentinel_class(
         options.get('INSTANCES') or [('localhost', 26379)],
         sentinel_kwargs=options.get('SENTINEL_KWARGS') or {},
         **connection_kwargs,
     )
-    master: Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
-        options.get('MASTER_NAME') or 'mymaster', redis_class=connection_class
-    )
+    master: Redis = sentinel.master_for(options.get('MASTER_NAME') or 'mymaster', redis_class=connection_class)
     return master
 
 
