@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import rq
+from rq._install_hint import install_advice
 from rq.exceptions import MissingDistributionError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +104,7 @@ def test_core_alone_imports_core_names_and_refuses_worker_clearly() -> None:
         assert error['type'] == 'MissingDistributionError'
         assert error['missing_distribution_error'] and error['import_error']
         assert error['distribution'] == 'rq-worker'
-        assert 'rq-worker' in error['message'] and 'pip install rq-worker' in error['message']
+        assert 'rq-worker' in error['message'] and install_advice('rq-worker') in error['message']
 
 
 def installed(distribution: str) -> bool:
@@ -123,7 +124,7 @@ def test_installed_distributions_match_this_environment() -> None:
         with pytest.raises(MissingDistributionError) as info:
             from rq import Worker  # noqa: F401
         assert isinstance(info.value, ImportError)
-        assert 'pip install rq-worker' in str(info.value)
+        assert install_advice('rq-worker') in str(info.value)
     else:
         # The workspace: all five, each providing its subpackage of the shared rq package.
         assert [d for d in ('rq-core', *OPTIONAL_DISTRIBUTIONS) if not installed(d)] == []

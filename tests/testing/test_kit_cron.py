@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import datetime, time, timedelta, timezone
 
@@ -9,6 +10,7 @@ import kit_jobs
 import pytest
 
 from rq import Queue
+from rq._install_hint import install_advice
 from rq.exceptions import MissingDistributionError
 from rq.testing import Clock, EagerRunner
 
@@ -39,5 +41,5 @@ def test_interval_and_cron_string_entries_follow_the_clock(kit_queue: Queue) -> 
 
 def test_without_rq_cron_the_fix_is_named(monkeypatch: pytest.MonkeyPatch, kit_connection: object) -> None:
     monkeypatch.setitem(sys.modules, 'rq.cron', None)  # as if rq-cron were not installed
-    with pytest.raises(MissingDistributionError, match='pip install rq-cron'):
+    with pytest.raises(MissingDistributionError, match=re.escape(install_advice('rq-cron'))):
         Clock(kit_connection).cron()  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from rq._install_hint import install_advice
 from rq.testing import RedisServerProcess
 
 SUITE = """
@@ -139,4 +140,4 @@ def test_without_rq_worker_the_worker_fixture_says_what_to_install(tmp_path: Pat
     assert '1 passed, 1 error' in output
     assert 'MissingDistributionError: A worker (the rq_worker fixture, rq.testing.make_worker)' in output
     assert "is provided by the 'rq-worker' distribution, which is not installed" in output
-    assert 'pip install rq-worker' in output
+    assert install_advice('rq-worker') in output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._install_hint import install_advice
+
 __all__ = [
     'AbandonedJobError',
     'DependencyNotFoundError',
@@ -92,18 +94,21 @@ class StopRequested(Exception):
 
 
 class MissingDistributionError(ImportError):
-    """Raised when a name lives in an rq distribution that is not installed (for example ``rq-worker``)."""
+    """Raised when a name lives in an rq distribution that is not installed (for example ``rq-worker``).
+
+    The message ends with the command that installs it into this environment (none of the five is on
+    PyPI under its name; see :mod:`rq._install_hint`)."""
 
     def __init__(self, name: str, distribution: str, installed: bool = False) -> None:
         self.distribution = distribution
         if installed:
             message = (
                 f'{name} is provided by the {distribution!r} distribution, but the installed copy does not '
-                f'define it; install a matching version with: pip install {distribution}'
+                f'define it (a version that does not match rq-core?); {install_advice(distribution)}'
             )
         else:
             message = (
                 f'{name} is provided by the {distribution!r} distribution, which is not installed; '
-                f'install it with: pip install {distribution}'
+                f'{install_advice(distribution)}'
             )
         super().__init__(message, name=name)

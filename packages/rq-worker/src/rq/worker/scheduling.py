@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from rq._install_hint import install_advice
+
 logger = logging.getLogger('rq.worker')
 
 MISSING = (
     'with_scheduler=True: the scheduler that moves scheduled jobs (enqueue_at, enqueue_in, and '
     'retries or repeats with an interval) to their queues is provided by rq-cron, which %s; this '
-    'worker runs without it. Install it with: pip install rq-cron'
+    'worker runs without it; %s'
 )
 
 
@@ -24,6 +26,6 @@ def start_scheduler(worker: Any, burst: bool) -> Any:
             if 'rq.cron' in str(exc) and 'scheduler_for_worker' not in str(exc)
             else ('is installed but provides no scheduler yet')
         )
-        logger.error(MISSING, installed)
+        logger.error(MISSING, installed, install_advice('rq-cron'))
         return None
     return scheduler_for_worker(worker, burst=burst)
