@@ -114,6 +114,43 @@ def test_a_restart_waits_for_the_rest_of_the_interval(
     assert 3.5 <= second_run - first_run <= 5.5
 
 
+def run_record(connection: redis.Redis) -> dict[str, float]:
+    """The slot and enqueue time of the last run of the only entry (``rq:cron_run:<identity>``)."""
+    (key,) = connection.keys('rq:cron_run:*')
+    stored = connection.hgetall(key)
+    return {'slot': float(stored[b'slot']), 'enqueued_at': float(stored[b'enqueued_at'])}
+
+
+def test_a_catch_up_after_a_restart_keeps_the_grid_and_the_interval(
+    connection: redis.Redis, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A 4 s entry runs at o; no process is alive at o + 4; one comes back more than a second later.
+    It catches the run up at once, and (being back before o + 8, which would be less than 4 s after
+    the catch-up) leaves o + 8 to it: the next run is at o + 12."""
+    config = write_config(
+        tmp_path, 'catch_up_config.py', "cron.register(rqtest_jobs_cron.tick, 'c', interval=4, name='c')\n"
+    )
+    with cron_processes([cron_command(redis_server, config)]) as (first,):
+        assert wait_until(lambda: len(history_scores(connection, 'c')) == 1, 20)
+        assert stop(first)[0] == 0
+    origin = run_record(connection)['slot']
+    assert wait_until(lambda: time.time() > origin + 4 + 1.2, 20)  # the run due at o + 4 is missed
+    with cron_processes([cron_command(redis_server, config)]) as (second,):
+        assert wait_until(lambda: len(history_scores(connection, 'c')) == 2, 20)
+        catch_up = run_record(connection)
+        assert wait_until(lambda: len(history_scores(connection, 'c')) == 3, 30)
+        after = run_record(connection)
+        code, stderr = stop(second)
+    assert code == 0, stderr
+    assert after['slot'] - catch_up['slot'] == pytest.approx(4, abs=1e-6)  # on the grid of o
+    assert (catch_up['slot'] - origin) / 4 == pytest.approx(round((catch_up['slot'] - origin) / 4), abs=1e-6)
+    assert after['enqueued_at'] >= after['slot']  # (never early)
+    if catch_up['enqueued_at'] < origin + 8:  # back before o + 8 (unless starting took over 2.8 s)
+        assert catch_up['slot'] == pytest.approx(origin + 8, abs=1e-6), (origin, catch_up)
+        assert after['enqueued_at'] - catch_up['enqueued_at'] >= 4
+        assert 'catch-up for the run due at' in stderr
+
+
 def test_bad_entries_are_reported_and_the_good_one_runs(
     connection: redis.Redis, redis_server: RedisServer, tmp_path: Path
 ) -> None:

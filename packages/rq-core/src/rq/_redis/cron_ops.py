@@ -11,11 +11,13 @@ Keys written as RQ 2.x writes them (dashboards and upstream's ``CronScheduler.al
 
 One key of our own, which upstream neither reads nor writes:
 
-- ``rq:cron_run:<identity>``: hash ``name``, ``slot`` (float epoch of the last run claimed, or of the
-  baseline a new cron-string entry starts from), ``job_id``, ``enqueued_at``, ``scheduler``; EXPIRE
-  one year, refreshed on each run. Every ``rq cron`` process with the same entry claims a run by
-  advancing ``slot`` in the same transaction (WATCH/MULTI) that enqueues the job, so each run is
-  enqueued exactly once, whoever claims it.
+- ``rq:cron_run:<identity>``: hash ``name``, ``slot`` (float epoch of the slot the last run claimed,
+  or of the baseline a new cron-string entry starts from; after a catch-up that took the place of
+  the next slot too, that next slot, still ahead), ``job_id``, ``enqueued_at``, ``scheduler``; EXPIRE
+  one year, refreshed on each run. The next run is due at the schedule's first slot after ``slot``.
+  Every ``rq cron`` process with the same entry claims a run by advancing ``slot`` in the same
+  transaction (WATCH/MULTI) that enqueues the job, so each run is enqueued exactly once, whoever
+  claims it (the rule that picks the slot is in ``rq.cron._schedule``).
 """
 
 from __future__ import annotations

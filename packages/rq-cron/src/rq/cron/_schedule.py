@@ -3,8 +3,28 @@
 Times are float Unix epochs. Each entry keeps one number in Redis, the *slot* of its last run (the
 instant that run was due); :meth:`decide` turns that and the current time into what to do now.
 
-Missed runs (no scheduler was alive when they were due) are *coalesced*: however many were missed,
-one run is made as soon as a scheduler is alive again, then the schedule carries on.
+Slots are the instants an entry is due: for an interval, a fixed grid counted from the entry's very
+first run (first run + k * interval, kept for good); for a cron string, its matches. A run made at
+``now`` for a slot that is already past is one of two kinds (:func:`settle_late_run`):
+
+- **on time**: ``now`` is at most :data:`ON_TIME_TOLERANCE` (1 s; half the gap between slots when
+  that is shorter) after the latest past slot. That is a scheduler's ordinary lateness (or a restart
+  that quick): the run counts as that slot's, and the next slot stays.
+- **a catch-up**: later than that (no scheduler was alive when the slot came, or it was stalled).
+  However many slots were missed, *one* run is made, at once, in place of the latest missed one.
+  The next slot is kept only if it is at least as far from the catch-up as the schedule itself puts
+  it from its neighbours: for an interval, one interval, which it never is (it is less than an
+  interval after the missed slot), so it always goes; for a cron string, the shorter of the gaps
+  between that match and the matches before and after it. A slot that goes is taken over by the
+  catch-up (recorded as its slot), and the run after it is the next slot: for an interval, the
+  first grid slot at least one interval after the catch-up.
+
+So after a catch-up the next run is at least one interval later (a cron string: at least its
+shortest gap around that match), and the grid never moves; between on-time runs the gap can only
+shrink by the on-time allowance. Examples: an hourly interval entry whose 10:00 run is caught up at
+10:20 runs next at 12:00; ``0 * * * *`` caught up at 10:59:58 runs next at 12:00, not two seconds
+later; ``0 9 * * 1-5`` whose Friday run is caught up on Saturday keeps Monday 09:00 (47 hours later,
+more than the 24 hours around Monday's run).
 
 Cron strings are matched against the wall clock of the entry's timezone (UTC unless one is given)
 with croniter, on naive local times, then turned into instants here:
@@ -17,6 +37,7 @@ with croniter, on naive local times, then turned into instants here:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import zoneinfo
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -29,15 +50,39 @@ WAIT: Final = 'wait'
 BASELINE: Final = 'baseline'
 #: How many candidate wall times are tried to find one instant (DST repeats can skip many).
 _MAX_CANDIDATES = 10_000
+#: A run made at most this many seconds after its slot is on time (capped at half the gap between
+#: the slot and the next one); a later one is a catch-up (see the module's docstring).
+ON_TIME_TOLERANCE = 1.0
 
 
 @dataclass(frozen=True)
 class Decision:
-    """``run`` the entry now for slot ``at``; ``wait`` until ``at``; or record ``at`` as the
-    ``baseline`` a new cron-string entry counts from (it then waits for its next match)."""
+    """``run`` the entry now and record slot ``at`` as done; ``wait`` until ``at``; or record ``at``
+    as the ``baseline`` a new cron-string entry counts from (it then waits for its next match).
+
+    A catch-up run has ``missed``, the slot it makes up for; its ``at`` is that slot, or the next
+    one when it takes that one's place too (``at`` is then still ahead)."""
 
     kind: Literal['run', 'wait', 'baseline']
     at: float
+    missed: float | None = None
+
+
+def on_time_tolerance(gap: float) -> float:
+    """How late a run may be and still count as its slot's, for slots ``gap`` seconds apart."""
+    return min(ON_TIME_TOLERANCE, gap / 2)
+
+
+def settle_late_run(now: float, missed: float, following: float, after_following: float) -> Decision:
+    """The run to make at ``now`` for slot ``missed`` (the latest slot at or before ``now`` not yet
+    run), given the two slots after it: on time, or a catch-up that also takes ``following``'s place
+    when ``following`` is closer to it than to its own neighbouring slots."""
+    if now - missed <= on_time_tolerance(following - missed):
+        return Decision(RUN, missed)
+    spacing = min(following - missed, after_following - following)
+    if following - now < spacing:
+        return Decision(RUN, following, missed=missed)
+    return Decision(RUN, missed, missed=missed)
 
 
 def resolve_timezone(name: str | None) -> dt.tzinfo:
@@ -77,13 +122,22 @@ class IntervalSchedule:
 
     def decide(self, last_slot: float | None, now: float) -> Decision:
         if last_slot is None:
-            return Decision(RUN, now)  # never ran: run at once (as RQ does)
+            return Decision(RUN, now)  # never ran: run at once (as RQ does); the grid starts here
         due = last_slot + self.seconds
         if now < due:
             return Decision(WAIT, due)
-        if now - due >= self.seconds:
-            return Decision(RUN, now)  # a whole interval or more was missed: one run now, new grid
-        return Decision(RUN, due)
+        missed = self.latest_slot(last_slot, now)
+        return settle_late_run(now, missed, missed + self.seconds, missed + 2 * self.seconds)
+
+    def latest_slot(self, grid_slot: float, now: float) -> float:
+        """The last slot at or before ``now`` on the grid through ``grid_slot`` (which is before it)."""
+        steps = max(1, math.floor((now - grid_slot) / self.seconds))
+        slot = grid_slot + steps * self.seconds
+        if slot > now and steps > 1:  # (floating-point rounding either way)
+            slot -= self.seconds
+        elif slot + self.seconds <= now:
+            slot += self.seconds
+        return slot
 
     def next_after(self, slot: float) -> float:
         return slot + self.seconds
@@ -100,9 +154,10 @@ class CronSchedule:
         if last_slot is None:
             return Decision(BASELINE, now)  # a new entry: its first run is the next match from now
         latest = self.latest_at_or_before(now)
-        if latest is not None and latest > last_slot:
-            return Decision(RUN, latest)  # the latest match (earlier missed ones are coalesced)
-        return Decision(WAIT, self.next_after(max(last_slot, now)))
+        if latest is None or latest <= last_slot:  # (``last_slot`` is ahead after some catch-ups)
+            return Decision(WAIT, self.next_after(max(last_slot, now)))
+        following = self.next_after(latest)  # (earlier missed matches are coalesced into ``latest``)
+        return settle_late_run(now, latest, following, self.next_after(following))
 
     def next_after(self, instant: float) -> float:
         """The first matching instant strictly after ``instant``."""

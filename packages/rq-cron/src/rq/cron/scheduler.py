@@ -5,11 +5,13 @@ each run is *claimed* in Redis in the transaction that enqueues it (``rq:cron_ru
 :mod:`rq._redis.cron_ops`), so whichever process is first enqueues it and the others see it done.
 There is no leader to elect and nothing to take over: while one process is alive, runs happen on
 time. The same record makes a restarted process wait for the rest of an interval instead of running
-at once, and lets a returning process make one run for all the runs missed while none was alive.
+at once, and lets a returning process make one run for all the runs missed while none was alive
+(a catch-up, which keeps the schedule's grid and its spacing: see :mod:`rq.cron._schedule`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -212,8 +214,16 @@ class CronScheduler(SchedulerRecord):
                     pipe.execute()
                 except redis.exceptions.WatchError:
                     continue  # another scheduler touched this entry's run: look again
-                cron_job.note_state(decision.at, cron_job.schedule.next_after(decision.at), enqueued_at)
+                next_due = cron_job.schedule.next_after(decision.at)
+                cron_job.note_state(decision.at, next_due, enqueued_at)
                 self.log.info('Enqueued cron job %r (job %s) on %s', cron_job.name, job.id, cron_job.queue_name)
+                if decision.missed is not None:
+                    self.log.info(
+                        'Cron job %r: that was a catch-up for the run due at %s; next run at %s',
+                        cron_job.name,
+                        _utc(decision.missed),
+                        _utc(next_due),
+                    )
                 return job
 
     def calculate_sleep_interval(self) -> float:
@@ -270,6 +280,10 @@ class CronScheduler(SchedulerRecord):
 
     def __repr__(self) -> str:
         return f'CronScheduler({self.name!r}, jobs={len(self._cron_jobs)})'
+
+
+def _utc(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).isoformat(timespec='seconds')
 
 
 def _number(raw: str | None) -> float | None:

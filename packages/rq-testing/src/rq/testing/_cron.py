@@ -1,9 +1,12 @@
 """Cron entries under a test :class:`~rq.testing.Clock` (needs rq-cron, imported only when used).
 
 rq-cron's ``CronScheduler`` takes a ``clock`` (a ``time.time`` replacement); the test clock gives it
-its own time and, each time it moves, asks it to enqueue the runs then due. A scheduler enqueues
-one run per entry per look, as a real one coming back after a pause does: to see every run of an
-interval entry, advance the clock one interval at a time.
+its cron time (:meth:`~rq.testing.Clock.cron_timestamp`, which moves only when the clock does) and,
+each time it moves, asks it to enqueue the runs then due. A scheduler enqueues one run per entry per
+look, as a real one coming back after a pause does: a move more than a second past a slot makes one
+catch-up run, which also takes the place of the next slot when that would come less than an interval
+after it (rq-cron's rule, in ``rq.cron._schedule``). To see every run of an interval entry, advance
+the clock one interval at a time.
 """
 
 from __future__ import annotations

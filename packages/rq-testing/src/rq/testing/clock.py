@@ -8,7 +8,10 @@ sleeping::
     assert clock.advance(minutes=59) == []
     assert clock.advance(minutes=1) == [job]  # now queued: a worker or the eager runner runs it
 
-Cron entries (rq-cron) follow the clock too: register them on :meth:`Clock.cron`'s scheduler.
+Cron entries (rq-cron) follow the clock too: register them on :meth:`Clock.cron`'s scheduler. They
+see the clock's moves only, not the real time passing between them (:meth:`Clock.cron_timestamp`):
+rq-cron tells a run that is late by more than a second apart from one that is on time (a late one is
+a catch-up, which may take the next slot's place), so a slow test must not make runs late.
 
 Only the scheduled registries and those cron entries see the clock: Redis's own expiry (``ttl``,
 ``result_ttl``) and the times written into jobs (``enqueued_at``, ...) still follow the real time.
@@ -44,6 +47,7 @@ class Clock:
         self.serializer = serializer
         self.offset = timedelta(0)
         self.cron_schedulers: list[Any] = []
+        self._cron_time: float | None = None  # what cron entries see; set when they first look
 
     def now(self) -> datetime:
         """The clock's current time (aware, UTC): the real time plus how far it was moved."""
@@ -53,13 +57,21 @@ class Clock:
         """The clock's current time as Unix seconds (a ``time.time`` replacement)."""
         return self.now().timestamp()
 
+    def cron_timestamp(self) -> float:
+        """The time the clock's cron entries see (Unix seconds): the clock's time when they first
+        looked, then moved only by the clock's moves. The real time a test takes between two moves
+        does not count, so ``advance(interval)`` always lands exactly on an interval entry's next run."""
+        if self._cron_time is None:
+            self._cron_time = self.timestamp()
+        return self._cron_time
+
     def cron(self, **scheduler_kwargs: Any) -> Any:
         """An rq-cron ``CronScheduler`` living on this clock's time: ``register(...)`` entries on it;
         each move of the clock then enqueues their due runs (an interval entry's first run comes
         with the next move, or :meth:`move_due`). Needs rq-cron: the error says how to install it."""
         from ._cron import make_scheduler
 
-        scheduler = make_scheduler(self.connection, self.timestamp, **scheduler_kwargs)
+        scheduler = make_scheduler(self.connection, self.cron_timestamp, **scheduler_kwargs)
         self.cron_schedulers.append(scheduler)
         return scheduler
 
@@ -69,7 +81,7 @@ class Clock:
         step = _as_timedelta(delta) if delta is not None else timedelta(**parts)
         if step < timedelta(0):
             raise ValueError(f'The clock only moves forward, not by {step}')
-        self.offset += step
+        self._move(step)
         return self.move_due()
 
     def travel_to(self, moment: datetime) -> list[Job]:
@@ -79,7 +91,7 @@ class Clock:
         step = target - self.now()
         if step < -_BACKWARD_TOLERANCE:
             raise ValueError(f'The clock only moves forward: {target} is before {self.now()}')
-        self.offset += max(step, timedelta(0))
+        self._move(max(step, timedelta(0)), target)
         return self.move_due()
 
     def move_due(self, queues: Iterable[Queue | str] | None = None) -> list[Job]:
@@ -113,8 +125,17 @@ class Clock:
             return []
         current = self.now()
         if due > current:
-            self.offset += due - current
+            self._move(due - current, due)
         return self.move_due(queues)
+
+    def _move(self, step: timedelta, target: datetime | None = None) -> None:
+        """Move forward by ``step``; cron entries move by as much, or to ``target`` when it is given
+        (a moment the test named, which they reach exactly)."""
+        self.offset += step
+        if self._cron_time is not None:
+            self._cron_time += step.total_seconds()
+            if target is not None:
+                self._cron_time = max(self._cron_time, target.timestamp())
 
     def _scope(self, queues: Iterable[Queue | str] | None) -> list[Queue | str] | None:
         return list(queues) if queues is not None else self.queues
