@@ -12,6 +12,7 @@ from rq.suspension import suspend as suspend_workers
 from ._config import CliConfig, shared_options
 from ._console import say
 from ._errors import CliError, UsageError
+from ._job_prefix import job_namespace, resolve_member
 from ._progress import progress_bar
 
 
@@ -45,9 +46,13 @@ def empty(cli: CliConfig, all_queues: bool, queues: tuple[str, ...]) -> None:
 @click.argument('job_ids', nargs=-1)
 @shared_options
 def requeue(cli: CliConfig, queue: str, all_jobs: bool, at_front: bool, job_ids: tuple[str, ...]) -> None:
-    """Put failed jobs (JOB_IDS, or --all) back on their queue."""
+    """Put failed jobs (JOB_IDS, or --all) back on their queue.
+
+    A JOB_ID may be the start of the id of one failed job of the queue; an id that exists exactly
+    always names that job.
+    """
     registry = FailedJobRegistry(queue, connection=cli.connection, job_class=cli.job_class, serializer=cli.serializer)
-    ids = registry.get_job_ids() if all_jobs else list(job_ids)
+    ids = registry.get_job_ids() if all_jobs else _resolve(cli, registry, job_ids)
     if not ids:
         say('Nothing to do')
         return
@@ -62,6 +67,17 @@ def requeue(cli: CliConfig, queue: str, all_jobs: bool, at_front: bool, job_ids:
             advance(1)
     if failed:
         raise CliError(f'Unable to requeue {failed} of {len(ids)} jobs from failed job registry {queue!r}')
+
+
+def _resolve(cli: CliConfig, registry: FailedJobRegistry, given: tuple[str, ...]) -> list[str]:
+    """Full ids for ``given`` (a start of an id stands for the one failed job whose id begins so),
+    all checked before anything is requeued; the ids that a start of an id stood for go to stderr."""
+    namespace = job_namespace(cli.job_class)
+    ids = [resolve_member(cli.connection, registry.key, namespace, job_id) for job_id in given]
+    for typed, job_id in zip(given, ids, strict=True):
+        if typed != job_id:
+            say(f'{typed}: job {job_id}', style='dim', err=True)
+    return ids
 
 
 @click.command('suspend')

@@ -14,9 +14,10 @@ from rq.job import JobStatus, Retry, get_call_string
 from rq.utils import now, parse_timeout
 
 from ._config import CliConfig, shared_options
-from ._console import say
+from ._console import print_warning, say
 from ._enqueue_args import parse_arguments
 from ._errors import CliError, UsageError
+from ._job_prefix import LISTED, job_namespace, longer_job_ids
 
 #: What runs a Python file given as FUNCTION: importing it under its own name (so code guarded by
 #: ``if __name__ == '__main__'`` does not run). A standard-library function, so any worker has it.
@@ -82,6 +83,7 @@ def enqueue(
     }
     when = _schedule(schedule_in, schedule_at)
     target = cli.queue(queue)
+    _warn_about_partial_ids(cli, depends_on)
     try:
         if when is None:
             job = target.enqueue_call(func, args, kwargs, at_front=at_front, **options)
@@ -93,6 +95,21 @@ def enqueue(
         raise CliError(f'cannot enqueue {call_string}: {exc}') from exc
     if not quiet:
         say(Text.assemble('Enqueued ', (call_string, 'blue'), f" with job-id '{job.id}'."))
+
+
+def _warn_about_partial_ids(cli: CliConfig, depends_on: tuple[str, ...]) -> None:
+    """Warn about a --depends-on value that names no job but starts existing ids: it is taken as typed
+    (as upstream does, a dependency that does not exist does not hold the job back), since a whole id
+    of a job that has expired must keep that meaning."""
+    namespace = job_namespace(cli.job_class)
+    for given in depends_on:
+        longer = longer_job_ids(cli.connection, namespace, given)
+        if longer:
+            shown = ', '.join(sorted(longer)[:LISTED]) + (', ...' if len(longer) > LISTED else '')
+            print_warning(
+                f'--depends-on {given!r}: no job has this id, so the new job will not wait for it; '
+                f'give a whole id ({given!r} is the start of {shown})'
+            )
 
 
 def _resolve_function(function: str, args: list[Any], kwargs: dict[str, Any]) -> tuple[str, list[Any], dict[str, Any]]:

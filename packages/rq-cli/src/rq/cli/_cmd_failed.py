@@ -11,7 +11,8 @@ from rich.text import Text
 from rq.registry import FailedJobRegistry
 
 from ._config import CliConfig, shared_options
-from ._console import say, simple_table, stdout_console
+from ._console import print_view, say, stdout_console
+from ._fitted_table import FittedTable
 from ._job_view import call_string, exception_line, latest_result, local_time, timestamp
 
 
@@ -36,17 +37,16 @@ def failed(cli: CliConfig, limit: int, page: int, as_json_output: bool, queue: s
     if not rows:
         say(f'No failed jobs in {queue!r}' + (f' on page {page} of {pages}' if total else ''))
         return
-    table = simple_table(f'Failed jobs in {queue!r}: {total}')
-    table.add_column('#', justify='right', no_wrap=True)
-    table.add_column('Job', overflow='fold')
-    table.add_column('Call', overflow='fold', min_width=16)
-    table.add_column('Failed at', overflow='fold')
-    table.add_column('Exception', overflow='fold', min_width=16)
+    table = FittedTable(f'Failed jobs in {queue!r}: {total}')
+    table.add_column('#', drop_rank=2, justify='right')
+    table.add_column('Job')
+    table.add_column('Call', 'anywhere', drop_rank=3, min_width=12)
+    table.add_column('Failed at', 'anywhere', drop_rank=4, min_width=10)
+    table.add_column('Exception', 'anywhere', drop_rank=1, min_width=16)
     for number, row in enumerate(rows, start=start + 1):
         failed_at = local_time(row['failed_at']) if row['failed_at'] else '?'
         table.add_row(str(number), row['id'], Text(row['call']), failed_at, Text(row['exception'], style='red'))
-    console = stdout_console()
-    console.print(table)
+    print_view(stdout_console(), table)
     if page < pages:
         say(f'Page {page} of {pages}; next: rq failed {queue} --page {page + 1}', style='dim')
 

@@ -80,10 +80,11 @@ def _json_printer(snapshot: Snapshot) -> None:
 
 
 def _rich_printer(console: Console, by_queue: bool, separate: bool) -> Callable[[Snapshot], None]:
+    from ._console import print_view
     from ._info_render import render
 
     def emit(snapshot: Snapshot) -> None:
-        console.print(render(snapshot, by_queue))
+        print_view(console, render(snapshot, by_queue))
         if separate:
             console.print()
 
@@ -109,17 +110,38 @@ def _repeat(
 def _live(
     console: Console, snapshot: Callable[[], Snapshot], interval: float, count: int | None, by_queue: bool
 ) -> None:
-    """Redraw the tables in place every ``interval`` seconds until Ctrl-C (or ``count`` updates)."""
+    """Redraw the tables in place every ``interval`` seconds until Ctrl-C (or ``count`` updates).
+
+    A frame wider than the terminal (an id longer than the terminal is wide) cannot be redrawn in
+    place without cutting it, so such a frame is printed below the previous one instead.
+    """
     from rich.live import Live
 
+    from ._console import print_view
     from ._info_render import render
 
-    done = 1
+    live: Live | None = None
+    done = 0
     try:
-        with Live(render(snapshot(), by_queue), console=console, auto_refresh=False, transient=False) as live:
-            while count is None or done < count:
-                time.sleep(interval)
-                live.update(render(snapshot(), by_queue), refresh=True)
-                done += 1
+        while True:
+            view = render(snapshot(), by_queue)
+            if view.required_width <= console.width:
+                if live is None:
+                    live = Live(console=console, auto_refresh=False, transient=False)
+                    live.start()
+                live.update(view, refresh=True)
+            else:
+                if live is not None:
+                    live.stop()
+                    live = None
+                print_view(console, view)
+                console.print()
+            done += 1
+            if count is not None and done >= count:
+                return
+            time.sleep(interval)
     except KeyboardInterrupt:
         return
+    finally:
+        if live is not None:
+            live.stop()

@@ -2,19 +2,36 @@
 
 Colour is used only on a terminal and never when ``NO_COLOR`` is set (rich honours both); output
 that scripts read (``--raw``, ``--json``) is printed without rich.
+
+Width: a terminal's own, or ``COLUMNS`` when set. Otherwise (a pipe, a file) rich would assume 80
+columns, or the width of whatever terminal stdin or stderr is, so the same command would lay out its
+tables differently in a script than at a shell prompt; we give such output room enough that no row
+is ever wrapped: one line per row, for ``grep`` and ``cut``.
 """
 
 from __future__ import annotations
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
+import os
+
+from rich.console import Console, RenderableType
 from rich.text import Text
+
+#: The width of output that is not a terminal (without ``COLUMNS``): wider than any row.
+PIPE_WIDTH = 100_000
 
 
 def stdout_console() -> Console:
     """A console on the current ``sys.stdout`` (looked up at each write, so test runners can swap it)."""
-    return Console(highlight=False)
+    console = Console(highlight=False)
+    if not console.is_terminal and not os.environ.get('COLUMNS', '').isdigit():
+        console.width = PIPE_WIDTH
+    return console
+
+
+def print_view(console: Console, view: RenderableType) -> None:
+    """Print a view whose ids must stay whole: its lines may be wider than a narrow terminal, which
+    then wraps them itself (rich would cut them)."""
+    console.print(view, crop=False)
 
 
 def stderr_console() -> Console:
@@ -34,10 +51,3 @@ def print_error(message: str) -> None:
 
 def print_warning(message: str) -> None:
     say(Text.assemble(('Warning: ', 'bold yellow'), message), err=True)
-
-
-def simple_table(title: str, show_footer: bool = False) -> Table:
-    """The table style of every ``rq`` view: a title, a rule under the header, no frame."""
-    return Table(
-        title=title, title_justify='left', box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, show_footer=show_footer
-    )

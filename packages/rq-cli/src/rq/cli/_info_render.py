@@ -3,28 +3,32 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
-from rich.table import Table
+from dataclasses import dataclass
+
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.text import Text
 
-from ._console import simple_table
+from ._fitted_table import FittedTable, required_width
 from ._info_snapshot import QueueCounts, Snapshot
 from ._info_text import COUNT_COLUMNS, format_duration, uptime, worker_queue_names
 
 STATE_STYLES = {'busy': 'yellow', 'idle': 'green', 'suspended': 'red', 'started': 'cyan'}
 COUNT_STYLES = {'failed': 'red', 'finished': 'green', 'started': 'yellow'}
+#: Which count columns a narrow terminal drops first (the highest rank goes first).
+COUNT_DROP_RANKS = {'scheduled': 7, 'deferred': 6, 'started': 4, 'finished': 3, 'failed': 2, 'queued': 1}
+WORKERS_DROP_RANK = 5
 
 
-def queues_table(snapshot: Snapshot) -> Table:
-    table = simple_table(f'Queues ({len(snapshot.queues)})', show_footer=len(snapshot.queues) > 1)
+def queues_table(snapshot: Snapshot) -> FittedTable:
+    table = FittedTable(f'Queues ({len(snapshot.queues)})', show_footer=len(snapshot.queues) > 1)
     totals = {column: sum(getattr(q, column) for q in snapshot.queues) for column in COUNT_COLUMNS}
-    table.add_column('Queue', footer='total', overflow='fold')
+    table.add_column('Queue', footer='total')
     for column in COUNT_COLUMNS:
-        _count_column(table, column.capitalize(), str(totals[column]))
+        _count_column(table, column.capitalize(), COUNT_DROP_RANKS[column], str(totals[column]))
     if snapshot.show_workers:
-        _count_column(table, 'Workers', str(len(snapshot.workers)))
+        _count_column(table, 'Workers', WORKERS_DROP_RANK, str(len(snapshot.workers)))
     for counts in snapshot.queues:
-        cells: list[RenderableType] = [Text(counts.name, style='bold')]
+        cells: list[str | Text] = [Text(counts.name, style='bold')]
         cells += [_count(counts, column) for column in COUNT_COLUMNS]
         if snapshot.show_workers:
             cells.append(str(len(snapshot.workers_of(counts.name))))
@@ -32,9 +36,9 @@ def queues_table(snapshot: Snapshot) -> Table:
     return table
 
 
-def _count_column(table: Table, header: str, footer: str = '') -> None:
-    """A right-aligned number column that is never narrower than its header."""
-    table.add_column(header, footer=footer, justify='right', no_wrap=True, min_width=len(header))
+def _count_column(table: FittedTable, header: str, drop_rank: int, footer: str = '') -> None:
+    """A right-aligned number column, never narrower than its header."""
+    table.add_column(header, drop_rank=drop_rank, justify='right', footer=footer)
 
 
 def _count(counts: QueueCounts, column: str) -> Text:
@@ -42,13 +46,15 @@ def _count(counts: QueueCounts, column: str) -> Text:
     return Text(str(value), style=COUNT_STYLES.get(column, '') if value else 'dim')
 
 
-def workers_table(snapshot: Snapshot) -> Table:
-    table = simple_table(f'Workers ({len(snapshot.workers)})')
-    for name in ('Worker', 'State', 'Current job', 'Queues'):
-        table.add_column(name, overflow='fold')
-    for name in ('OK', 'Failed', 'Uptime'):
-        _count_column(table, name)
-    table.add_column('Host / PID', overflow='fold')
+def workers_table(snapshot: Snapshot) -> FittedTable:
+    table = FittedTable(f'Workers ({len(snapshot.workers)})')
+    table.add_column('Worker')
+    table.add_column('State', drop_rank=2)
+    table.add_column('Current job', drop_rank=1)
+    table.add_column('Queues', 'between_words', drop_rank=3)
+    for header, rank in (('OK', 4), ('Failed', 5), ('Uptime', 6)):
+        table.add_column(header, drop_rank=rank, justify='right')
+    table.add_column('Host / PID', 'anywhere', drop_rank=7)
     for worker in snapshot.workers:
         alive = uptime(worker, snapshot.taken_at)
         table.add_row(
@@ -64,10 +70,10 @@ def workers_table(snapshot: Snapshot) -> Table:
     return table
 
 
-def by_queue_table(snapshot: Snapshot) -> Table:
-    table = simple_table('Workers by queue')
-    table.add_column('Queue', overflow='fold')
-    table.add_column('Workers', overflow='fold')
+def by_queue_table(snapshot: Snapshot) -> FittedTable:
+    table = FittedTable('Workers by queue')
+    table.add_column('Queue')
+    table.add_column('Workers', 'between_words')
     for counts in snapshot.queues or [QueueCounts(n, 0, 0, 0, 0, 0, 0, 0) for n in worker_queue_names(snapshot)]:
         workers = snapshot.workers_of(counts.name)
         cell = Text(', ').join(
@@ -77,7 +83,22 @@ def by_queue_table(snapshot: Snapshot) -> Table:
     return table
 
 
-def render(snapshot: Snapshot, by_queue: bool) -> RenderableType:
+@dataclass(frozen=True)
+class InfoView:
+    """The tables of one snapshot, one under the other."""
+
+    parts: list[RenderableType]
+
+    @property
+    def required_width(self) -> int:
+        """The narrowest console on which no line of the view is wider than the console."""
+        return required_width(self.parts)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.parts
+
+
+def render(snapshot: Snapshot, by_queue: bool) -> InfoView:
     parts: list[RenderableType] = []
     if snapshot.show_queues:
         parts.append(queues_table(snapshot))
@@ -92,4 +113,4 @@ def render(snapshot: Snapshot, by_queue: bool) -> RenderableType:
             parts.append(Text('No workers', style='dim'))
     stamp = snapshot.taken_at.astimezone().strftime('%Y-%m-%d %H:%M:%S')
     parts.append(Text(f'Updated: {stamp}', style='dim'))
-    return Group(*parts)
+    return InfoView(parts)

@@ -12,9 +12,12 @@ from rq.results import Result
 
 from ._config import CliConfig
 from ._errors import CliError, UsageError
+from ._job_prefix import job_namespace, resolve_job_id
 
 
-def fetch_job(cli: CliConfig, job_id: str) -> Job:
+def fetch_job(cli: CliConfig, given: str) -> Job:
+    """The job whose id is ``given``, or starts with it (when no job has that exact id)."""
+    job_id = resolve_job_id(cli.connection, job_namespace(cli.job_class), given)
     try:
         return cli.job_class.fetch(job_id, connection=cli.connection, serializer=cli.serializer)
     except NoSuchJobError:
