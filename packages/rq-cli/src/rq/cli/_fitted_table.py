@@ -115,6 +115,7 @@ class FittedTable:
         (or only the columns that are always shown are left); then widen columns towards their
         natural width with what room is left."""
         widths = {index: self.narrowest_width(index) for index in range(len(self.columns))}
+        natural = {index: self.natural_width(index) for index in range(len(self.columns))}
         shown = list(range(len(self.columns)))
         while Layout(shown, widths).total_width > width:
             droppable = [index for index in shown if self.columns[index].drop_rank]
@@ -122,14 +123,14 @@ class FittedTable:
                 break
             shown.remove(max(droppable, key=lambda index: (self.columns[index].drop_rank, index)))
         spare = width - Layout(shown, widths).total_width
-        growing = [index for index in shown if widths[index] < self.natural_width(index)]
+        growing = [index for index in shown if widths[index] < natural[index]]
         while spare > 0 and growing:
             share = max(1, spare // len(growing))
             for index in growing:
-                extra = min(share, self.natural_width(index) - widths[index], spare)
+                extra = min(share, natural[index] - widths[index], spare)
                 widths[index] += extra
                 spare -= extra
-            growing = [index for index in growing if widths[index] < self.natural_width(index)]
+            growing = [index for index in growing if widths[index] < natural[index]]
         return Layout(shown, widths)
 
     def required_width(self) -> int:
@@ -168,10 +169,10 @@ class FittedTable:
             yield from console.render(note, options)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        everything = Layout(
-            list(range(len(self.columns))), {i: self.natural_width(i) for i in range(len(self.columns))}
-        )
-        return Measurement(self.required_width(), max(self.required_width(), everything.total_width))
+        indexes = range(len(self.columns))
+        natural = Layout(list(indexes), {index: self.natural_width(index) for index in indexes}).total_width
+        required = self.required_width()
+        return Measurement(required, max(required, natural))
 
 
 class AtLeast:
