@@ -153,19 +153,28 @@ def test_an_idle_worker_outlasts_its_connections_socket_timeout(
 
 def test_the_socket_timeout_of_a_url_connection_is_honoured(redis_server: RedisServer) -> None:
     """``Redis.from_url`` (redis-py 8) keeps the 5 s default socket timeout out of the pool's keyword
-    arguments, but its connections use it: a worker must still wait in steps shorter than that (it
-    used to block for 405 s, hit the timeout after 5 s and quit)."""
+    arguments, but its connections use it: a worker must still wait in steps shorter than the
+    timeout its sockets really have (it used to block for 405 s, hit the timeout after 5 s and quit).
+    Older redis-py versions give URL connections no timeout at all: then nothing limits the wait."""
     from rq.worker.waiting import QueueWaiter
 
-    for url, limit in (
-        (f'redis://127.0.0.1:{redis_server.port}/0', 5),
-        (f'redis://127.0.0.1:{redis_server.port}/0?socket_timeout=2', 2),
+    for url in (
+        f'redis://127.0.0.1:{redis_server.port}/0',
+        f'redis://127.0.0.1:{redis_server.port}/0?socket_timeout=2',
     ):
         client = redis.Redis.from_url(url)
         try:
-            assert 0 < QueueWaiter(client, can_block=True)._blocking(405) < limit
+            client.ping()
+            [pooled] = client.connection_pool._available_connections
+            socket_timeout = pooled.socket_timeout
+            waited = QueueWaiter(client, can_block=True)._blocking(405)
+            if socket_timeout is None:
+                assert waited == 405
+            else:
+                assert 0 < waited < socket_timeout
         finally:
             client.close()
+    assert 'socket_timeout=2' in url and socket_timeout == 2
 
 
 # -- dropped connections -------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from redis.client import Pipeline
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
 
+from .pool import checkout
+
 _INCLUDE = '-- @include '
 
 
@@ -129,7 +131,7 @@ def _exchange(client: Any, calls: list[ScriptCall]) -> list[Any]:
     """Send ``calls`` as EVALSHAs in one write on a pooled connection and read their replies:
     :data:`NOT_LOADED` for NOSCRIPT, the exception for any other error reply."""
     pool = client.connection_pool
-    connection = pool.get_connection()
+    connection = checkout(pool, 'EVALSHA')
     packed = b''.join(_pack(['EVALSHA', sha(name), len(keys), *keys, *args]) for name, keys, args in calls)
     replies: list[Any] = []
     try:

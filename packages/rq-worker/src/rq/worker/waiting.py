@@ -17,6 +17,7 @@ from typing import Any
 import redis
 
 from rq._redis import worker_ops
+from rq._redis.pool import checkout
 
 logger = logging.getLogger('rq.worker')
 
@@ -25,8 +26,9 @@ _WATCH_SECONDS = 5
 
 
 class QueueWaiter:
-    def __init__(self, connection: Any, can_block: bool) -> None:
+    def __init__(self, connection: Any, can_block: bool, log: logging.Logger = logger) -> None:
         self.connection = connection
+        self.log = log
         self.can_block = can_block
         self._ready = threading.Event()
         self._armed = threading.Event()
@@ -61,7 +63,7 @@ class QueueWaiter:
             kwargs = getattr(pool, 'connection_kwargs', {})
             timeout = kwargs.get('socket_timeout')
             if 'socket_timeout' not in kwargs and pool is not None:
-                connection = pool.get_connection()
+                connection = checkout(pool, 'PING')
                 try:
                     timeout = getattr(connection, 'socket_timeout', None)
                 finally:
@@ -108,7 +110,7 @@ class QueueWaiter:
                 if self._closed:
                     return  # (the worker is done; its connection may be closed under this thread)
                 if not isinstance(exc, redis.exceptions.RedisError):
-                    logger.warning('Waiting for jobs on %s failed: %r', name, exc)
+                    self.log.warning('waiting for jobs on %s failed: %r', name, exc)
                 self._ready.set()  # let the worker loop see the error and back off
                 time.sleep(1.0)
 

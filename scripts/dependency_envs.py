@@ -1,0 +1,106 @@
+"""Run the test suite against the newest releases and against the oldest declared versions.
+
+Usage: ``python scripts/dependency_envs.py [--env newest|oldest] [--strict] [pytest args...]``
+
+The pinned environments (``constraints/pinned.txt``) decide whether CI is green; this script tells
+what a new release elsewhere would change, and whether the lower bounds the packages declare
+(``redis>=``, ``click>=``, ``rich>=``, ``croniter>=``, ``fakeredis>=``) are true:
+
+- ``oldest`` (``constraints/oldest.txt``, pinned too): a failure is ours and fails the run.
+- ``newest``: created afresh on every run, so it holds whatever PyPI offers today. A failure is
+  reported by name, with the versions that differ from the pins, and does not fail the run unless
+  ``--strict`` is given: a release elsewhere must not turn main red overnight; the next session
+  sees the report and moves the pins (``scripts/pin_dependencies.py``) once the code copes.
+
+Both run :data:`SELECTION`, the suite without the tests that only concern packaging or talk to
+upstream rq's own pinned virtualenv (their dependencies do not change with ours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONSTRAINTS = ROOT / 'constraints'
+#: What the newest and oldest environments run: everything but tests/packaging and tests/interop.
+SELECTION = ['tests/core', 'tests/worker', 'tests/cron', 'tests/cli', 'tests/testing', '-m', 'not upstream']
+
+
+@dataclass
+class Outcome:
+    env: str
+    passed: bool
+    seconds: float
+    changed: list[str]
+
+
+def hatch(*args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ('PIP_CONSTRAINT', 'PIP_BUILD_CONSTRAINT')}
+    return subprocess.run(['hatch', *args], cwd=ROOT, env=environment, capture_output=capture, text=True)
+
+
+def versions(lines: list[str]) -> dict[str, str]:
+    pairs = (line.split('==', 1) for line in lines if '==' in line and not line.startswith('#'))
+    return {name.lower(): version.strip() for name, version in pairs}
+
+
+def differences(env: str) -> list[str]:
+    """``name pinned -> installed`` for every package whose version differs from constraints/pinned.txt."""
+    pinned = versions((CONSTRAINTS / 'pinned.txt').read_text().splitlines())
+    freeze = hatch('run', f'{env}:python', '-m', 'pip', 'freeze', '--exclude-editable', capture=True)
+    installed = versions(freeze.stdout.splitlines())
+    return [
+        f'{name} {pinned.get(name, "(not pinned)")} -> {version}'
+        for name, version in sorted(installed.items())
+        if pinned.get(name) != version
+    ]
+
+
+def run(env: str, pytest_args: list[str]) -> Outcome:
+    print(f'\n=== dependency env {env!r} ===', flush=True)
+    if env == 'newest':
+        hatch('env', 'remove', env)
+    created = hatch('env', 'create', env)
+    if created.returncode != 0:
+        return Outcome(env, False, 0.0, ['(the environment could not be created: see above)'])
+    changed = differences(env)
+    print('versions that differ from constraints/pinned.txt:', *(changed or ['none']), sep='\n  ', flush=True)
+    started = time.monotonic()
+    tests = hatch('run', f'{env}:pytest', *SELECTION, *pytest_args)
+    return Outcome(env, tests.returncode == 0, time.monotonic() - started, changed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument('--env', choices=('newest', 'oldest'), action='append', help='run only this one')
+    parser.add_argument('--strict', action='store_true', help='a failure in newest fails the run too')
+    options, pytest_args = parser.parse_known_args(argv)
+    outcomes = [run(env, pytest_args) for env in options.env or ['oldest', 'newest']]
+
+    print('\n=== dependency envs ===')
+    failed = False
+    for outcome in outcomes:
+        verdict = 'passed' if outcome.passed else 'FAILED'
+        print(f'{outcome.env}: {verdict} ({outcome.seconds:.0f} s)')
+        if outcome.passed:
+            continue
+        if outcome.env == 'newest' and not options.strict:
+            print(
+                '  DEPENDENCY DRIFT: the newest releases break tests that pass with the pins. Main stays\n'
+                '  green (the pinned environments decide); fix the code, then move the pins with\n'
+                '  scripts/pin_dependencies.py. Releases that differ from the pins:'
+            )
+            print(*(f'    {line}' for line in outcome.changed), sep='\n')
+        else:
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
