@@ -1,6 +1,8 @@
 """Run the test suite against the newest releases and against the oldest declared versions.
 
 Usage: ``python scripts/dependency_envs.py [--env newest|oldest] [--strict] [pytest args...]``
+or ``python scripts/dependency_envs.py --check-pinned`` (inside an environment: does it hold exactly
+what ``constraints/pinned.txt`` pins?).
 
 The pinned environments (``constraints/pinned.txt``) decide whether CI is green; this script tells
 what a new release elsewhere would change, and whether the lower bounds the packages declare
@@ -50,10 +52,11 @@ def versions(lines: list[str]) -> dict[str, str]:
     return {name.lower(): version.strip() for name, version in pairs}
 
 
-def differences(env: str) -> list[str]:
-    """``name pinned -> installed`` for every package whose version differs from constraints/pinned.txt."""
+def differences(python: list[str]) -> list[str]:
+    """``name pinned -> installed`` for every package whose version in the environment of ``python``
+    differs from constraints/pinned.txt."""
     pinned = versions((CONSTRAINTS / 'pinned.txt').read_text().splitlines())
-    freeze = hatch('run', f'{env}:python', '-m', 'pip', 'freeze', '--exclude-editable', capture=True)
+    freeze = subprocess.run([*python, '-m', 'pip', 'freeze', '--exclude-editable'], capture_output=True, text=True)
     installed = versions(freeze.stdout.splitlines())
     return [
         f'{name} {pinned.get(name, "(not pinned)")} -> {version}'
@@ -69,18 +72,34 @@ def run(env: str, pytest_args: list[str]) -> Outcome:
     created = hatch('env', 'create', env)
     if created.returncode != 0:
         return Outcome(env, False, 0.0, ['(the environment could not be created: see above)'])
-    changed = differences(env)
+    changed = differences(['hatch', 'run', f'{env}:python'])
     print('versions that differ from constraints/pinned.txt:', *(changed or ['none']), sep='\n  ', flush=True)
     started = time.monotonic()
     tests = hatch('run', f'{env}:pytest', *SELECTION, *pytest_args)
     return Outcome(env, tests.returncode == 0, time.monotonic() - started, changed)
 
 
+def check_pinned() -> int:
+    changed = differences([sys.executable])
+    if not changed:
+        return 0
+    print(
+        'This environment does not hold what constraints/pinned.txt pins (it was created before the pins\n'
+        'changed): run `hatch env prune`, then the command again. Differences:',
+        *changed,
+        sep='\n  ',
+    )
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument('--env', choices=('newest', 'oldest'), action='append', help='run only this one')
     parser.add_argument('--strict', action='store_true', help='a failure in newest fails the run too')
+    parser.add_argument('--check-pinned', action='store_true', help='check this environment against the pins')
     options, pytest_args = parser.parse_known_args(argv)
+    if options.check_pinned:
+        return check_pinned()
     outcomes = [run(env, pytest_args) for env in options.env or ['oldest', 'newest']]
 
     print('\n=== dependency envs ===')
