@@ -21,6 +21,7 @@ from types import ModuleType
 
 import pytest
 
+from redis_server import RedisServer
 from rq.version import VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,8 +142,8 @@ def test_a_subset_from_the_checkout_and_the_printed_command(tmp_path: Path, pip_
     assert report(python, pip_environment)['impostor'] is False
 
 
-def test_rq_core_alone_from_wheels_and_the_printed_command(
-    tmp_path: Path, pip_environment: dict[str, str], wheel_dir: Path
+def test_rq_core_alone_from_wheels_and_the_printed_commands(
+    tmp_path: Path, pip_environment: dict[str, str], wheel_dir: Path, redis_server: RedisServer
 ) -> None:
     python = make_venv(tmp_path / 'venv', pip_environment)
     output = run(
@@ -168,6 +169,19 @@ def test_rq_core_alone_from_wheels_and_the_printed_command(
     run([python, '-c', 'from rq import Worker; print(Worker)'], pip_environment)
     state = report(python, pip_environment)
     assert state['versions']['rq-worker'] == VERSION  # type: ignore[index]
+    assert state['impostor'] is False
+
+    # A worker asked for the scheduler names the command for rq-cron, which brings croniter too.
+    worker = [python, '-m', 'rq.worker', '--url', redis_server.url, '--burst', '--with-scheduler']
+    output = run(worker, pip_environment)
+    lines = [line for line in output.splitlines() if 'rq-cron, which is not installed' in line]
+    assert len(lines) == 1 and 'install it with: ' in lines[0], output
+    command = lines[0].split('install it with: ', 1)[1]
+    assert command == shlex.join([python, '-m', 'pip', 'install', str(next(wheel_dir.glob('rq_cron-*.whl')))])
+    run(command, pip_environment)
+    assert 'rq-cron' not in run(worker, pip_environment)
+    state = report(python, pip_environment)
+    assert state['versions']['rq-cron'] == VERSION  # type: ignore[index]
     assert state['impostor'] is False
 
 
