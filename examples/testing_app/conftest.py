@@ -1,13 +1,28 @@
-"""Fixtures of the example app, built on rq-testing's (the plugin is loaded by its entry point)."""
+"""Fixtures of the example app, built on rq-testing's (the plugin is loaded by its entry point), and
+the ``needs`` marker: a test that needs an rq distribution beyond rq-core and rq-testing is skipped,
+saying which and how to install it, when that distribution is not installed (see README.md)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Callable
 
 import pytest
 from redis import Redis
 
 from shop import jobs
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers('needs'):
+        (distribution,) = marker.args
+        try:
+            importlib.metadata.distribution(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            pytest.skip(
+                f'needs {distribution}, which is not installed: pip install <your rq checkout>/packages/{distribution}'
+                ' (see README.md)'
+            )
 
 
 @pytest.fixture

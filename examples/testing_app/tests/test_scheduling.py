@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from redis import Redis
 
 from rq import Queue
@@ -63,6 +64,7 @@ def test_the_dashboard_refresh_repeats(rq_queue: Queue, rq_runner: EagerRunner, 
     assert int(rq_connection.get(jobs.DASHBOARD_REFRESHES) or 0) == 3
 
 
+@pytest.mark.needs('rq-cron')
 def test_the_dashboard_cron_entry_runs_every_five_minutes(
     rq_clock: Clock, rq_runner: EagerRunner, rq_connection: Redis
 ) -> None:

@@ -1,13 +1,17 @@
-"""The same jobs run by a real rq worker (SimpleWorker, in the test process)."""
+"""The same jobs run by a real rq worker (SimpleWorker, in the test process): needs rq-worker."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from rq import Queue
 from rq.testing import Clock, assert_job_result, assert_job_status
 from shop.orders import place_order
+
+pytestmark = pytest.mark.needs('rq-worker')
 
 
 def test_a_worker_runs_the_order(
