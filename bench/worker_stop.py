@@ -68,9 +68,9 @@ def upstream_python(redis_version: str) -> str:
         return str(python)
     venv.EnvBuilder(with_pip=True, clear=True).create(directory)
     (directory / 'constraints.txt').write_text(wanted + '\n')
+    pip = [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check']
     subprocess.run(
-        [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check']
-        + ['-c', str(directory / 'constraints.txt'), 'rq', 'redis'],
+        [*pip, '-c', str(directory / 'constraints.txt'), 'rq', 'redis'],
         check=True,
         env=clean_env(),
     )
