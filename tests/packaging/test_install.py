@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -118,11 +119,12 @@ def printed_hint(python: str, environment: dict[str, str]) -> str:
     output = run([python, '-c', 'from rq import Worker'], environment, expect=1)
     last_line = output.strip().splitlines()[-1]
     assert last_line.startswith('rq.exceptions.MissingDistributionError: Worker is provided by'), output
-    assert 'install it with: ' in last_line, last_line
-    return last_line.split('install it with: ', 1)[1]
+    match = re.search(r'; install it (?:from a checkout of rq, at its top, )?with: (.+?)(?: \(see .*)?$', last_line)
+    assert match is not None, last_line
+    return match[1]
 
 
-def test_a_subset_from_the_checkout_and_the_printed_command(tmp_path: Path, pip_environment: dict[str, str]) -> None:
+def test_a_subset_from_the_checkout_and_the_printed_commands(tmp_path: Path, pip_environment: dict[str, str]) -> None:
     python = make_venv(tmp_path / 'venv', pip_environment)
     output = run([python, str(SCRIPT), 'rq-worker', 'rq-cli'], pip_environment)  # run by the venv's Python
     assert f'Installed rq-core {VERSION}, rq-worker {VERSION}, rq-cron {VERSION}, rq-cli {VERSION}' in output
@@ -138,6 +140,15 @@ def test_a_subset_from_the_checkout_and_the_printed_command(tmp_path: Path, pip_
     command = printed_hint(python, pip_environment)
     assert command.endswith(f'{shlex.quote(str(SCRIPT))} rq-worker'), command
     run(command, pip_environment)  # verbatim, as a person would paste it
+    run([python, '-c', 'from rq import Worker; print(Worker)'], pip_environment)
+    assert report(python, pip_environment)['impostor'] is False
+
+    # Where rq-core came from is not recorded: the command to run at the top of a checkout.
+    next((tmp_path / 'venv').glob('lib/python*/site-packages/rq_core-*.dist-info/direct_url.json')).unlink()
+    run([python, '-m', 'pip', 'uninstall', '--yes', 'rq-worker'], pip_environment)
+    command = printed_hint(python, pip_environment)
+    assert command == shlex.join(['python', 'scripts/install.py', '--python', python, 'rq-worker'])
+    run(command, pip_environment)  # (run() works at the top of the checkout)
     run([python, '-c', 'from rq import Worker; print(Worker)'], pip_environment)
     assert report(python, pip_environment)['impostor'] is False
 
