@@ -13,6 +13,8 @@ removed first); then the wheels are checked:
   ``==<version>``; none depends on upstream ``rq`` (it installs into the same ``rq/`` directory).
 
 Problems are listed and the exit status is 1; on success one summary line is printed.
+Install from the wheels with ``python scripts/install.py --wheels DIR NAME...`` (never by name from
+an index: see that script).
 """
 
 from __future__ import annotations
