@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import subprocess
@@ -38,13 +39,20 @@ CLEARED = (
 JOB_ID = re.compile(r"with job-id '([^']+)'")
 
 
+def runner() -> CliRunner:
+    """A runner that keeps stderr apart from stdout (click 8.2 always does; 8.1 needs asking)."""
+    if 'mix_stderr' in inspect.signature(CliRunner).parameters:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg,unused-ignore]
+    return CliRunner()
+
+
 def invoke(*args: str, env: Mapping[str, str] | None = None) -> Result:
     """``rq ARGS`` in this process; the result has ``exit_code``, ``stdout`` and ``stderr``."""
     environment: dict[str, str | None] = {name: None for name in CLEARED}
     environment.update(env or {})
     saved_path = list(sys.path)  # the command appends its -P paths to sys.path
     try:
-        return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
+        return runner().invoke(main, list(args), env=environment, catch_exceptions=False)
     finally:
         sys.path[:] = saved_path
 
