@@ -149,16 +149,10 @@ def test_invalid_or_taken_name(connection: redis.Redis, redis_server: RedisServe
         assert worker_hash(connection, 'taken')['pid'] == str(first.pid)
 
 
-def test_with_scheduler_says_where_the_scheduler_is(connection: redis.Redis, redis_server: RedisServer) -> None:
-    import rq.cron
-
+def test_with_scheduler_runs_rq_crons_scheduler(connection: redis.Redis, redis_server: RedisServer) -> None:
     done = run_worker('--url', url(redis_server), '--burst', '--with-scheduler')
     assert done.returncode == 0, done.stdout
-    if hasattr(rq.cron, 'scheduler_for_worker'):
-        assert 'this worker runs without it' not in done.stdout
-    else:
-        assert 'rq-cron, which is installed but provides no scheduler yet' in done.stdout
-        assert 'this worker runs without it' in done.stdout
+    assert 'this worker runs without it' not in done.stdout
 
 
 def test_deprecated_worker_classes_warn_on_the_command_line(redis_server: RedisServer) -> None:

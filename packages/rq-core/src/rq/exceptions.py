@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from ._install_hint import install_advice
-
 __all__ = [
     'AbandonedJobError',
     'DependencyNotFoundError',
@@ -100,6 +98,10 @@ class MissingDistributionError(ImportError):
     PyPI under its name; see :mod:`rq._install_hint`)."""
 
     def __init__(self, name: str, distribution: str, installed: bool = False) -> None:
+        # (imported when the error happens: it needs importlib.metadata, which takes ~10 ms to import
+        # where redis-py has not imported it already, as versions before 8 do not)
+        from ._install_hint import install_advice
+
         self.distribution = distribution
         if installed:
             message = (

@@ -35,7 +35,11 @@ def upstream_warning() -> str | None:
     version = upstream_version()
     if version is None:
         return None
+    # (imported only now: its importlib.metadata would slow down every start of the command)
+    from rq._install_hint import install_advice
+
     return (
         f'the upstream "rq" distribution ({version}) is installed in this environment; it writes into the same '
-        'rq/ package as rq-core and may have replaced its files: run "pip uninstall rq" and reinstall rq-core'
+        f'rq/ package as rq-core and may have replaced its files: run "pip uninstall rq", then reinstall ours; '
+        f'{install_advice("rq-cli")}'
     )

@@ -21,11 +21,8 @@ def start_scheduler(worker: Any, burst: bool) -> Any:
     try:
         from rq.cron import scheduler_for_worker
     except ImportError as exc:
-        installed = (
-            'is not installed'
-            if 'rq.cron' in str(exc) and 'scheduler_for_worker' not in str(exc)
-            else ('is installed but provides no scheduler yet')
-        )
-        logger.error(MISSING, installed, install_advice('rq-cron'))
+        missing = isinstance(exc, ModuleNotFoundError) and exc.name in ('rq.cron', 'rq')
+        state = 'is not installed' if missing else f'cannot be imported ({exc})'
+        logger.error(MISSING, state, install_advice('rq-cron'))
         return None
     return scheduler_for_worker(worker, burst=burst)
