@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from redis import Redis
 
+from rq.exceptions import MissingDistributionError
 from shop import jobs
 
 
@@ -19,10 +20,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         try:
             importlib.metadata.distribution(distribution)
         except importlib.metadata.PackageNotFoundError:
-            pytest.skip(
-                f'needs {distribution}, which is not installed: pip install <your rq checkout>/packages/{distribution}'
-                ' (see README.md)'
-            )
+            # rq's own error message ends with the command that installs it into this environment
+            pytest.skip(str(MissingDistributionError(item.name, distribution)))
 
 
 @pytest.fixture

@@ -124,4 +124,5 @@ def test_the_readme_states_exactly_what_the_suite_needs(tmp_path: Path) -> None:
     skipped = {node_id: message for node_id, (outcome, message) in outcomes.items() if outcome == 'skipped'}
     assert set(skipped) == set(needed), output
     for node_id, message in skipped.items():
-        assert f'needs {needed[node_id]}, which is not installed' in message, (node_id, message)
+        expected = f"the '{needed[node_id]}' distribution, which is not installed; install it with: "
+        assert expected in message, (node_id, message)
