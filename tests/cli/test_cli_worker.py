@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import click
+import pytest
 import redis
-from cli_helpers import assert_one_line_error, invoke, run_rq
+from cli_helpers import assert_one_line_error, invoke, process_env, run_rq
 
 from rq import Queue
+from rq.cli._cmd_worker import worker, worker_pool
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.suspension import suspend
 from rq.worker import SimpleWorker
+from rq.worker.__main__ import build_parser
 
 
 def test_config_module_gives_connection_queues_name_and_logging(
@@ -116,3 +124,83 @@ def test_worker_pool(url: str, connection: redis.Redis) -> None:
     bad = invoke('worker-pool', '-n', '0', '-u', url)
     assert bad.exit_code == 2
     assert_one_line_error(bad.stderr, '--num-workers')
+
+
+def test_worker_pool_honours_the_log_format(url: str, connection: redis.Redis) -> None:
+    job = Queue(connection=connection).enqueue('rqtest_jobs_cli.echo', 'formatted')
+    completed = run_rq(
+        'worker-pool', '--burst', '-u', url, '-w', 'SimpleWorker', '--log-format', 'POOL|%(levelname)s|%(message)s'
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert job.get_status() == JobStatus.FINISHED
+    assert re.search(rf'^POOL\|INFO\|Worker \w+: default: Job OK \({job.id}\)', completed.stdout, re.MULTILINE)
+
+
+# -- help -------------------------------------------------------------------------------------
+
+
+def help_entries(help_text: str) -> dict[str, str]:
+    """The options (and arguments) a ``--help`` lists, by their names as printed, with their help
+    text: what follows the names on the entry's first line, after two spaces or more, and the
+    entry's more deeply indented lines (click's and argparse's layout)."""
+    entries: dict[str, str] = {}
+    listing = False
+    names = ''
+    for line in help_text.splitlines():
+        if line and not line[0].isspace():
+            listing = line.rstrip().lower() in ('options:', 'positional arguments:', 'optional arguments:')
+            continue
+        if not listing or not line.strip():
+            continue
+        if re.match(r'  \S', line):
+            names, *text = re.split(r'\s{2,}', line.strip(), maxsplit=1)
+            entries[names] = ''.join(text)
+        else:
+            entries[names] = f'{entries[names]} {line.strip()}'.strip()
+    return entries
+
+
+def undescribed(entries: dict[str, str]) -> list[str]:
+    """The entries whose help says nothing but the default (click shows ``[default: 500]`` alone)."""
+    return [names for names, text in entries.items() if not re.sub(r'\[default: [^\]]*\]', '', text).strip()]
+
+
+def entry_for(entries: dict[str, str], option: str) -> str:
+    found = [text for names, text in entries.items() if option in re.split(r'[ ,/]+', names)]
+    assert len(found) == 1, (option, entries)
+    return found[0]
+
+
+@pytest.mark.parametrize('command', [worker, worker_pool], ids=['worker', 'worker-pool'])
+def test_every_option_of_the_worker_commands_has_help_and_shows_its_default(command: click.Command) -> None:
+    assert command.name is not None
+    result = invoke(command.name, '--help')
+    assert result.exit_code == 0, result.output
+    entries = help_entries(result.stdout)
+    options = [param for param in command.params if isinstance(param, click.Option)]
+    assert len(entries) == len(options) + 1  # and --help
+    assert not undescribed(entries), entries
+    context = click.Context(command)
+    for option in options:
+        text = entry_for(entries, option.opts[0])
+        default = option.get_default(context, call=False)
+        if not option.is_flag and (
+            isinstance(default, (str, int, float)) or (isinstance(default, (list, tuple)) and default)
+        ):
+            assert '[default: ' in text, (option.opts, text)
+
+
+def test_every_option_of_python_m_rq_worker_has_help_and_shows_its_default() -> None:
+    done = subprocess.run(
+        [sys.executable, '-m', 'rq.worker', '--help'], capture_output=True, text=True, env=process_env(), timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    entries = help_entries(done.stdout)
+    actions = build_parser()._actions
+    assert len(entries) == len(actions)
+    assert not undescribed(entries), entries
+    for action in actions:
+        if isinstance(action, (argparse._HelpAction, argparse._StoreTrueAction)):
+            continue
+        text = entry_for(entries, action.option_strings[0] if action.option_strings else action.dest)
+        assert '(default: ' in text, (action.option_strings or action.dest, text)

@@ -33,27 +33,88 @@ _DEPRECATED_WORKERS = {'RoundRobinWorker': 'round_robin', 'RandomWorker': 'rando
 def shared_worker_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options of both worker commands: ``-q/--quiet``, ``--log-format``, ``--date-format`` and
     ``--exception-handler`` (``-v`` is a shared option)."""
-    command = click.option('--quiet', '-q', is_flag=True, help='Less output (WARNING and above).')(command)
-    command = click.option('--log-format', default=DEFAULT_LOGGING_FORMAT, show_default=True)(command)
-    command = click.option('--date-format', default=DEFAULT_LOGGING_DATE_FORMAT, show_default=True)(command)
-    return click.option('--exception-handler', multiple=True, help='Dotted path of an exception handler.')(command)
+    command = click.option('--quiet', '-q', is_flag=True, help='Less output: warnings and errors only.')(command)
+    command = click.option(
+        '--log-format',
+        default=DEFAULT_LOGGING_FORMAT,
+        show_default=True,
+        help='Format of each log line (Python logging format).',
+    )(command)
+    command = click.option(
+        '--date-format', default=DEFAULT_LOGGING_DATE_FORMAT, show_default=True, help='Format of the time in log lines.'
+    )(command)
+    return click.option(
+        '--exception-handler',
+        multiple=True,
+        help='Dotted path of a function called with (job, exc_type, exc_value, traceback) when a job fails '
+        '(repeatable; called in order).',
+    )(command)
 
 
 @click.command('worker')
 @click.option('--burst', '-b', is_flag=True, help='Quit once the queues are empty.')
-@click.option('--logging_level', '--logging-level', 'logging_level', help='Logging level (default INFO).')
-@click.option('--name', '-n', help='Worker name (default: the NAME setting, else random).')
-@click.option('--results-ttl', type=int, default=DEFAULT_RESULT_TTL, show_default=True)
-@click.option('--worker-ttl', type=int, default=DEFAULT_WORKER_TTL, show_default=True)
-@click.option('--maintenance-interval', type=int, default=DEFAULT_MAINTENANCE_TASK_INTERVAL, show_default=True)
-@click.option('--job-monitoring-interval', type=int, default=DEFAULT_JOB_MONITORING_INTERVAL, show_default=True)
-@click.option('--disable-job-desc-logging', is_flag=True, help='Do not log job descriptions.')
-@click.option('--pid', help='Write the process id to this file.')
-@click.option('--disable-default-exception-handler', '-d', is_flag=True, help='Do not record failed jobs.')
-@click.option('--max-jobs', type=int, help='Quit after this many jobs.')
-@click.option('--max-idle-time', type=int, help='Quit after this many seconds without a job.')
+@click.option(
+    '--logging_level',
+    '--logging-level',
+    'logging_level',
+    default='INFO',
+    show_default=True,
+    help='Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL.',
+)
+@click.option('--name', '-n', help='Worker name, unique among live workers.  [default: the NAME setting, else random]')
+@click.option(
+    '--results-ttl',
+    type=int,
+    default=DEFAULT_RESULT_TTL,
+    show_default=True,
+    help="Seconds a finished job's result is kept, unless the job sets its own result_ttl.",
+)
+@click.option(
+    '--worker-ttl',
+    type=int,
+    default=DEFAULT_WORKER_TTL,
+    show_default=True,
+    help="Seconds the worker's registration outlives its last heartbeat (an idle worker beats every "
+    'worker-ttl - 15 s).',
+)
+@click.option(
+    '--maintenance-interval',
+    type=int,
+    default=DEFAULT_MAINTENANCE_TASK_INTERVAL,
+    show_default=True,
+    help='Seconds between two cleanings of the registries of the queues.',
+)
+@click.option(
+    '--job-monitoring-interval',
+    type=int,
+    default=DEFAULT_JOB_MONITORING_INTERVAL,
+    show_default=True,
+    help='Seconds between heartbeats of a running job; a job whose worker stops beating is failed (or '
+    'retried) as abandoned within two intervals.',
+)
+@click.option(
+    '--disable-job-desc-logging',
+    is_flag=True,
+    help="Log a job's function name only, not its description (which shows the arguments).",
+)
+@click.option('--pid', help="Write the worker's process id to this file.")
+@click.option(
+    '--disable-default-exception-handler',
+    '-d',
+    is_flag=True,
+    help='Do not keep failed jobs in the failed job registry (their status still says failed).',
+)
+@click.option('--max-jobs', type=int, help='Quit after this many jobs.  [default: no limit]')
+@click.option('--max-idle-time', type=int, help='Quit after this many seconds without a job.  [default: no limit]')
 @click.option('--with-scheduler', '-s', is_flag=True, help='Also move scheduled jobs to their queues when due.')
-@click.option('--dequeue-strategy', '-ds', type=click.Choice(DEQUEUE_STRATEGIES), default='default', show_default=True)
+@click.option(
+    '--dequeue-strategy',
+    '-ds',
+    type=click.Choice(DEQUEUE_STRATEGIES),
+    default='default',
+    show_default=True,
+    help='Order of the queues: as given (default), rotated after each job (round_robin) or shuffled (random).',
+)
 @shared_worker_options
 @click.argument('queues', nargs=-1)
 @shared_options
@@ -121,9 +182,22 @@ def worker(
 
 
 @click.command('worker-pool')
-@click.option('--burst', '-b', is_flag=True, help='Quit once the queues are empty.')
-@click.option('--logging-level', '-l', default='INFO', show_default=True)
-@click.option('--num-workers', '-n', type=click.IntRange(min=1), default=1, show_default=True)
+@click.option('--burst', '-b', is_flag=True, help='Each worker quits once the queues are empty.')
+@click.option(
+    '--logging-level',
+    '-l',
+    default='INFO',
+    show_default=True,
+    help='Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL.',
+)
+@click.option(
+    '--num-workers',
+    '-n',
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help='Number of worker processes (each one named at random).',
+)
 @shared_worker_options
 @click.argument('queues', nargs=-1)
 @shared_options
@@ -139,10 +213,12 @@ def worker_pool(
     queues: tuple[str, ...],
 ) -> None:
     """Run NUM_WORKERS workers on QUEUES, restarting any that dies."""
+    from rq.worker.logutils import setup_loghandlers
     from rq.worker_pool import WorkerPool
 
     level = _logging_level(cli.verbose, quiet, logging_level)
     cli.apply_dict_config()
+    setup_loghandlers(level, date_format, log_format)
     handlers = _exception_handlers(exception_handler)
     queue_names = list(queues or cli.settings.get('QUEUES', ['default']))
     for queue_name in queue_names:

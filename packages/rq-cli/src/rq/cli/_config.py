@@ -41,13 +41,45 @@ WORKER_CLASS_NAMES = ('Worker', 'SimpleWorker', 'SpawnWorker', 'HerokuWorker', '
 SHARED_OPTIONS = (
     click.option('--url', '-u', envvar='RQ_REDIS_URL', help='Redis URL, e.g. redis://localhost:6379/0.'),
     click.option('--config', '-c', envvar='RQ_CONFIG', help='Settings module (REDIS_URL, QUEUES, ...) or .py file.'),
-    click.option('--worker-class', '-w', envvar='RQ_WORKER_CLASS', default=DEFAULT_WORKER_CLASS, show_default=True),
-    click.option('--job-class', '-j', envvar='RQ_JOB_CLASS', default=DEFAULT_JOB_CLASS, show_default=True),
-    click.option('--queue-class', envvar='RQ_QUEUE_CLASS', default=DEFAULT_QUEUE_CLASS, show_default=True),
     click.option(
-        '--connection-class', envvar='RQ_CONNECTION_CLASS', default=DEFAULT_CONNECTION_CLASS, show_default=True
+        '--worker-class',
+        '-w',
+        envvar='RQ_WORKER_CLASS',
+        default=DEFAULT_WORKER_CLASS,
+        show_default=True,
+        help='Worker class: Worker, SimpleWorker, SpawnWorker, HerokuWorker or a dotted path.',
     ),
-    click.option('--path', '-P', 'paths', multiple=True, default=['.'], help='Add to the import path (repeatable).'),
+    click.option(
+        '--job-class',
+        '-j',
+        envvar='RQ_JOB_CLASS',
+        default=DEFAULT_JOB_CLASS,
+        show_default=True,
+        help='Dotted path of the Job class.',
+    ),
+    click.option(
+        '--queue-class',
+        envvar='RQ_QUEUE_CLASS',
+        default=DEFAULT_QUEUE_CLASS,
+        show_default=True,
+        help='Dotted path of the Queue class.',
+    ),
+    click.option(
+        '--connection-class',
+        envvar='RQ_CONNECTION_CLASS',
+        default=DEFAULT_CONNECTION_CLASS,
+        show_default=True,
+        help='Dotted path of the Redis client class.',
+    ),
+    click.option(
+        '--path',
+        '-P',
+        'paths',
+        multiple=True,
+        default=['.'],
+        show_default=True,
+        help='Add to the import path (repeatable).',
+    ),
     click.option(
         '--serializer', '-S', default=DEFAULT_SERIALIZER_CLASS, help='json, pickle or a dotted path.', show_default=True
     ),

@@ -16,36 +16,72 @@ import sys
 import warnings
 from typing import Any
 
+from rq.defaults import DEFAULT_JOB_MONITORING_INTERVAL, DEFAULT_RESULT_TTL, DEFAULT_WORKER_TTL
+
 WORKER_CLASSES = {'Worker', 'SimpleWorker', 'SpawnWorker', 'HerokuWorker', 'RoundRobinWorker', 'RandomWorker'}
 DEFAULT_URL = 'redis://localhost:6379/0'
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The options, each with its help text and its default."""
     parser = argparse.ArgumentParser(prog='python -m rq.worker', description='Run an rq worker.')
-    parser.add_argument('queues', nargs='*', default=['default'], help='queues to work on, highest priority first')
+    parser.add_argument(
+        'queues', nargs='*', default=['default'], help='queues to work on, highest priority first (default: default)'
+    )
     parser.add_argument(
         '-u',
         '--url',
         default=os.environ.get('RQ_REDIS_URL') or os.environ.get('REDIS_URL'),
-        help='Redis URL (default: $RQ_REDIS_URL, $REDIS_URL, or redis://localhost:6379/0)',
+        help=f'Redis URL (default: $RQ_REDIS_URL, else $REDIS_URL, else {DEFAULT_URL})',
     )
     parser.add_argument(
         '-w',
         '--worker-class',
         default='rq.worker.Worker',
-        help='worker class: Worker (default), SimpleWorker, SpawnWorker, HerokuWorker or a dotted path',
+        help='worker class: Worker, SimpleWorker, SpawnWorker, HerokuWorker or a dotted path (default: Worker)',
     )
     parser.add_argument('-b', '--burst', action='store_true', help='quit once the queues are empty')
-    parser.add_argument('-n', '--name', help='worker name (default: random)')
-    parser.add_argument('-s', '--with-scheduler', action='store_true', help='also move scheduled jobs (rq-cron)')
-    parser.add_argument('-l', '--logging-level', '--logging_level', default='INFO', help='default: INFO')
-    parser.add_argument('--max-jobs', type=int)
-    parser.add_argument('--max-idle-time', type=float)
-    parser.add_argument('--results-ttl', type=int, default=500)
-    parser.add_argument('--worker-ttl', type=int, default=420)
-    parser.add_argument('--job-monitoring-interval', type=int, default=30)
-    parser.add_argument('--serializer', help="'pickle' (default), 'json' or a dotted path")
-    parser.add_argument('--dequeue-strategy', choices=['default', 'round_robin', 'random'], default='default')
+    parser.add_argument('-n', '--name', help='worker name, unique among live workers (default: random)')
+    parser.add_argument(
+        '-s', '--with-scheduler', action='store_true', help='also move scheduled jobs to their queues (needs rq-cron)'
+    )
+    parser.add_argument(
+        '-l',
+        '--logging-level',
+        '--logging_level',
+        default='INFO',
+        help='DEBUG, INFO, WARNING, ERROR or CRITICAL (default: %(default)s)',
+    )
+    parser.add_argument('--max-jobs', type=int, help='quit after this many jobs (default: no limit)')
+    parser.add_argument(
+        '--max-idle-time', type=float, help='quit after this many seconds without a job (default: no limit)'
+    )
+    parser.add_argument(
+        '--results-ttl',
+        type=int,
+        default=DEFAULT_RESULT_TTL,
+        help="seconds a finished job's result is kept, unless the job sets its own (default: %(default)s)",
+    )
+    parser.add_argument(
+        '--worker-ttl',
+        type=int,
+        default=DEFAULT_WORKER_TTL,
+        help="seconds the worker's registration outlives its last heartbeat (default: %(default)s)",
+    )
+    parser.add_argument(
+        '--job-monitoring-interval',
+        type=int,
+        default=DEFAULT_JOB_MONITORING_INTERVAL,
+        help='seconds between heartbeats of a running job; a job whose worker stops beating is failed '
+        '(or retried) as abandoned within two intervals (default: %(default)s)',
+    )
+    parser.add_argument('--serializer', help="'pickle', 'json' or a dotted path (default: pickle)")
+    parser.add_argument(
+        '--dequeue-strategy',
+        choices=['default', 'round_robin', 'random'],
+        default='default',
+        help='order of the queues: as given, rotated after each job, or shuffled (default: %(default)s)',
+    )
     return parser
 
 

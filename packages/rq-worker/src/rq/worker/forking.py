@@ -20,6 +20,7 @@ import select
 import signal
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rq.utils import now
@@ -27,8 +28,8 @@ from rq.utils import now
 from . import protocol
 from .factory import FactoryDied, HorseExit, HorseFactory
 from .heartbeat import send_execution_heartbeat
+from .job_log import log_start
 from .loop import BaseWorker
-from .recording import log_start
 from .run import FAILED, RunResult, effective_timeout
 from .signals import signal_name
 
@@ -148,7 +149,7 @@ class Worker(BaseWorker):
                     _kill_group(pid)  # what the horse left behind
                     break
             if hard_deadline is not None and moment >= hard_deadline and not killed_for_timeout:
-                self.log.warning('Job %s: horse %s overran its timeout of %s s; killing it', job.id, pid, timeout)
+                self.log.warning('job %s: horse %s overran its timeout of %s s; killing it', job.id, pid, timeout)
                 self.kill_horse(signal.SIGKILL)
                 killed_for_timeout = True
             # (not while heartbeats fail: after Redis comes back, this job's own started entry may
@@ -159,28 +160,28 @@ class Worker(BaseWorker):
         self._stopped_job_id = None
         if stopped:
             self._run_stopped_callback(job)
-            return _death('Job stopped by user, work-horse terminated.'), True
+            return _death('Job stopped by user, work-horse terminated.', execution.created_at), True
         result = reader.result()
         if result is not None:
             return result, False
         exit_report = exited or reaper(pid)
         text = describe_death(exit_report, timeout if killed_for_timeout else None, self._cold)
         self._call_killed_handler(job, pid, exit_report)
-        return _death(text), False
+        return _death(text, execution.created_at), False
 
     def _beat(self, job: Job, queue: Queue, execution: Execution, working: float) -> bool:
         try:
             send_execution_heartbeat(self, job, queue, execution, working)
             return True
         except Exception as exc:
-            self.log.warning('Worker %s: heartbeat failed (%s)', self.name, exc)
+            self.log.warning('heartbeat failed (%s)', exc)
             return False
 
     def _run_stopped_callback(self, job: Job) -> None:
         try:
             job.execute_stopped_callback(self.death_penalty_class)
         except Exception:
-            self.log.exception('Job %s: stopped callback raised', job.id)
+            self.log.exception('job %s: stopped callback raised', job.id)
 
     def _call_killed_handler(self, job: Job, pid: int, exit_report: HorseExit | None) -> None:
         if self.work_horse_killed_handler is None:
@@ -189,7 +190,7 @@ class Worker(BaseWorker):
         try:
             self.work_horse_killed_handler(job, pid, status, exit_report)
         except Exception:
-            self.log.exception('Job %s: work_horse_killed_handler raised', job.id)
+            self.log.exception('job %s: work_horse_killed_handler raised', job.id)
 
 
 def describe_death(exit_report: HorseExit | None, timeout: int | None, cold: bool) -> str:
@@ -252,6 +253,6 @@ def wait_child(pid: int) -> HorseExit | None:
             return None
 
 
-def _death(text: str) -> RunResult:
-    moment = now()
-    return RunResult(FAILED, moment, moment, exc_string=text)
+def _death(text: str, started_at: datetime) -> RunResult:
+    """The result of a run whose horse sent none: it failed, having run since ``started_at``."""
+    return RunResult(FAILED, started_at, now(), exc_string=text)

@@ -3,7 +3,6 @@ worker's maintenance while the job runs (a SimpleWorker's main thread is busy ru
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -15,8 +14,6 @@ if TYPE_CHECKING:
     from rq.executions import Execution
     from rq.job import Job
     from rq.queue import Queue
-
-logger = logging.getLogger('rq.worker')
 
 
 def send_execution_heartbeat(worker: Any, job: Job, queue: Queue, execution: Execution, working: float) -> None:
@@ -72,7 +69,7 @@ class Heartbeat:
                 try:
                     send_execution_heartbeat(self.worker, job, queue, execution, self._last_beat - started)
                 except Exception as exc:
-                    logger.warning('Worker %s: heartbeat failed (%s)', self.worker.name, exc)
+                    self.worker.log.warning('heartbeat failed (%s)', exc)
             self._maintain()
 
     def _maintain(self) -> None:
@@ -84,7 +81,7 @@ class Heartbeat:
         try:
             maintenance.run_due(self.worker)
         except Exception:
-            logger.exception('Worker %s: maintenance failed', self.worker.name)
+            self.worker.log.exception('maintenance failed')
 
     def close(self) -> None:
         self._closed.set()

@@ -30,6 +30,8 @@ from rq.timeouts import BaseDeathPenalty, UnixSignalDeathPenalty
 from rq.utils import import_attribute, now
 from rq.version import VERSION
 
+from .worker_log import WorkerLogger
+
 if TYPE_CHECKING:
     from redis import Redis
 
@@ -131,7 +133,7 @@ class WorkerIdentity:
         self.log_job_description = log_job_description
         self.disable_default_exception_handler = disable_default_exception_handler
         self.work_horse_killed_handler = work_horse_killed_handler
-        self.log = logger
+        self.log: logging.Logger = WorkerLogger(self.name)
         self._exc_handlers: list[ExceptionHandler] = []
         if exception_handlers is not None:
             handlers = [exception_handlers] if callable(exception_handlers) else list(exception_handlers)
@@ -167,7 +169,7 @@ class WorkerIdentity:
             info: Any = self.connection.client_info()
             self.ip_address = codec.text(info.get('addr', 'unknown'))
         except Exception as exc:  # some managed Redis deny CLIENT commands
-            self.log.warning('Worker %s: could not name its Redis connection (%s)', self.name, exc)
+            self.log.warning('could not name its Redis connection (%s)', exc)
 
     # -- identity ---------------------------------------------------------------------------
 

@@ -29,6 +29,8 @@ from rq.utils import current_timestamp, get_version, now
 from . import recording
 from .commands import CommandListener
 from .identity import DequeueStrategy, WorkerIdentity, WorkerStatus
+from .job_log import log_closing
+from .logutils import setup_loghandlers, styled
 from .maintenance import Maintenance
 from .run import FAILED, RunResult
 from .signals import ShutdownHandling
@@ -76,6 +78,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             self._start_scheduler(burst)
         completed = 0
         idle_since = time.monotonic()
+        ending = 'stopped'
         try:
             # (a job claimed together with the previous one's recording is run even when a stop was
             # requested meanwhile: it is this worker's job already, and is never left behind)
@@ -86,14 +89,17 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
                 claimed = self._with_reconnect(self.claim)
                 if claimed == worker_ops.SUSPENDED:
                     if not self._wait_while_suspended(burst):
+                        ending = 'stopped: suspended in burst mode'
                         break
                     continue
                 if claimed is None:
                     if burst:
-                        self.log.info('Worker %s: done, quitting', self.name)
+                        self.log.info('done, quitting')
+                        ending = 'burst complete, the queues are empty'
                         break
                     if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
-                        self.log.info('Worker %s: idle for %s s, quitting', self.name, max_idle_time)
+                        self.log.info('idle for %s seconds, quitting', max_idle_time)
+                        ending = f'stopped after {max_idle_time} seconds without a job (max idle time)'
                         break
                     self._with_reconnect(functools.partial(self._wait_for_work, max_idle_time, idle_since))
                     continue
@@ -106,31 +112,43 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
                 idle_since = time.monotonic()
                 self._reorder_queues(queue)
                 if max_jobs is not None and completed >= max_jobs:
-                    self.log.info('Worker %s: finished executing %d jobs, quitting', self.name, completed)
+                    self.log.info('finished executing %d jobs, quitting', completed)
+                    ending = f'stopped after {completed} jobs (max jobs)'
                     break
         except StopRequested:
-            self.log.info('Worker %s: stopping on request', self.name)
+            self.log.info('stopping on request')
         except redis.exceptions.TimeoutError:
-            self.log.error('Worker %s: Redis connection timeout, quitting...', self.name)
+            self.log.error('Redis connection timeout, quitting...')
+            ending = 'stopped: Redis connection timeout'
+        except BaseException as exc:
+            ending = f'stopped by {type(exc).__name__}: {exc}' if str(exc) else f'stopped by {type(exc).__name__}'
+            raise
         finally:
             self.teardown()
+            log_closing(self, self._ending(ending))
         return completed > 0
+
+    def _ending(self, ending: str) -> str:
+        """How the worker ended, for its last log line: a shutdown it was asked for comes first."""
+        if self._cold:
+            return 'cold shutdown complete'
+        if self._stop_requested:
+            return 'warm shutdown complete'
+        return ending
 
     def bootstrap(self, logging_level: str | int | None, date_format: str, log_format: str) -> None:
         if logging_level is not None:
-            from .logutils import setup_loghandlers
-
             setup_loghandlers(logging_level, date_format, log_format)
         self._redis_version = get_version(self.connection)
         self.register_birth()
-        self.log.info('Worker %s: started with PID %d, version %s', self.name, self.pid, self.version)
+        self.log.info('started with PID %d, version %s', self.pid, self.version)
         self.maintenance = Maintenance(self)
-        self.waiter = QueueWaiter(self.connection, can_block=self._redis_version >= (6, 2, 0))
+        self.waiter = QueueWaiter(self.connection, can_block=self._redis_version >= (6, 2, 0), log=self.log)
         self.commands = CommandListener(self)
         self.commands.start()
         self.set_state(WorkerStatus.STARTED)
         self.install_signal_handlers()
-        self.log.info('*** Listening on %s...', ', '.join(self.queue_names()))
+        self.log.info('*** Listening on %s...', styled(', '.join(self.queue_names()), 'queue'))
 
     def teardown(self) -> None:
         # (the worker's own signal handlers stay until its helpers are stopped: they ignore the
@@ -140,7 +158,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             try:
                 self.scheduler.stop()
             except Exception:
-                self.log.exception('Worker %s: could not stop its scheduler', self.name)
+                self.log.exception('could not stop its scheduler')
         if getattr(self, 'commands', None) is not None:
             self.commands.stop()
         if getattr(self, 'waiter', None) is not None:
@@ -148,7 +166,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         try:
             self.register_death()
         except redis.exceptions.RedisError as exc:
-            self.log.warning('Worker %s: could not register its death (%s)', self.name, exc)
+            self.log.warning('could not register its death (%s)', exc)
         finally:
             self.restore_signal_handlers()
 
@@ -165,10 +183,10 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         announced = False
         while is_suspended(self.connection):
             if burst:
-                self.log.info('Worker %s: suspended in burst mode, quitting', self.name)
+                self.log.info('suspended in burst mode, quitting')
                 return False
             if not announced:
-                self.log.info('Worker %s: suspended, run `rq resume` to resume', self.name)
+                self.log.info('suspended, run `rq resume` to resume')
                 self.set_state(WorkerStatus.SUSPENDED)
                 announced = True
             self.heartbeat()
@@ -265,7 +283,6 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             job.restore(raw)
             job.func_name  # noqa: B018 - a payload this process cannot decode fails here
         except (DeserializationError, NoSuchJobError) as exc:
-            self.log.error('Worker %s: job %s cannot be decoded, failing it: %s', self.name, job_id, exc)
             job._status = job.get_status(refresh=False) or job._status
             self.record(job, queue, execution, _failure(f'{type(exc).__name__}: {exc}\n'))
             return None
@@ -318,7 +335,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError) as exc:
                 if self._stop_requested and self._job_id is None and self._unanswered_claim is None:
                     raise StopRequested() from exc
-                self.log.warning('Worker %s: Redis is unreachable (%s); retrying in %.0f s', self.name, exc, delay)
+                self.log.warning('Redis is unreachable (%s); retrying in %.0f s', exc, delay)
                 time.sleep(delay)
                 delay = min(delay * self.exponential_backoff_factor, self.max_connection_wait_time)
 

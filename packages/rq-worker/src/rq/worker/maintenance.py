@@ -23,6 +23,9 @@ from rq.intermediate_queue import IntermediateQueue
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.worker_registration import clean_worker_registry
 
+from .job_log import AbandonedJobLogger
+from .logutils import styled
+
 if TYPE_CHECKING:
     from rq.queue import Queue
 
@@ -40,6 +43,7 @@ class Maintenance:
         # the worker's loop and (in a SimpleWorker, while a job runs) its heartbeat thread both
         # run due maintenance: one at a time, the other skips
         self._running = threading.Lock()
+        self._log_abandoned = AbandonedJobLogger(worker)
 
     @property
     def abandoned_check_period(self) -> float:
@@ -74,18 +78,18 @@ class Maintenance:
         try:
             ensure_running()
         except Exception:
-            logger.exception('Worker %s: could not restart its scheduler', self.worker.name)
+            self.worker.log.exception('could not restart its scheduler')
 
     def fail_abandoned_jobs(self) -> None:
-        """Any live worker handles an expired started entry (once, whoever claims it first)."""
+        """Any live worker handles an expired started entry (once, whoever claims it first), and
+        logs it (its logger comes first among the exception handlers the job's failure calls)."""
+        handlers = [self._log_abandoned, *self.worker._exc_handlers]
         for queue in self.worker.queues:
             try:
                 # the exact time: started scores are exact moments (claim_job.lua, heartbeats)
-                StartedJobRegistry(queue=queue).cleanup(
-                    timestamp=time.time(), exception_handlers=self.worker._exc_handlers
-                )
+                StartedJobRegistry(queue=queue).cleanup(timestamp=time.time(), exception_handlers=handlers)
             except Exception:
-                logger.exception('Worker %s: could not check %s for abandoned jobs', self.worker.name, queue.name)
+                self.worker.log.exception('could not check %s for abandoned jobs', queue.name)
 
     def clean_queues(self) -> None:
         connection = self.worker.connection
@@ -94,22 +98,22 @@ class Maintenance:
             if not worker_ops.try_lock(connection, lock, CLEANING_LOCK_SECONDS):
                 continue
             try:
-                logger.info('Worker %s: cleaning registries for queue: %s', self.worker.name, queue.name)
+                self.worker.log.info('cleaning registries for queue: %s', styled(queue.name, 'queue'))
                 FinishedJobRegistry(queue=queue).cleanup()
                 FailedJobRegistry(queue=queue).cleanup()
                 clean_worker_registry(queue)
-                requeue_stuck_intermediate_ids(queue)
+                requeue_stuck_intermediate_ids(queue, self.worker.log)
             except Exception:
-                logger.exception('Worker %s: cleaning queue %s failed', self.worker.name, queue.name)
+                self.worker.log.exception('cleaning queue %s failed', queue.name)
             finally:
                 worker_ops.unlock(connection, lock)
         try:
             Group.clean_registries(connection)
         except Exception:
-            logger.exception('Worker %s: cleaning groups failed', self.worker.name)
+            self.worker.log.exception('cleaning groups failed')
 
 
-def requeue_stuck_intermediate_ids(queue: Queue) -> int:
+def requeue_stuck_intermediate_ids(queue: Queue, log: logging.Logger = logger) -> int:
     """Ids an upstream worker moved to ``rq:queue:<q>:intermediate`` and never started (it died in
     between) go back to the front of the queue once seen there for a minute. Upstream RQ fails
     them; they never ran, so running them is what loses nothing."""
@@ -122,6 +126,6 @@ def requeue_stuck_intermediate_ids(queue: Queue) -> int:
         if intermediate.set_first_seen(job_id) or not intermediate.should_be_cleaned_up(job_id):
             continue
         if ops.move_back_from_intermediate(queue.connection, queue.name, job_id):
-            logger.warning('Queue %s: job %s was stuck in the intermediate list; put back', queue.name, job_id)
+            log.warning('queue %s: job %s was stuck in the intermediate list; put back', queue.name, job_id)
             moved += 1
     return moved

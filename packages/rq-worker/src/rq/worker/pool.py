@@ -29,6 +29,7 @@ from rq.queue import Queue
 from rq.serializers import DefaultSerializer
 
 from .forking import Worker
+from .logutils import setup_loghandlers
 from .signals import ShutdownHandling
 
 logger = logging.getLogger('rq.worker_pool')
@@ -157,8 +158,6 @@ class WorkerPool:
         self.stop_workers()
 
     def start(self, burst: bool = False, logging_level: str | int = 'INFO') -> None:
-        from .logutils import setup_loghandlers
-
         setup_loghandlers(logging_level, name='rq')
         self._burst = burst
         self._logging_level = logging_level
@@ -182,6 +181,7 @@ class WorkerPool:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self.status = self.Status.STOPPED
+        logger.info('Worker pool: all workers stopped, exiting')
 
 
 def run_worker(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -15,6 +14,7 @@ from rq.job import JobStatus
 from rq.results import Result
 from rq.utils import current_timestamp, now
 
+from . import job_log
 from .run import FINISHED, RETRY, RunResult
 
 if TYPE_CHECKING:
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from rq.executions import Execution
     from rq.job import Job
     from rq.queue import Queue
-
-logger = logging.getLogger('rq.worker')
 
 
 def already_recorded(job: Job, queue: Queue, execution: Execution) -> bool:
@@ -50,12 +48,15 @@ def record(worker: Any, job: Job, queue: Queue, execution: Execution, result: Ru
     guard = keys.execution_key(job.id, execution.id)
     attempt = getattr(worker, '_record_attempts', 0)
     worker._record_attempts = attempt + 1
+    outcome = job_log.predicted_outcome(job, result, stopped)
+    repeats_left = job.repeats_left if result.status == FINISHED else None
     try:
         if attempt and already_recorded(job, queue, execution):
+            worker._record_attempts = 0
+            job_log.log_outcome(worker, job, queue, result, outcome)
             return
         if result.status == FINISHED and _fast_path(worker, job):
             _finish(worker, job, queue, execution, result, working_seconds)
-            _log_success(worker, job, queue)
         elif result.status == FINISHED:
             if job.repeats_left and result.return_payload is not None:
                 job._result = _decode(job, result.return_payload)
@@ -70,14 +71,13 @@ def record(worker: Any, job: Job, queue: Queue, execution: Execution, result: Ru
                 serialized_return_value=result.return_payload,
                 guard=guard,
             )
-            _log_success(worker, job, queue)
         elif result.status == RETRY:
             assert result.retry is not None
             record_retry_by_return(
                 job, queue, result.retry, worker_name=worker.name, execution=execution, extra=count, guard=guard
             )
         else:
-            retried = record_failure(
+            record_failure(
                 job,
                 queue,
                 result.exc_string or '',
@@ -88,8 +88,6 @@ def record(worker: Any, job: Job, queue: Queue, execution: Execution, result: Ru
                 extra=count,
                 guard=guard,
             )
-            if not retried:
-                logger.info('%s: Job %s (%s)', queue.name, 'stopped' if stopped else 'failed', job.id)
     except (redis.exceptions.ConnectionError, redis.exceptions.WatchError):
         raise  # the worker tries again; that attempt first checks whether this one applied
     except BaseException:
@@ -101,6 +99,11 @@ def record(worker: Any, job: Job, queue: Queue, execution: Execution, result: Ru
         worker.successful_job_count += 1
     else:
         worker.failed_job_count += 1
+    job_log.log_outcome(worker, job, queue, result, outcome)
+    if succeeded:
+        if repeats_left:
+            job_log.log_repeat(worker, job, repeats_left)
+        job_log.log_result_lifespan(worker, job)
 
 
 def _fast_path(worker: Any, job: Job) -> bool:
@@ -148,23 +151,3 @@ def _decode(job: Job, payload: bytes) -> Any:
         return job.serializer.loads(payload)
     except Exception:
         return None
-
-
-def _log_success(worker: Any, job: Job, queue: Queue) -> None:
-    if not logger.isEnabledFor(logging.INFO):
-        return
-    logger.info('%s: Job OK (%s)', queue.name, job.id)
-    if worker.log_result_lifespan:
-        ttl = job.get_result_ttl(worker.default_result_ttl)
-        if ttl == 0:
-            logger.info('Result discarded immediately')
-        elif ttl > 0:
-            logger.info('Result is kept for %s seconds', ttl)
-        else:
-            logger.info('Result will never expire, clean up result key manually')
-
-
-def log_start(worker: Any, job: Job, queue: Queue) -> None:
-    if logger.isEnabledFor(logging.INFO):
-        text = job.description if worker.log_job_description else job.func_name
-        logger.info('%s: %s (%s)', queue.name, text, job.id)

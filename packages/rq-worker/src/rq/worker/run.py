@@ -1,13 +1,13 @@
 """Running one job in the current process: the function, its callbacks and the exception handlers.
 
 The same code runs inside a SimpleWorker and inside a work horse. It never writes the outcome to
-Redis: it returns a :class:`RunResult` that the worker process records (a horse sends it to its
-parent over a pipe first), so every worker class records outcomes the same way.
+Redis, nor logs it: it returns a :class:`RunResult` that the worker process records and logs (a
+horse sends it to its parent over a pipe first), so every worker class records and logs outcomes
+the same way.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -23,8 +23,6 @@ from rq.utils import now
 
 if TYPE_CHECKING:
     from rq.job import Job
-
-logger = logging.getLogger('rq.worker')
 
 FINISHED, FAILED, RETRY = 'finished', 'failed', 'retry'
 
@@ -96,13 +94,5 @@ def run_job(
         except BaseException:
             exc_info = sys.exc_info()
         exc_string = ''.join(traceback.format_exception(*exc_info))
-        logger.error('Job %s: exception raised while executing (%s)\n%s', job.id, _describe(job), exc_string)
         run_exception_handlers(job, exception_handlers, exc_info)
         return RunResult(FAILED, started_at, ended_at, exc_string=exc_string)
-
-
-def _describe(job: Job) -> str:
-    try:
-        return job.func_name
-    except Exception:
-        return '<undecodable>'

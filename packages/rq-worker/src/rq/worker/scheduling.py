@@ -23,6 +23,6 @@ def start_scheduler(worker: Any, burst: bool) -> Any:
     except ImportError as exc:
         missing = isinstance(exc, ModuleNotFoundError) and exc.name in ('rq.cron', 'rq')
         state = 'is not installed' if missing else f'cannot be imported ({exc})'
-        logger.error(MISSING, state, install_advice('rq-cron'))
+        worker.log.error(MISSING, state, install_advice('rq-cron'))
         return None
     return scheduler_for_worker(worker, burst=burst)

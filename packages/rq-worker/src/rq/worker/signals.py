@@ -19,6 +19,8 @@ from rq._redis import codec, worker_ops
 from rq.exceptions import StopRequested
 from rq.utils import now
 
+from .logutils import styled
+
 SHUTDOWN_SIGNAL = signal.SIGKILL if hasattr(signal, 'SIGKILL') else signal.SIGTERM
 _HANDLED = (signal.SIGINT, signal.SIGTERM)
 # The loop's pauses (rq.worker.loop): the back-off before reconnecting, the wait while suspended.
@@ -92,12 +94,20 @@ class ShutdownHandling:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if not self._stop_requested:
             self._first_signal_at = time.monotonic()
-            self.log.info('Worker %s: got signal %s, warm shut down requested', self.name, signal_name(signum))
+            self.log.info(
+                'Worker %s [PID %d]: got signal %s, warm shut down requested%s',
+                styled(self.name, 'worker'),
+                os.getpid(),
+                signal_name(signum),
+                _warm_shutdown_detail(self._job_id),
+            )
             self.request_stop(signum, frame)
             return
         if time.monotonic() - self._first_signal_at <= 1.0:
             return
-        self.log.warning('Worker %s: got signal %s again, cold shut down', self.name, signal_name(signum))
+        self.log.warning(
+            'got signal %s again, cold shut down%s', signal_name(signum), _cold_shutdown_detail(self._job_id)
+        )
         self._cold = True
         self.cold_shutdown()
 
@@ -130,7 +140,7 @@ class ShutdownHandling:
             try:
                 worker_ops.set_fields(self.connection, self.name, {'shutdown_requested_date': value})
             except Exception as exc:
-                self.log.warning('Worker %s: could not record the shutdown request (%s)', self.name, exc)
+                self.log.warning('could not record the shutdown request (%s)', exc)
 
         writer = threading.Thread(target=write, name='rq-shutdown-date', daemon=True)
         writer.start()
@@ -151,6 +161,16 @@ class ShutdownHandling:
                 os.killpg(pid, sig)
             else:
                 os.kill(pid, sig)
-            self.log.info('Worker %s: killed horse pid %s with %s', self.name, pid, signal_name(sig))
+            self.log.info('killed horse pid %s with %s', pid, signal_name(sig))
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def _warm_shutdown_detail(job_id: str | None) -> str:
+    if job_id is None:
+        return ''
+    return f'; finishing job {job_id} first (the same signal again, a second later or more: cold shutdown)'
+
+
+def _cold_shutdown_detail(job_id: str | None) -> str:
+    return f'; interrupting job {job_id}' if job_id is not None else ''

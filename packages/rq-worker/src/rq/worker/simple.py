@@ -5,14 +5,15 @@ from __future__ import annotations
 import ctypes
 import signal
 import threading
+from datetime import datetime
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from rq.utils import now
 
 from .heartbeat import Heartbeat
+from .job_log import log_start
 from .loop import BaseWorker
-from .recording import log_start
 from .run import FAILED, ColdShutdown, RunResult, StopJob, run_job
 from .signals import SHUTDOWN_SIGNAL
 
@@ -52,10 +53,10 @@ class SimpleWorker(BaseWorker):
                         _withdraw_pending_exception()
         except StopJob:
             stopped = True
-            result = _interrupted('Job stopped by user, work-horse terminated.')
+            result = _interrupted('Job stopped by user, work-horse terminated.', execution.created_at)
             self._run_stopped_callback(job)
         except ColdShutdown:
-            result = _interrupted('Job interrupted by a cold shutdown of its worker.')
+            result = _interrupted('Job interrupted by a cold shutdown of its worker.', execution.created_at)
         finally:
             self._interruptible = False
             heartbeat.end()
@@ -89,7 +90,7 @@ class SimpleWorker(BaseWorker):
         try:
             job.execute_stopped_callback(self.death_penalty_class)
         except Exception:
-            self.log.exception('Job %s: stopped callback raised', job.id)
+            self.log.exception('job %s: stopped callback raised', job.id)
 
     def install_signal_handlers(self) -> None:
         super().install_signal_handlers()
@@ -127,9 +128,9 @@ class SimpleWorker(BaseWorker):
             raise ColdShutdown()
 
 
-def _interrupted(text: str) -> RunResult:
-    moment = now()
-    return RunResult(FAILED, moment, moment, exc_string=text)
+def _interrupted(text: str, started_at: datetime) -> RunResult:
+    """The result of a run cut short: it failed, having run since ``started_at``."""
+    return RunResult(FAILED, started_at, now(), exc_string=text)
 
 
 def _raise_in_thread(thread_id: int, exception: type[BaseException]) -> None:

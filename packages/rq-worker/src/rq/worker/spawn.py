@@ -17,7 +17,7 @@ from rq._redis import codec
 
 from . import protocol
 from .forking import EXIT_REPORT_SECONDS, Worker, poll_child, wait_child
-from .recording import log_start
+from .job_log import log_start
 from .run import run_job
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class SpawnWorker(Worker):
                 pickle.dumps(handler)
                 handlers.append(handler)
             except Exception:
-                self.log.warning('Exception handler %r cannot be sent to a spawned horse; skipped', handler)
+                self.log.warning('exception handler %r cannot be sent to a spawned horse; skipped', handler)
         mapping = {key: value for key, value in job.to_dict(include_result=False).items()}
         return pickle.dumps(list(sys.path)) + pickle.dumps(
             {
