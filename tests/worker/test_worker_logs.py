@@ -185,9 +185,14 @@ def test_warm_shutdown_finishes_the_job_and_says_so(
 ) -> None:
     name = f'warm-{worker_class.lower()}'
     with running_worker(connection, redis_server.port, name, '--worker-class', worker_class) as worker:
-        job = queue.enqueue('rqtest_jobs_signals.announce_and_sleep', 2)
-        wait_running(connection, job.id, PATIENCE)
-        output = stop_and_wait(worker, signal.SIGINT)
+        # the job runs until the test lets it go: after the worker has taken the signal
+        job = queue.enqueue('rqtest_jobs_crash.crash_target', 'logs:runs', release_key='logs:go')
+        assert wait_until(lambda: connection.get('logs:runs') == b'1', PATIENCE), worker.output()
+        worker.send(signal.SIGINT)
+        assert wait_until(lambda: worker_field(connection, name, 'shutdown_requested_date') is not None, PATIENCE)
+        connection.set('logs:go', 1)
+        assert worker.wait(PATIENCE) == 0, worker.output()
+        output = worker.output()
 
     assert job.get_status() == JobStatus.FINISHED
     messages = log_messages(output)
@@ -299,6 +304,7 @@ def test_the_lines_of_a_pool_name_their_worker(connection: redis.Redis, redis_se
     for name in names:
         find(messages, rf'Worker {name}: started with PID \d+, version .*')
         find(messages, rf'Worker {name}: warm shutdown complete; jobs: \d+ OK, 0 failed')
+    assert messages[-1] == 'Worker pool: all workers stopped, exiting'
 
 
 # -- colour -----------------------------------------------------------------------------------
