@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import faulthandler
+import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -8,12 +11,27 @@ import redis
 from redis_server import RedisServer
 
 
+def _fault_reports_to_own_stderr() -> None:
+    """In a process forked from the test run (a horse factory, a work horse), send the fatal-error
+    dump of a crash to that process's own stderr. pytest's faulthandler writes to a copy of the
+    terminal's stderr, which a fork inherits: a job that segfaults on purpose would print its dump
+    in the middle of the run's output. The process's stderr is what the test captures (and can
+    assert on, with ``capfd``)."""
+    if faulthandler.is_enabled():
+        faulthandler.enable(file=2, all_threads=True)
+
+
+os.register_at_fork(after_in_child=_fault_reports_to_own_stderr)
+
+
 @pytest.fixture(scope='session')
 def redis_server() -> Iterator[RedisServer]:
+    """One private redis-server per test process (each pytest-xdist worker has its own)."""
     server = RedisServer()
     server.start()
     yield server
     server.stop()
+    shutil.rmtree(server.workdir, ignore_errors=True)
 
 
 @pytest.fixture

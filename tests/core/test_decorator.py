@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 
@@ -10,6 +12,7 @@ import rqtest_jobs_lifecycle
 from rq import Callback, Queue, Retry
 from rq.decorators import job
 from rq.job import Dependency, Job, JobStatus
+from ttl_checks import assert_ttl
 
 
 @pytest.fixture
@@ -65,6 +68,7 @@ def test_options(connection: redis.Redis) -> None:
         on_failure=Callback(rqtest_jobs.record_failure),
         on_stopped=Callback(rqtest_jobs.record_stopped),
     )
+    since = time.time()
     enqueued = decorator(rqtest_jobs.add).delay(1)  # type: ignore[attr-defined]
     stored = Job.fetch(enqueued.id, connection=connection)
     assert stored.timeout == 300
@@ -78,7 +82,7 @@ def test_options(connection: redis.Redis) -> None:
     assert stored.success_callback is rqtest_jobs.record_success
     assert stored.failure_callback is rqtest_jobs.record_failure
     assert stored.stopped_callback is rqtest_jobs.record_stopped
-    assert 25 <= connection.ttl(enqueued.key) <= 30
+    assert_ttl(connection, enqueued.key, 30, since)
 
 
 def test_default_timeout_from_queue(connection: redis.Redis) -> None:

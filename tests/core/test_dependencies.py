@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -16,6 +17,7 @@ from rq.job import Dependency, Job, JobStatus
 from rq.registry import DeferredJobRegistry
 from rq.utils import current_timestamp
 from rqtest_jobs import add, div_by_zero, say_hello
+from ttl_checks import assert_ttl
 
 
 @pytest.fixture
@@ -153,9 +155,10 @@ def test_parent_finished_by_sync_queue(queue: Queue) -> None:
 
 def test_deferred_job_with_ttl_expires_its_dependencies_set(queue: Queue) -> None:
     parent = queue.enqueue(say_hello)
+    since = time.time()
     child = queue.enqueue(add, 1, depends_on=parent, ttl=60)
-    assert 55 <= queue.connection.ttl(child.key) <= 60
-    assert 55 <= queue.connection.ttl(child.dependencies_key) <= 60
+    assert_ttl(queue.connection, child.key, 60, since)
+    assert_ttl(queue.connection, child.dependencies_key, 60, since)
 
 
 # -- release when parents end ---------------------------------------------------------

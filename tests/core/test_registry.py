@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import zlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -28,6 +29,7 @@ from rq.results import Result
 from rq.serializers import JSONSerializer
 from rq.utils import current_timestamp
 from rqtest_jobs import add, div_by_zero, say_hello
+from ttl_checks import assert_expires_at, assert_ttl
 
 ALL_REGISTRIES = [
     (StartedJobRegistry, 'rq:wip:'),
@@ -240,11 +242,10 @@ def test_get_expired_job_ids(queue: Queue) -> None:
 def test_get_expiration_time(queue: Queue) -> None:
     registry = FinishedJobRegistry(queue=queue)
     job = queue.enqueue(say_hello)
+    since = time.time()
     registry.add(job, 3600)
     expires = registry.get_expiration_time(job)
-    assert expires is not None
-    expected = datetime.now(timezone.utc) + timedelta(seconds=3600)
-    assert abs((expires - expected).total_seconds()) < 3
+    assert_expires_at(expires, 3600, since)
 
 
 @pytest.mark.parametrize('registry_class', [FinishedJobRegistry, FailedJobRegistry])
@@ -392,7 +393,7 @@ def test_failed_add_saves_and_expires_job(queue: Queue) -> None:
 
     score = queue.connection.zscore(registry.key, job.id)
     assert before + 31536000 <= score <= current_timestamp() + 31536000
-    assert 31536000 - 5 <= queue.connection.ttl(job.key) <= 31536000
+    assert_ttl(queue.connection, job.key, 31536000, before)
     stored = Job.fetch(job.id, connection=queue.connection)
     assert stored.get_status() == JobStatus.FAILED
     # meta is not part of the save
@@ -407,7 +408,7 @@ def test_failed_add_with_ttl(queue: Queue) -> None:
     before = current_timestamp()
     registry.add(job, ttl=50)
     assert before + 50 <= queue.connection.zscore(registry.key, job.id) <= current_timestamp() + 50
-    assert 45 <= queue.connection.ttl(job.key) <= 50
+    assert_ttl(queue.connection, job.key, 50, before)
 
 
 def test_failed_add_in_pipeline(queue: Queue) -> None:
@@ -447,8 +448,9 @@ def test_requeue_applies_the_job_ttl_again(queue: Queue) -> None:
     job = queue.enqueue(div_by_zero, ttl=100)
     fail_job(queue, job)
     assert queue.connection.ttl(job.key) > 1000
+    since = time.time()
     FailedJobRegistry(queue=queue).requeue(job)
-    assert 95 <= queue.connection.ttl(job.key) <= 100
+    assert_ttl(queue.connection, job.key, 100, since)
 
 
 # -- deferred and scheduled ---------------------------------------------------------------
@@ -824,13 +826,13 @@ def test_intermediate_first_seen(queue: Queue) -> None:
     intermediate = queue.intermediate_queue
     assert intermediate.get_first_seen('j') is None
     assert not intermediate.should_be_cleaned_up('j')
+    since = time.time()
     assert intermediate.set_first_seen('j') is True
     assert intermediate.set_first_seen('j') is False
     first_seen = intermediate.get_first_seen('j')
-    assert first_seen is not None
-    assert abs((datetime.now(timezone.utc) - first_seen).total_seconds()) < 5
+    assert_expires_at(first_seen, 0, since)
     key = intermediate.get_first_seen_key('j')
-    assert 86390 <= queue.connection.ttl(key) <= 86400
+    assert_ttl(queue.connection, key, 86400, since)
     float(queue.connection.get(key))
     assert not intermediate.should_be_cleaned_up('j')
     queue.connection.set(key, current_timestamp() - 61)

@@ -9,6 +9,7 @@ import redis
 from redis.client import Pipeline
 
 from rq.suspension import WORKERS_SUSPENDED, is_suspended, resume, suspend
+from ttl_checks import assert_ttl
 
 
 def test_key_name() -> None:
@@ -30,9 +31,10 @@ def test_suspend_and_resume(connection: redis.Redis) -> None:
 
 
 def test_suspend_with_ttl(connection: redis.Redis) -> None:
+    since = time.time()
     suspend(connection, ttl=300)
     assert is_suspended(connection)
-    assert 295 <= connection.ttl('rq:suspended') <= 300
+    assert_ttl(connection, 'rq:suspended', 300, since)
 
 
 def test_suspend_without_ttl_removes_a_previous_ttl(connection: redis.Redis) -> None:

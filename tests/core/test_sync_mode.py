@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -18,8 +19,8 @@ from rq import Callback, Queue, Repeat, Retry, Webhook, get_current_job
 from rq.job import Dependency, Job, JobStatus
 from rq.registry import DeferredJobRegistry, FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.results import Result
-from rq.utils import current_timestamp
 from rqtest_jobs import add, async_add, div_by_zero, fail, record_failure, record_success, return_none, say_hello
+from ttl_checks import assert_expires_at, assert_ttl
 
 
 @pytest.fixture
@@ -83,17 +84,18 @@ def test_sync_queue_is_not_async(queue: Queue) -> None:
 
 def test_default_result_ttl(queue: Queue) -> None:
     connection = queue.connection
+    since = time.time()
     job = queue.enqueue(say_hello)
-    assert 495 <= connection.ttl(job.key) <= 500
-    assert 495 <= connection.ttl(f'rq:results:{job.id}') <= 500
-    score = connection.zscore('rq:finished:default', job.id)
-    assert current_timestamp() + 495 <= score <= current_timestamp() + 500
+    assert_ttl(connection, job.key, 500, since)
+    assert_ttl(connection, f'rq:results:{job.id}', 500, since)
+    assert_expires_at(connection.zscore('rq:finished:default', job.id), 500, since)
 
 
 def test_explicit_result_ttl(queue: Queue) -> None:
+    since = time.time()
     job = queue.enqueue(say_hello, result_ttl=50)
-    assert 45 <= queue.connection.ttl(job.key) <= 50
-    assert 45 <= queue.connection.ttl(f'rq:results:{job.id}') <= 50
+    assert_ttl(queue.connection, job.key, 50, since)
+    assert_ttl(queue.connection, f'rq:results:{job.id}', 50, since)
 
 
 def test_result_ttl_zero_deletes_the_job(queue: Queue) -> None:
@@ -135,8 +137,9 @@ def test_result_ttl_minus_one_keeps_the_job(queue: Queue) -> None:
 
 
 def test_job_ttl_does_not_limit_a_finished_job(queue: Queue) -> None:
+    since = time.time()
     job = queue.enqueue(say_hello, ttl=10)
-    assert 495 <= queue.connection.ttl(job.key) <= 500
+    assert_ttl(queue.connection, job.key, 500, since)
 
 
 def test_none_return_value(queue: Queue) -> None:
@@ -228,14 +231,16 @@ def test_failure(queue: Queue) -> None:
     with pytest.warns(DeprecationWarning):
         assert job.exc_info == result.exc_string
     # the failure is kept for the default failure ttl (a year) and the job hash gets no traceback
-    assert connection.ttl(job.key) > 31536000 - 10
+    assert job.ended_at is not None
+    assert_ttl(connection, job.key, 31536000, job.ended_at)
     assert connection.hget(job.key, 'exc_info') is None
 
 
 def test_failure_ttl(queue: Queue) -> None:
+    since = time.time()
     job = queue.enqueue(fail, 'bad', failure_ttl=100)
-    assert 95 <= queue.connection.ttl(job.key) <= 100
-    assert 95 <= queue.connection.ttl(f'rq:results:{job.id}') <= 100
+    assert_ttl(queue.connection, job.key, 100, since)
+    assert_ttl(queue.connection, f'rq:results:{job.id}', 100, since)
 
 
 def test_failure_does_not_raise(queue: Queue) -> None:

@@ -31,6 +31,7 @@ from rqtest_introspect import (
     job_ids,
     queue_contents,
 )
+from ttl_checks import assert_ttl
 from upstream import burst_worker_code, run_upstream
 
 pytestmark = [
@@ -93,7 +94,8 @@ print('null')
     assert job.enqueued_at is None and job.created_at is not None
     assert DeferredJobRegistry(queue=Queue(connection=connection)).get_job_ids() == ['full']
     assert Queue(connection=connection).job_ids == ['parent']
-    assert 590 <= connection.ttl('rq:job:full') <= 600
+    assert job.created_at is not None
+    assert_ttl(connection, 'rq:job:full', 600, job.created_at)
 
 
 # -- upstream enqueues and runs, rq-core reads the outcome -----------------------------------------
@@ -238,7 +240,8 @@ def test_we_read_upstream_results_in_detail(redis_server: RedisServer, connectio
     assert FinishedJobRegistry(queue=queue).get_expiration_time(Job.fetch('keep', connection=connection)) is None
     assert 'keep' in FinishedJobRegistry(queue=queue)
     zero_div = Job.fetch('zero_div', connection=connection)
-    assert zero_div in FailedJobRegistry(queue=queue) and 290 <= connection.ttl('rq:job:zero_div') <= 300
+    assert zero_div in FailedJobRegistry(queue=queue) and zero_div.ended_at is not None
+    assert_ttl(connection, 'rq:job:zero_div', 300, zero_div.ended_at)
 
     # Callbacks ran in upstream's worker.
     assert connection.get('callback:success:cb') == b'10'

@@ -42,41 +42,8 @@ ABANDONED_TEXT = 'Moved to FailedJobRegistry, due to AbandonedJobError'
 class PersistentRedisServer(RedisServer):
     """A private redis-server with an append-only file fsynced on every write."""
 
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                '--port',
-                str(self.port),
-                '--bind',
-                '127.0.0.1',
-                '--save',
-                '',
-                '--appendonly',
-                'yes',
-                '--appendfsync',
-                'always',
-                '--dir',
-                self.workdir,
-                '--logfile',
-                os.path.join(self.workdir, 'redis.log'),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except (redis.ConnectionError, redis.BusyLoadingError):
-                    if self.process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f'redis-server did not start on port {self.port}') from None
-                    time.sleep(0.02)
-        finally:
-            client.close()
+    def persistence_options(self) -> list[str]:
+        return ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always']
 
     def kill(self) -> None:
         """SIGKILL the server (no shutdown save: only what was fsynced survives)."""
@@ -172,7 +139,7 @@ class ProcessGuard:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        wait_until(lambda: not self.leftovers(), 5.0)
+        wait_until(lambda: not self.leftovers(), 30.0)
 
 
 def victim_processes(port: int) -> list[int]:
@@ -230,7 +197,7 @@ def start_victim(
     return subprocess.Popen(command, env=worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def wait_for_worker(connection: redis.Redis, name: str, timeout: float = 15.0) -> bool:
+def wait_for_worker(connection: redis.Redis, name: str, timeout: float = 30.0) -> bool:
     """Wait until worker ``name`` is registered and idle (waiting for jobs)."""
     return wait_until(lambda: connection.hget(f'rq:worker:{name}', 'state') in (b'idle', b'busy'), timeout)
 

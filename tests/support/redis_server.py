@@ -1,4 +1,9 @@
-"""A throwaway redis-server on a free loopback port, for tests (persistence off)."""
+"""A throwaway redis-server on a free loopback port, for tests (persistence off).
+
+Several test processes (pytest-xdist workers, other checkouts) start servers at the same time, so
+a port found free may be taken before the server binds it. A server is therefore accepted only when
+the process answering on the port is the one just started; otherwise another free port is tried.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ import time
 import redis
 
 _CANDIDATES = ('/usr/bin/redis-server', '/usr/sbin/redis-server', '/usr/local/bin/redis-server')
+START_TIMEOUT = 30.0
+PORT_ATTEMPTS = 5
 
 
 def find_redis_server() -> str:
@@ -27,6 +34,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class PortTaken(RuntimeError):
+    """Another process listens on the port this server was to use."""
+
+
 class RedisServer:
     """Start, stop and restart a private redis-server."""
 
@@ -35,49 +46,79 @@ class RedisServer:
         self.port = free_port()
         self.workdir = tempfile.mkdtemp(prefix='rq-test-redis-')
         self.process: subprocess.Popen[bytes] | None = None
+        self._started_once = False
 
     @property
     def url(self) -> str:
         return f'redis://127.0.0.1:{self.port}/0'
 
+    def persistence_options(self) -> list[str]:
+        return ['--save', '', '--appendonly', 'no']
+
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                '--port',
-                str(self.port),
-                '--bind',
-                '127.0.0.1',
-                '--save',
-                '',
-                '--appendonly',
-                'no',
-                '--dir',
-                self.workdir,
-                '--logfile',
-                os.path.join(self.workdir, 'redis.log'),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while True:
+        """Start the server. The first start moves to another free port if this one is taken; a
+        restart keeps the port (clients reconnect to it)."""
+        attempts = 1 if self._started_once else PORT_ATTEMPTS
+        for attempt in range(attempts):
             try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f'redis-server did not start on port {self.port}') from None
-                time.sleep(0.02)
-        client.close()
+                self._launch()
+                self._started_once = True
+                return
+            except PortTaken:
+                if attempt + 1 == attempts:
+                    raise
+                self.port = free_port()
+
+    def _launch(self) -> None:
+        log = os.path.join(self.workdir, 'redis.log')
+        command = [self.binary, '--port', str(self.port), '--bind', '127.0.0.1', *self.persistence_options()]
+        command += ['--dir', self.workdir, '--logfile', log]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=2, socket_timeout=5)
+        deadline = time.monotonic() + START_TIMEOUT
+        try:
+            while True:
+                try:
+                    answered = int(client.info('server')['process_id'])
+                    break
+                except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+                    if self.process.poll() is not None:
+                        self.process = None
+                        if _log_says_port_in_use(log):
+                            raise PortTaken(f'port {self.port} is in use') from None
+                        raise RuntimeError(f'redis-server exited at start on port {self.port}:\n{_tail(log)}') from None
+                    if time.monotonic() > deadline:
+                        self.stop()
+                        raise RuntimeError(f'redis-server did not start on port {self.port}:\n{_tail(log)}') from None
+                    time.sleep(0.02)
+        finally:
+            client.close()
+        if answered != self.process.pid:  # someone else's server: ours cannot bind, or will not
+            self.stop()
+            raise PortTaken(f'port {self.port} is served by another redis-server (pid {answered})')
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
-            self.process.wait(10)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
             self.process = None
 
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def _tail(path: str, lines: int = 20) -> str:
+    try:
+        with open(path, errors='replace') as stream:
+            return ''.join(stream.readlines()[-lines:])
+    except OSError:
+        return '(no log)'
+
+
+def _log_says_port_in_use(path: str) -> bool:
+    return 'Address already in use' in _tail(path)

@@ -150,7 +150,7 @@ def running_ids(connection: redis.Redis) -> list[str]:
     return [item.decode() for item in connection.lrange(RUNNING_KEY, 0, -1)]  # type: ignore[union-attr]
 
 
-def wait_running(connection: redis.Redis, job_id: str, timeout: float = 10.0) -> None:
+def wait_running(connection: redis.Redis, job_id: str, timeout: float = 30.0) -> None:
     """Wait until the job's function has really started (see ``rqtest_jobs_signals``)."""
     if not wait_until(lambda: job_id in running_ids(connection), timeout):
         raise AssertionError(f'job {job_id} did not start running within {timeout} s')

@@ -6,35 +6,92 @@ returns what the code printed as JSON on its last line.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 import venv
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 UPSTREAM_VERSION = '2.12.0'
 ROOT = Path(__file__).resolve().parents[2]
-VENV_DIR = Path(os.environ.get('RQ_UPSTREAM_VENV', ROOT / '.cache' / f'upstream-rq-{UPSTREAM_VERSION}'))
 SUPPORT_DIR = Path(__file__).resolve().parent
+#: Every package of upstream's virtualenv pinned (rq, redis-py, click, ...): the interop tests then
+#: talk to the same upstream everywhere, whatever was released since.
+CONSTRAINTS = ROOT / 'constraints' / f'upstream-rq-{UPSTREAM_VERSION}.txt'
+CACHE_DIR = ROOT / '.cache'
+#: Settings that would pin our own environment's versions into upstream's (hatch sets it).
+_FOREIGN_PIP_SETTINGS = ('PIP_CONSTRAINT', 'PIP_REQUIREMENT', 'PYTHONPATH', 'PYTHONHOME')
+
+
+def constraints_digest() -> str:
+    """A short hash of the constraints file: part of the virtualenv's name, so a changed pin gets a
+    new virtualenv."""
+    try:
+        data = CONSTRAINTS.read_bytes()
+    except FileNotFoundError:
+        raise RuntimeError(
+            f'{CONSTRAINTS} is missing: it pins upstream rq {UPSTREAM_VERSION} and its dependencies'
+        ) from None
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def venv_dir() -> Path:
+    """Where upstream's virtualenv lives: ``$RQ_UPSTREAM_VENV``, or ``.cache/upstream-rq-<version>-<pin hash>``."""
+    configured = os.environ.get('RQ_UPSTREAM_VENV')
+    if configured:
+        return Path(configured)
+    return CACHE_DIR / f'upstream-rq-{UPSTREAM_VERSION}-{constraints_digest()}'
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (other processes that want it wait: pytest-xdist
+    workers that all need the virtualenv at once build it once)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, 'a') as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def upstream_python() -> Path:
-    """The upstream virtualenv's interpreter, creating the virtualenv on first use."""
-    python = VENV_DIR / 'bin' / 'python'
-    marker = VENV_DIR / '.installed'
+    """The upstream virtualenv's interpreter, creating the virtualenv on first use (once, whatever
+    the number of processes asking at the same time)."""
+    directory = venv_dir()
+    python = directory / 'bin' / 'python'
+    marker = directory / '.installed'
     if python.exists() and marker.exists():
         return python
-    VENV_DIR.parent.mkdir(parents=True, exist_ok=True)
-    venv.EnvBuilder(with_pip=True, clear=True).create(VENV_DIR)
-    subprocess.run(
-        [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', f'rq=={UPSTREAM_VERSION}'],
-        check=True,
-    )
-    marker.write_text(UPSTREAM_VERSION)
+    with _exclusive(directory.parent / f'{directory.name}.lock'):
+        if python.exists() and marker.exists():  # built by another process while this one waited
+            return python
+        _build(directory, python)
+        marker.write_text(f'rq=={UPSTREAM_VERSION}\n{CONSTRAINTS.name} {constraints_digest()}\n')
     return python
+
+
+def _build(directory: Path, python: Path) -> None:
+    if directory.exists():
+        shutil.rmtree(directory)  # a build that was interrupted
+    venv.EnvBuilder(with_pip=True, clear=True).create(directory)
+    env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_PIP_SETTINGS}
+    command = [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check']
+    command += ['-c', str(CONSTRAINTS), f'rq=={UPSTREAM_VERSION}']
+    completed = subprocess.run(command, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f'installing upstream rq {UPSTREAM_VERSION} into {directory} failed:\n{completed.stdout}{completed.stderr}'
+        )
 
 
 def _command(code: str, port: int, db: int) -> tuple[list[str], dict[str, str]]:

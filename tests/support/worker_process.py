@@ -25,8 +25,9 @@ def start_worker(port: int, *args: str, db: int = 0) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env=worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02) -> bool:  # type: ignore[no-untyped-def]
-    """Poll ``predicate`` until it is true (returns True) or ``timeout`` passes (returns False)."""
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.02) -> bool:  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it is true (returns True) or ``timeout`` passes (returns False). The
+    timeout only guards against a hang: make it generous, a loaded machine is slow."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -19,14 +19,14 @@ import pytest
 import redis
 
 import rq.worker.forking
-from crash_support import ABANDONED_TEXT, ProcessGuard, alive, census, drain, start_victim
+from crash_support import ABANDONED_TEXT, ProcessGuard, alive, census, drain, output_of, start_victim
 from rq import Queue, Retry
 from rq._redis import codec
 from rq.job import Job, JobStatus
 from rq.worker import SimpleWorker, SpawnWorker, Worker
 from worker_process import wait_until, worker_env
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)  # (a guard against hangs only)
 
 FORKING = [Worker, SpawnWorker]
 ALL = [Worker, SpawnWorker, SimpleWorker]
@@ -82,11 +82,21 @@ def assert_next_job_ran(job: Job) -> None:
     ids=['abort', 'segfault', 'os._exit'],
 )
 def test_a_job_that_kills_its_horse_fails_with_the_cause(
-    queue: Queue, worker_class: type[Worker], function: str, args: tuple[int, ...], cause: str
+    queue: Queue,
+    worker_class: type[Worker],
+    function: str,
+    args: tuple[int, ...],
+    cause: str,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     bad = queue.enqueue(function, *args)
     good = queue.enqueue('rqtest_jobs_crash.short', 42)
     worker = run_burst(worker_class, queue)
+    if worker_class is Worker and cause.startswith('SIG'):
+        # A forked horse inherits faulthandler (tests/conftest.py points it at the horse's own
+        # stderr): its crash report reaches the worker's stderr, naming the job's function.
+        dump = capfd.readouterr().err
+        assert 'Fatal Python error' in dump and f' in {function.rsplit(".", 1)[1]}\n' in dump, dump
     text = assert_failed(bad, 'Work-horse terminated unexpectedly', cause)
     assert text.count('\n') <= 1
     assert_next_job_ran(good)
@@ -144,11 +154,11 @@ def test_a_horse_that_dies_leaving_a_child_behind(queue: Queue, worker_class: ty
     started = time.monotonic()
     try:
         run_burst(worker_class, queue)
-        assert time.monotonic() - started < 8
+        assert time.monotonic() - started < 40  # not held up by the child, which lives 60 s
         assert_failed(bad, 'SIGSEGV')
         assert_next_job_ran(good)
         child = int(queue.connection.lindex('child', 0))  # type: ignore[arg-type]
-        assert wait_until(lambda: not alive(child), 5), 'the child of the dead horse is still running'
+        assert wait_until(lambda: not alive(child), 30), 'the child of the dead horse is still running'
     finally:
         for pid in queue.connection.lrange('child', 0, -1):
             if alive(int(pid)):
@@ -255,11 +265,11 @@ def test_a_job_that_escapes_its_timeout_is_killed(
     """The horse raises JobTimeoutException at job_timeout with SIGALRM; a job that ignores or blocks
     SIGALRM is killed by the worker at job_timeout + HARD_KILL_GRACE_SECONDS (60 s, 1 s here)."""
     monkeypatch.setattr(rq.worker.forking, 'HARD_KILL_GRACE_SECONDS', 1)
-    bad = queue.enqueue(function, 30, job_timeout=1)
+    bad = queue.enqueue(function, 60, job_timeout=1)
     good = queue.enqueue('rqtest_jobs_crash.short', 42)
     started = time.monotonic()
     run_burst(worker_class, queue)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 40  # killed, not run for its 60 s
     assert_failed(bad, 'the job exceeded its timeout of 1 seconds and the work-horse was killed')
     assert_next_job_ran(good)
 
@@ -275,7 +285,7 @@ def test_a_simple_worker_killed_by_its_job_leaves_it_to_be_failed_as_abandoned(
     bad = queue.enqueue(function, *([3] if function.endswith('hard_exit') else []))
     good = queue.enqueue('rqtest_jobs_crash.short', 42)
     victim = guard.add(start_victim(redis_server.port, ['default'], worker_class='SimpleWorker'))  # type: ignore[attr-defined]
-    victim.wait(20)
+    victim.wait(60)
     assert victim.returncode != 0
     assert bad.get_status() == JobStatus.STARTED
     assert good.get_status() == JobStatus.QUEUED
@@ -291,8 +301,10 @@ def test_a_simple_worker_killed_by_its_job_leaves_it_to_be_retried(
     queue = Queue(connection=connection)
     job = queue.enqueue('rqtest_jobs_crash.segfault_once', 'runs', retry=Retry(max=1))
     victim = guard.add(start_victim(redis_server.port, ['default'], worker_class='SimpleWorker'))  # type: ignore[attr-defined]
-    victim.wait(20)
+    victim.wait(60)
     assert victim.returncode != 0
+    # (else the drain below would run the crashing first attempt in this very process)
+    assert connection.get('runs') == b'1', output_of(victim)
     drain(connection, ['default'], 'SimpleWorker')
     assert job.get_status() == JobStatus.FINISHED
     assert job.return_value() == 2

@@ -63,7 +63,7 @@ def test_default_queue_and_redis_url_from_the_environment(connection: redis.Redi
     job = Queue(connection=connection).enqueue('rqtest_jobs.add', 40, 2)
     env = worker_env(RQ_REDIS_URL=url(redis_server))
     done = subprocess.run(
-        [sys.executable, '-m', 'rq.worker', '--burst'], env=env, capture_output=True, text=True, timeout=20
+        [sys.executable, '-m', 'rq.worker', '--burst'], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     assert job.return_value() == 42
@@ -74,7 +74,7 @@ def test_worker_class(connection: redis.Redis, redis_server: RedisServer, worker
     """A SimpleWorker runs its jobs in its own process; a Worker in a work horse."""
     job = Queue(connection=connection).enqueue('rqtest_jobs_signals.announce_and_return_pid')
     with launched(worker_command(redis_server.port, '--burst', '--worker-class', worker_class)) as worker:
-        assert worker.wait(20) == 0, worker.output()
+        assert worker.wait(60) == 0, worker.output()
     assert job.get_status() == JobStatus.FINISHED
     assert (job.return_value() == worker.pid) is in_process
 
@@ -82,7 +82,7 @@ def test_worker_class(connection: redis.Redis, redis_server: RedisServer, worker
 def test_worker_class_by_dotted_path(connection: redis.Redis, redis_server: RedisServer) -> None:
     job = Queue(connection=connection).enqueue('rqtest_jobs.getpid')
     with launched(worker_command(redis_server.port, '--burst', '-w', 'rq.worker.SimpleWorker')) as worker:
-        assert worker.wait(20) == 0, worker.output()
+        assert worker.wait(60) == 0, worker.output()
     assert job.return_value() == worker.pid
 
 
@@ -91,7 +91,7 @@ def test_name_and_options(connection: redis.Redis, redis_server: RedisServer) ->
     jobs = [queue.enqueue('rqtest_jobs.add', n) for n in range(3)]
     args = ('--name', 'my-worker', '--max-jobs', '2', '--results-ttl', '77', '--logging_level', 'WARNING', 'named')
     with launched(worker_command(redis_server.port, *args)) as worker:
-        assert worker.wait(20) == 0, worker.output()
+        assert worker.wait(60) == 0, worker.output()
         output = worker.output()
     assert [job.get_status() for job in jobs] == [JobStatus.FINISHED, JobStatus.FINISHED, JobStatus.QUEUED]
     jobs[0].refresh()

@@ -135,16 +135,19 @@ def test_registration_seen_from_a_running_job(connection: redis.Redis, queue: Qu
 
 @pytest.mark.parametrize('worker_class', [Worker, SimpleWorker], ids=lambda cls: cls.__name__)
 def test_current_job_and_state_while_busy(connection: redis.Redis, queue: Queue, worker_class: type[Any]) -> None:
-    job = queue.enqueue(rqtest_jobs.sleep, 1)
+    job = queue.enqueue('rqtest_introspect.wait_for_key', 'release', 60)  # runs until the watcher is done
     worker = worker_class([queue], job_monitoring_interval=1)
     seen: dict[str, Any] = {}
 
     def watch() -> None:
-        if wait_until(lambda: worker.get_current_job_id() == job.id, timeout=10):
-            seen['state'] = worker.get_state()
-            current = worker.get_current_job()
-            seen['current'] = current.id if current is not None else None
-            seen['hash'] = text_hash(connection, worker.key)
+        try:
+            if wait_until(lambda: worker.get_current_job_id() == job.id, timeout=30):
+                seen['state'] = worker.get_state()
+                current = worker.get_current_job()
+                seen['current'] = current.id if current is not None else None
+                seen['hash'] = text_hash(connection, worker.key)
+        finally:
+            connection.set('release', 'go')
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()

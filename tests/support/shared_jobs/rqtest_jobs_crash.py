@@ -130,15 +130,20 @@ def segfault_once(key: str) -> int:
     return runs
 
 
-def crash_target(key: str, marker: str = '', size: int = 0, sleep_first_run: float = 0.0) -> str:
+def crash_target(key: str, marker: str = '', size: int = 0, sleep_first_run: float = 0.0, release_key: str = '') -> str:
     """INCR ``key`` (runs) and RPUSH this process's pid onto ``<key>:pids``; on the first run,
-    sleep ``sleep_first_run`` s. Returns ``marker`` padded to ``size`` characters (a value whose
-    write the test can recognise on the wire)."""
+    sleep ``sleep_first_run`` s, or wait until the test sets ``release_key`` (up to a minute).
+    Returns ``marker`` padded to ``size`` characters (a value whose write the test can recognise on
+    the wire)."""
     connection = _connection()
     runs = int(connection.incr(key))
     connection.rpush(f'{key}:pids', os.getpid())
     if runs == 1 and sleep_first_run:
         time.sleep(sleep_first_run)
+    if runs == 1 and release_key:
+        deadline = time.monotonic() + 60
+        while not connection.exists(release_key) and time.monotonic() < deadline:
+            time.sleep(0.02)
     return marker + 'x' * max(0, size - len(marker))
 
 
