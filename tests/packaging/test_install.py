@@ -24,6 +24,7 @@ import pytest
 
 from redis_server import RedisServer
 from rq.version import VERSION
+from shared_wheels import built_wheels
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / 'scripts' / 'install.py'
@@ -76,15 +77,9 @@ def pip_environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope='module')
 def wheel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The five wheels, built as ``hatch run wheels`` builds them."""
+    """The five wheels, built as ``hatch run wheels`` builds them (once for all test processes)."""
     dist = tmp_path_factory.mktemp('dist')
-    completed = subprocess.run(
-        [sys.executable, str(ROOT / 'scripts' / 'check_wheels.py'), '--dist', str(dist)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    built_wheels(dist)
     return dist
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from shared_wheels import built_wheels
+
 ROOT = Path(__file__).resolve().parents[2]
 READMES = [ROOT / 'README.md', *sorted(ROOT.glob('packages/*/README.md')), ROOT / 'examples/testing_app/README.md']
 #: A line of a console block that installs something: ``python scripts/install.py ...`` or ``pip install ...``.
@@ -70,13 +72,7 @@ def checkout_top(tmp_path_factory: pytest.TempPathFactory) -> Path:
     top = tmp_path_factory.mktemp('checkout')
     for name in ('scripts', 'packages', 'constraints', 'examples'):
         (top / name).symlink_to(ROOT / name)
-    completed = subprocess.run(
-        [sys.executable, str(ROOT / 'scripts' / 'check_wheels.py'), '--dist', str(top / 'dist')],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    built_wheels(top / 'dist')  # (built once for all test processes)
     return top
 
 

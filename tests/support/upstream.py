@@ -6,8 +6,6 @@ returns what the code printed as JSON on its last line.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -16,9 +14,10 @@ import subprocess
 import sys
 import textwrap
 import venv
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from file_lock import exclusive
 
 UPSTREAM_VERSION = '2.12.0'
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,19 +50,6 @@ def venv_dir() -> Path:
     return CACHE_DIR / f'upstream-rq-{UPSTREAM_VERSION}-{constraints_digest()}'
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``lock_path`` (other processes that want it wait: pytest-xdist
-    workers that all need the virtualenv at once build it once)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, 'a') as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def upstream_python() -> Path:
     """The upstream virtualenv's interpreter, creating the virtualenv on first use (once, whatever
     the number of processes asking at the same time)."""
@@ -72,7 +58,7 @@ def upstream_python() -> Path:
     marker = directory / '.installed'
     if python.exists() and marker.exists():
         return python
-    with _exclusive(directory.parent / f'{directory.name}.lock'):
+    with exclusive(directory.parent / f'{directory.name}.lock'):  # (pytest-xdist workers build it once)
         if python.exists() and marker.exists():  # built by another process while this one waited
             return python
         _build(directory, python)
