@@ -24,11 +24,16 @@ def claim_job(
     epoch: str,
     now_score: int,
     heartbeat_ttl: float,
+    *,
+    resend: bool = False,
 ) -> Any:
     """Pop the next job id from the first non-empty queue and mark it started, atomically
-    (``lua/claim_job.lua``). Returns the raw reply; decode it with :func:`decode_claim`."""
+    (``lua/claim_job.lua``). Returns the raw reply; decode it with :func:`decode_claim`.
+
+    ``resend``: this execution id was claimed before and the reply was lost; the job it took then
+    is returned again (found by the execution id itself, even when the worker hash expired)."""
     name, script_keys, args = claim_job_call(
-        queue_names, worker_name, execution_id, timestamp, epoch, now_score, heartbeat_ttl
+        queue_names, worker_name, execution_id, timestamp, epoch, now_score, heartbeat_ttl, resend=resend
     )
     return scripts.call(name, connection, script_keys, args)
 
@@ -44,6 +49,8 @@ def claim_job_call(
     epoch: str,
     now_score: int,
     heartbeat_ttl: float,
+    *,
+    resend: bool = False,
 ) -> ScriptCall:
     """The script, keys and arguments of a claim (see :func:`claim_job`)."""
     script_keys = [
@@ -63,6 +70,7 @@ def claim_job_call(
         keys.JOB_PREFIX,
         keys.EXECUTION_PREFIX,
         keys.EXECUTIONS_PREFIX,
+        1 if resend else 0,
     ]
     return 'claim_job', script_keys, args
 
@@ -194,6 +202,32 @@ def execution_heartbeat(
     pipe.zadd(keys.executions_key(job_id), {execution_id: now_score + ttl + 60})
     pipe.expire(keys.executions_key(job_id), expire_ttl + 60)
     scripts.queue(pipe, 'hset_if_exists', [keys.job_key(job_id)], ['last_heartbeat', timestamp])
+
+
+def find_started(connection: Redis, queue_names: Sequence[str], execution_id: str) -> tuple[str, str] | None:
+    """``(queue name, job id)`` of execution ``execution_id``'s started entry in these queues'
+    started registries; None when it has none (it was never claimed, or is over)."""
+    suffix = f':{execution_id}'
+    with connection.pipeline(transaction=False) as pipe:
+        for name in queue_names:
+            pipe.zrange(keys.registry_key('started', name), 0, -1)
+        replies = pipe.execute()
+    for name, members in zip(queue_names, replies, strict=True):
+        for member in codec.texts(members):
+            if member.endswith(suffix) and len(member) > len(suffix):
+                return name, member[: -len(suffix)]
+    return None
+
+
+def renew_started(connection: Redis, executions: Sequence[tuple[str, str, str]], score: float) -> None:
+    """Give the started entries of ``executions`` (queue name, job id, execution id), those still
+    there, the expiry ``score``: a live worker's word that it holds them."""
+    if not executions:
+        return
+    with connection.pipeline(transaction=False) as pipe:
+        for queue_name, job_id, execution_id in executions:
+            pipe.zadd(keys.registry_key('started', queue_name), {f'{job_id}:{execution_id}': score}, xx=True)
+        pipe.execute()
 
 
 def all_worker_keys(connection: Redis, queue_name: str | None = None) -> list[str]:

@@ -47,6 +47,8 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
     """A worker: takes jobs from its queues, in priority order, and runs them (subclasses say how)."""
 
     _unanswered_claim: str | None = None  # the execution id of a claim sent without a reply yet
+    # The job this worker holds (claimed, running or being recorded): queue name, job id, execution id.
+    _current_claim: tuple[str, str, str] | None = None
     # A claim sent with the previous job's recording (see claim_ahead): queue names, execution id,
     # moment, reply. The next turn of the loop takes that job instead of claiming again.
     _prefetched_claim: tuple[list[str], str, datetime, Any] | None = None
@@ -204,22 +206,29 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         suspended. A job whose data cannot be decoded is failed on the spot (with the reason) and
         the next one is tried."""
         while True:
-            prefetched, self._prefetched_claim = self._prefetched_claim, None
-            if prefetched is not None and prefetched[3] and prefetched[3] != -1:
-                names, execution_id, moment, reply = prefetched
+            if self.holds_claimed_job:
+                assert self._prefetched_claim is not None
+                names, execution_id, moment, reply = self._prefetched_claim
             else:
+                self._prefetched_claim = None
                 names = [queue.name for queue in self._ordered_queues]
                 moment = now()
                 # A claim whose reply was lost (the connection broke) is sent again with the same
                 # execution id: the script then returns the job it took the first time.
-                execution_id = self._unanswered_claim or uuid.uuid4().hex
+                execution_id, resend = self._claim_id()
                 self._unanswered_claim = execution_id
-                reply = worker_ops.claim_job(self.connection, *self._claim_arguments(names, execution_id, moment))
-                self._unanswered_claim = None
+                reply = worker_ops.claim_job(
+                    self.connection, *self._claim_arguments(names, execution_id, moment), resend=resend
+                )
             decoded = worker_ops.decode_claim(names, reply)
             if decoded is None or isinstance(decoded, str):
+                self._unanswered_claim = None
                 return decoded
             queue_name, job_id, raw = decoded
+            # (held from here on; the claim stops being unanswered or ahead only once it is held)
+            self._current_claim = (queue_name, job_id, execution_id)
+            self._prefetched_claim = None
+            self._unanswered_claim = None
             queue = next(q for q in self._ordered_queues if q.name == queue_name)
             execution = Execution(execution_id, job_id, self.connection, worker_name=self.name)
             execution.created_at = execution.last_heartbeat = moment
@@ -229,6 +238,34 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             self._claimed_raw = raw
             if job is not None:
                 return job, queue, execution
+
+    def _claim_id(self) -> tuple[str, bool]:
+        """The execution id of the next claim, and whether it is one sent again: a claim is never
+        sent with a new id while an earlier one is unanswered (its job would be left started with
+        nobody running it)."""
+        if self._unanswered_claim is not None:
+            return self._unanswered_claim, True
+        return uuid.uuid4().hex, False
+
+    def held_executions(self) -> list[tuple[str, str, str]]:
+        """The executions this worker holds, as (queue name, job id, execution id): the job it runs
+        (or records), the job claimed ahead, and the job a claim whose reply was lost took (looked up
+        in Redis by its execution id). Their started entries belong to a live worker: maintenance
+        renews them before it looks for abandoned jobs, so a worker never fails a job it holds."""
+        held: list[tuple[str, str, str]] = []
+        current = self._current_claim
+        if current is not None:
+            held.append(current)
+        prefetched = self._prefetched_claim
+        if prefetched is not None and prefetched[3] and prefetched[3] != -1:
+            names, execution_id, _, reply = prefetched
+            held.append((names[int(reply[0]) - 1], codec.text(reply[1]), execution_id))
+        unanswered = self._unanswered_claim
+        if unanswered is not None:
+            found = worker_ops.find_started(self.connection, self.queue_names(), unanswered)
+            if found is not None:
+                held.append((*found, unanswered))
+        return held
 
     def _claim_arguments(self, names: list[str], execution_id: str, moment: datetime) -> tuple[Any, ...]:
         return (
@@ -255,12 +292,12 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             return None
         names = [queue.name for queue in self._ordered_queues]
         moment = now()
-        execution_id = uuid.uuid4().hex
+        execution_id, resend = self._claim_id()
         return (
             names,
             execution_id,
             moment,
-            worker_ops.claim_job_call(*self._claim_arguments(names, execution_id, moment)),
+            worker_ops.claim_job_call(*self._claim_arguments(names, execution_id, moment), resend=resend),
         )
 
     def send_finish(self, connection: Any, finish: worker_ops.ScriptCall) -> None:
@@ -274,8 +311,8 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         # (if the reply is lost, the next claim is sent again with this id and returns the same job)
         self._unanswered_claim = execution_id
         _, reply = worker_ops.finish_job_then_claim(connection, finish, claim)
-        self._unanswered_claim = None
         self._prefetched_claim = (names, execution_id, claimed_at, reply)
+        self._unanswered_claim = None
 
     def _load_claimed(self, job_id: str, raw: dict[bytes, bytes], queue: Queue, execution: Execution) -> Job | None:
         job = queue.job_class(job_id, connection=self.connection, serializer=queue.serializer)
@@ -315,6 +352,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         """Record a run's outcome (with the worker's counters) in one transaction, retrying while
         Redis is unreachable; then forget the current job."""
         self._with_reconnect(lambda: recording.record(self, job, queue, execution, result, stopped=stopped))
+        self._current_claim = None  # (the job claimed ahead, if any, is held as that until the next claim)
         if self.holds_claimed_job:  # (claimed with the recording: this worker holds it already)
             assert self._prefetched_claim is not None
             self._job_id = codec.text(self._prefetched_claim[3][1])

@@ -3,7 +3,10 @@
 - Every quarter heartbeat interval: fail or retry the jobs of dead workers (started entries whose
   heartbeats stopped) on this worker's queues; an entry expires 1.5 intervals after the last
   heartbeat, so a dead worker's job is noticed within 1.75 intervals (52.5 s with the default 30 s
-  ``job_monitoring_interval``), within two intervals as promised.
+  ``job_monitoring_interval``), within two intervals as promised. The worker first renews the
+  started entries of the executions it holds itself (its current job, the one claimed ahead, the one
+  a claim whose reply was lost took): after an outage of Redis they may have expired, yet they
+  belong to a live worker.
 - At each of these runs: restart the worker's scheduler thread (``with_scheduler``) if it died.
 - Every ``maintenance_interval`` (600 s), under the per-queue lock ``rq:clean_registries:<q>`` that
   upstream RQ also takes: drop expired registry entries, forget dead workers, put back ids stuck in
@@ -82,14 +85,32 @@ class Maintenance:
 
     def fail_abandoned_jobs(self) -> None:
         """Any live worker handles an expired started entry (once, whoever claims it first), and
-        logs it (its logger comes first among the exception handlers the job's failure calls)."""
+        logs it (its logger comes first among the exception handlers the job's failure calls).
+
+        Never one of the worker's own: the entries it holds are renewed first, to expire one ttl
+        after a moment later than the bound of this look, so they cannot be found expired by it
+        (nor by another worker's look, for a while)."""
+        # the exact time: started scores are exact moments (claim_job.lua, heartbeats)
+        expired_before = time.time()
+        try:
+            self.renew_held_executions(not_before=expired_before)
+        except Exception as exc:
+            self.worker.log.warning('could not renew its own jobs (%s); not looking for abandoned jobs now', exc)
+            return
         handlers = [self._log_abandoned, *self.worker._exc_handlers]
         for queue in self.worker.queues:
             try:
-                # the exact time: started scores are exact moments (claim_job.lua, heartbeats)
-                StartedJobRegistry(queue=queue).cleanup(timestamp=time.time(), exception_handlers=handlers)
+                StartedJobRegistry(queue=queue).cleanup(timestamp=expired_before, exception_handlers=handlers)
             except Exception:
                 self.worker.log.exception('could not check %s for abandoned jobs', queue.name)
+
+    def renew_held_executions(self, not_before: float = 0.0) -> None:
+        """Push the expiry of the started entries this worker holds one ttl past now (and past
+        ``not_before``)."""
+        held = self.worker.held_executions()
+        if held:
+            expiry = max(time.time(), not_before) + self.worker.execution_ttl
+            worker_ops.renew_started(self.worker.connection, held, expiry)
 
     def clean_queues(self) -> None:
         connection = self.worker.connection

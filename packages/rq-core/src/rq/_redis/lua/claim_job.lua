@@ -20,15 +20,23 @@
 -- ARGV[8]  'rq:job:'        } prefixes of the keys of the job that is popped, which cannot be known
 -- ARGV[9]  'rq:execution:'  } before the pop (they come from rq._redis.keys)
 -- ARGV[10] 'rq:executions:' }
+-- ARGV[11] '1' when the worker sends this claim again because the reply to the first one was lost
+--          (optional: '0' or absent for a first claim)
 --
 -- Returns nil when every queue is empty, -1 when workers are suspended, else {queue index
 -- (1-based), job id, job hash packed in one string}: each field and each value as its length in
 -- decimal, a colon, then its bytes (one bulk string decodes much faster than a list of them). Ids whose job hash no longer exists (an
 -- expired ttl) are dropped on the way.
 --
--- Repeating a call is safe: when the worker's current job is already started under this execution
--- id (the first call applied but its reply was lost, and the client sent it again), that same job
--- is returned again, its started entry renewed, and nothing else is taken.
+-- Repeating a call is safe: when a job is already started under this execution id (the first call
+-- applied but its reply was lost, and the client sent it again), that same job is returned again,
+-- its execution renewed (started entry, execution hash, worker hash), and nothing else is taken.
+-- The job is found through the worker hash's current_job or, for a call marked as sent again
+-- (ARGV[11]) and whenever the worker hash is gone, by its execution id in the started registries
+-- (a scan, never on a live worker's ordinary claim): the worker hash lives only one heartbeat ttl
+-- without a beat, and an outage of Redis (or of the worker's link to it) may outlast it. (A call
+-- that redis-py itself sends again after a lost reply is not marked: the worker hash being gone
+-- is what sends such a call to the scan.)
 
 local function packed_hash(key)
     local flat = redis.call('HGETALL', key)
@@ -46,12 +54,38 @@ local moment = tonumber(ARGV[5])
 local ttl = tonumber(ARGV[7])
 local expire_ttl = math.ceil(ttl)
 
+-- The claim of this execution applied already (queue index i, job job_id): renew what a heartbeat
+-- renews, and what may have expired meanwhile, and return the same job.
+local function taken_again(i, job_id)
+    local execution_id = ARGV[3]
+    redis.call('ZADD', KEYS[n + i], 'XX', moment + ttl, job_id .. ':' .. execution_id)
+    local execution_key = ARGV[9] .. job_id .. ':' .. execution_id
+    redis.call('HSETNX', execution_key, 'created_at', ARGV[5])
+    redis.call('HSET', execution_key, 'id', execution_id, 'last_heartbeat', ARGV[5], 'worker_name', ARGV[2])
+    redis.call('EXPIRE', execution_key, expire_ttl)
+    local executions_key = ARGV[10] .. job_id
+    redis.call('ZADD', executions_key, now + ttl + 60, execution_id)
+    redis.call('EXPIRE', executions_key, expire_ttl + 60)
+    redis.call('HSET', worker_key, 'state', 'busy', 'current_job', job_id, 'last_heartbeat', ARGV[4])
+    redis.call('EXPIRE', worker_key, expire_ttl)
+    return {i, job_id, packed_hash(ARGV[8] .. job_id)}
+end
+
 local current = redis.call('HGET', worker_key, 'current_job')
 if current then
     for i = 1, n do
         if redis.call('ZSCORE', KEYS[n + i], current .. ':' .. ARGV[3]) then
-            redis.call('ZADD', KEYS[n + i], 'XX', moment + ttl, current .. ':' .. ARGV[3])
-            return {i, current, packed_hash(ARGV[8] .. current)}
+            return taken_again(i, current)
+        end
+    end
+end
+if ARGV[11] == '1' or (not current and redis.call('EXISTS', worker_key) == 0) then
+    local suffix = ':' .. ARGV[3]
+    for i = 1, n do
+        for _, member in ipairs(redis.call('ZRANGE', KEYS[n + i], 0, -1)) do
+            if #member > #suffix and string.sub(member, -#suffix) == suffix then
+                return taken_again(i, string.sub(member, 1, #member - #suffix))
+            end
         end
     end
 end
