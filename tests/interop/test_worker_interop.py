@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import copy
 import os
+import pickle
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 import redis
 from scenarios import PRELUDE
 
+from file_lock import exclusive
 from redis_dump import diff, snapshot
 from redis_server import RedisServer
 from rq.results import Result
@@ -192,10 +194,28 @@ def run_our_workers(client: redis.Redis, worker_class: type[BaseWorker]) -> None
 
 
 @pytest.fixture(scope='module', params=['Worker', 'SimpleWorker', 'SpawnWorker'])
-def captured(request: pytest.FixtureRequest, redis_server: RedisServer) -> Runs:
-    """Both runs for one of our worker classes, once per module (a few seconds each)."""
+def captured(
+    request: pytest.FixtureRequest, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Runs:
+    """Both runs for one of our worker classes, once per module (a few seconds each; SpawnWorker
+    ~20 s). Under pytest-xdist the module's tests are spread over the workers: the first one to need
+    a worker class runs it, the others wait for its result (in the run's shared temporary
+    directory) rather than run it again."""
+    if 'PYTEST_XDIST_WORKER' not in os.environ:
+        return capture(request.param, redis_server)
+    shared = tmp_path_factory.getbasetemp().parent / f'worker-interop-{request.param}.pickle'
+    with exclusive(shared.with_suffix('.lock')):
+        if shared.exists():
+            runs: Runs = pickle.loads(shared.read_bytes())
+            return runs
+        runs = capture(request.param, redis_server)
+        shared.write_bytes(pickle.dumps(runs))
+        return runs
+
+
+def capture(worker_class_name: str, redis_server: RedisServer) -> Runs:
     classes: dict[str, type[BaseWorker]] = {'Worker': Worker, 'SimpleWorker': SimpleWorker, 'SpawnWorker': SpawnWorker}
-    worker_class = classes[request.param]
+    worker_class = classes[worker_class_name]
     ours = redis.Redis(port=redis_server.port, db=OUR_DB)
     theirs = redis.Redis(port=redis_server.port, db=UPSTREAM_DB)
     try:
@@ -217,7 +237,7 @@ def captured(request: pytest.FixtureRequest, redis_server: RedisServer) -> Runs:
         ours_view = as_json(
             {'outcomes': all_outcome_fields(ours), 'jobs': all_job_fields(ours), 'queues': queue_contents(ours)}
         )
-        return Runs(request.param, view, ours_view, snapshot(ours), snapshot(theirs), zombies)
+        return Runs(worker_class_name, view, ours_view, snapshot(ours), snapshot(theirs), zombies)
     finally:
         ours.flushdb()
         theirs.flushdb()

@@ -50,9 +50,10 @@ def test_pool_starts_its_workers_and_stops_them(connection: redis.Redis, redis_s
         pool.send(signal.SIGTERM)
         assert pool.wait(30) == 0, pool.output()
         assert wait_until(lambda: not pool.alive_in_session(), 30), 'a worker outlived its pool'
+        output = pool.output()
 
-    assert registered_workers(connection) == set()
-    assert all('death' in worker_hash(connection, name) for name in names)
+    assert registered_workers(connection) == set(), output
+    assert all('death' in worker_hash(connection, name) for name in names), output
 
 
 def test_pool_respawns_a_killed_worker(connection: redis.Redis, redis_server: RedisServer, queue: Queue) -> None:
