@@ -24,6 +24,14 @@ def _fault_reports_to_own_stderr() -> None:
 os.register_at_fork(after_in_child=_fault_reports_to_own_stderr)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        'markers',
+        'install: creates virtualenvs and pip-installs into them (about half of the CPU time of the suite); '
+        'deselect with -m "not install" for a quick run',
+    )
+
+
 @pytest.fixture(scope='session')
 def redis_server() -> Iterator[RedisServer]:
     """One private redis-server per test process (each pytest-xdist worker has its own)."""

@@ -26,6 +26,7 @@ from redis_server import RedisServer
 from rq.version import VERSION
 from shared_wheels import built_wheels
 
+pytestmark = pytest.mark.install
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / 'scripts' / 'install.py'
 DISTRIBUTIONS = ('rq-core', 'rq-worker', 'rq-cron', 'rq-cli', 'rq-testing')

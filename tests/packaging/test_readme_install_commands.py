@@ -21,6 +21,7 @@ import pytest
 
 from shared_wheels import built_wheels
 
+pytestmark = pytest.mark.install
 ROOT = Path(__file__).resolve().parents[2]
 READMES = [ROOT / 'README.md', *sorted(ROOT.glob('packages/*/README.md')), ROOT / 'examples/testing_app/README.md']
 #: A line of a console block that installs something: ``python scripts/install.py ...`` or ``pip install ...``.
