@@ -107,7 +107,7 @@ def test_one_lock_for_both_and_we_take_over_from_a_sigkilled_upstream_holder(
     ours = RQScheduler(['default'], connection=connection, name='ours', takeover_after=3)
     try:
         assert wait_until(lambda: connection.get(LOCK) == b'upstream-holder', 15)
-        assert wait_until(lambda: connection.hget(keys.scheduler_key('upstream-holder'), 'last_heartbeat'), 5)
+        assert wait_until(lambda: connection.hget(keys.scheduler_key('upstream-holder'), 'last_heartbeat'), 30)
         assert ours.acquire_locks() == set()  # a live upstream holder keeps its lock
         time.sleep(3.5)  # (longer than takeover_after: it is refreshing, so still not taken)
         assert ours.acquire_locks() == set()

@@ -67,10 +67,10 @@ def test_a_running_worker_moves_a_job_when_it_is_due(
     queue: Queue, connection: redis.Redis, redis_server: RedisServer
 ) -> None:
     with running_worker(connection, redis_server.port, 'mover', *worker_args(redis_server)) as worker:
-        assert wait_until(lambda: lock_holder(connection) == 'mover', 5)
+        assert wait_until(lambda: lock_holder(connection) == 'mover', 30)
         job = queue.enqueue_in(timedelta(seconds=2), rqtest_jobs_cron.record_run, 'runs:in2')
         due = queue.scheduled_job_registry.get_scheduled_time(job).timestamp()
-        assert wait_until(lambda: job.get_status() == JobStatus.FINISHED, 8)
+        assert wait_until(lambda: job.get_status() == JobStatus.FINISHED, 30)  # (how soon: ran_at below)
         (ran_at,) = run_times(connection, 'runs:in2')
         assert due <= ran_at <= due + 2.5
         worker.send(signal.SIGTERM)
@@ -105,7 +105,7 @@ def test_every_worker_of_a_pool_runs_a_scheduler(
         holder = lock_holder(connection)
         assert holder is not None and connection.exists(keys.scheduler_key(holder))
         job = queue.enqueue_in(timedelta(seconds=1), rqtest_jobs.say_hello)
-        assert wait_until(lambda: job.get_status() == JobStatus.FINISHED, 6), pool.output()
+        assert wait_until(lambda: job.get_status() == JobStatus.FINISHED, 30), pool.output()
         pool.send(signal.SIGTERM)
         assert pool.wait(10) == 0, pool.output()
     assert lock_holder(connection) is None
@@ -117,17 +117,17 @@ def test_a_standby_takes_over_within_the_bound_after_the_holder_is_sigkilled(
 ) -> None:
     args = worker_args(redis_server)
     with running_worker(connection, redis_server.port, 'holder', *args) as holder:
-        assert wait_until(lambda: lock_holder(connection) == 'holder', 5)
+        assert wait_until(lambda: lock_holder(connection) == 'holder', 30)
         with running_worker(connection, redis_server.port, 'standby', *args) as standby:
-            assert wait_until(lambda: connection.exists(keys.scheduler_key('standby')), 5)
+            assert wait_until(lambda: connection.exists(keys.scheduler_key('standby')), 30)
             assert lock_holder(connection) == 'holder'
             holder.send(signal.SIGKILL)
             killed_at = time.time()
-            assert holder.wait(5) is not None
+            assert holder.wait(30) is not None
             job = queue.enqueue_at(now(), rqtest_jobs.say_hello)
             assert wait_until(lambda: lock_holder(connection) == 'standby', TAKEOVER_BOUND + 8), standby.output()
             took = time.time() - killed_at
             # not before the holder was silent for takeover_after; within the stated bound (plus
             # the 20 ms this test polls at, and some slack for a loaded machine)
             assert DEFAULT_TAKEOVER_AFTER - 1 <= took <= TAKEOVER_BOUND + 1, took
-            assert wait_until(lambda: job.get_status() == JobStatus.FINISHED, 3), standby.output()
+            assert wait_until(lambda: job.get_status() == JobStatus.FINISHED, 30), standby.output()
