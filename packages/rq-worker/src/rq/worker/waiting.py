@@ -15,6 +15,8 @@ import time
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from rq._redis import worker_ops
 from rq._redis.pool import checkout
@@ -77,7 +79,11 @@ class QueueWaiter:
         client = getattr(self, '_watch_client', None)
         if client is None:
             pool = self.connection.connection_pool
-            watch_pool = type(pool)(connection_class=pool.connection_class, **pool.connection_kwargs)
+            # No retries: when close() disconnects a watcher's socket, its BLMOVE must end with the
+            # error at once, not be sent again on a new connection (redis-py 6+ retries three times
+            # by default, which kept a stopping worker waiting for one more blocking command).
+            kwargs = {**pool.connection_kwargs, 'retry': Retry(NoBackoff(), 0)}
+            watch_pool = type(pool)(connection_class=pool.connection_class, **kwargs)
             client = self._watch_client = type(self.connection)(connection_pool=watch_pool)
         return client
 
