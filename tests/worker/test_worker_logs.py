@@ -78,6 +78,20 @@ def stop_and_wait(worker: Launched, signum: int = signal.SIGTERM) -> str:
     return worker.output()
 
 
+def run_worker_to_the_end(
+    port: int, *options: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m rq.worker`` with ``options`` until it returns, stdout and stderr together."""
+    return subprocess.run(
+        worker_command(port, *options),
+        env=env or worker_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=PATIENCE,
+    )
+
+
 def status_is(job: Job, status: JobStatus) -> bool:
     return job.get_status(refresh=True) == status
 
@@ -137,14 +151,7 @@ def test_a_failed_job_with_its_exception_and_traceback(
 
 def test_a_job_retried_then_failed(connection: redis.Redis, redis_server: RedisServer, queue: Queue) -> None:
     job = queue.enqueue('rqtest_jobs.fail', 'again', retry=Retry(max=1))
-    done = subprocess.run(
-        worker_command(redis_server.port, '--burst', '--name', 'retrying'),
-        env=worker_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=PATIENCE,
-    )
+    done = run_worker_to_the_end(redis_server.port, '--burst', '--name', 'retrying')
     assert done.returncode == 0, done.stdout
     assert job.get_status() == JobStatus.FAILED
     messages = log_messages(done.stdout)
@@ -247,14 +254,7 @@ def test_cold_shutdown_interrupts_the_job_and_says_so(
 def test_burst_and_max_jobs_endings(connection: redis.Redis, redis_server: RedisServer, queue: Queue) -> None:
     for number in range(3):
         queue.enqueue('rqtest_jobs.add', number)
-    done = subprocess.run(
-        worker_command(redis_server.port, '--max-jobs', '2', '--name', 'limited'),
-        env=worker_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=PATIENCE,
-    )
+    done = run_worker_to_the_end(redis_server.port, '--max-jobs', '2', '--name', 'limited')
     assert done.returncode == 0, done.stdout
     assert log_messages(done.stdout)[-1] == 'Worker limited: stopped after 2 jobs (max jobs); jobs: 2 OK, 0 failed'
     assert queue.count == 1
@@ -388,13 +388,8 @@ def test_no_colours_on_a_terminal_with_no_color(
 
 def test_no_colours_when_piped(connection: redis.Redis, redis_server: RedisServer, queue: Queue) -> None:
     ok, _ = enqueue_one_of_each(queue)
-    done = subprocess.run(
-        worker_command(redis_server.port, '--burst', '--name', 'piped'),
-        env=colourless_env(TERM='xterm-256color'),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=PATIENCE,
+    done = run_worker_to_the_end(
+        redis_server.port, '--burst', '--name', 'piped', env=colourless_env(TERM='xterm-256color')
     )
     assert done.returncode == 0, done.stdout
     assert ESCAPE not in done.stdout
