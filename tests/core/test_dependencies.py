@@ -233,10 +233,10 @@ def test_release_is_part_of_the_outcome_transaction(queue: Queue) -> None:
     child = queue.enqueue(add, 1, depends_on=parent)
     queue.remove(parent)
     seen: list[int] = []
-    release_sha = scripts.sha('release_dependents')
+    release_source = scripts.source('release_dependents')
 
     def inspect(pipe: redis.client.Pipeline) -> None:
-        seen.append(sum(1 for args, _ in pipe.command_stack if args[0] == 'EVALSHA' and args[1] == release_sha))
+        seen.append(sum(1 for args, _ in pipe.command_stack if args[0] == 'EVAL' and args[1] == release_source))
 
     record_success(parent, queue, 'ok', worker_name='w1', extra=inspect)
     assert seen == [1]
@@ -629,3 +629,24 @@ def test_concurrent_parent_finish_and_child_enqueue(queue: Queue) -> None:
         child = children[0]
         assert child.get_status() == JobStatus.QUEUED
         assert queue.connection.lrange('rq:queue:default', 0, -1).count(child.id.encode()) == 1
+
+
+@pytest.mark.parametrize('loaded', [[], ['release_dependents'], ['hset_if_exists']])
+def test_a_finished_parent_releases_its_dependent_whatever_scripts_the_server_knows(
+    connection: redis.Redis, loaded: list[str]
+) -> None:
+    """The success transaction marks the parent finished, then releases its dependents: the second
+    step must see the first even when the server had lost some of the scripts (a restart, SCRIPT
+    FLUSH) and had since loaded others again."""
+    queue = Queue(connection=connection)
+    parent = queue.enqueue(add, 1)
+    child = queue.enqueue(add, 2, depends_on=parent)
+    connection.script_flush()
+    for name in loaded:
+        connection.script_load(scripts.source(name))
+
+    record_success(parent, queue, 2, worker_name='w')
+
+    assert parent.get_status() == JobStatus.FINISHED
+    assert child.get_status() == JobStatus.QUEUED
+    assert child.id in queue.job_ids

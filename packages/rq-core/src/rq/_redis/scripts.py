@@ -1,9 +1,11 @@
 """The Lua scripts in ``lua/``, run by SHA.
 
 ``run`` calls a script at once (redis-py loads it again after a ``SCRIPT FLUSH`` or a restart).
-Inside a transaction, ``queue`` adds a raw EVALSHA and ``execute`` runs the transaction, then
-re-runs any script call that Redis refused with NOSCRIPT (every script here is safe to repeat) so a
-transaction never costs an extra round trip just to check that its scripts are loaded.
+In a pipeline or transaction, ``queue`` adds the call as an EVAL with the script's source, so it
+can never be refused: a transaction whose later steps read what an earlier script wrote (a success
+marks the job finished, then releases the dependents that waited for it) must run every step in
+order, and the server may know some of the scripts and not others (after a restart or
+``SCRIPT FLUSH``, once other calls loaded theirs again). The server still compiles each script once.
 """
 
 from __future__ import annotations
@@ -50,36 +52,16 @@ def run(name: str, client: Any, keys: list[str], args: list[Any]) -> Any:
     return script(keys=keys, args=args, client=client)
 
 
-_PENDING = '_rq_script_calls'
-
-
 def queue(pipe: Pipeline, name: str, keys: list[str], args: list[Any]) -> None:
-    """Queue a script call in ``pipe`` without redis-py's per-execute SCRIPT EXISTS check."""
-    calls: dict[int, tuple[str, list[str], list[Any]]] = getattr(pipe, _PENDING, None) or {}
-    calls[len(pipe)] = (name, keys, args)
-    setattr(pipe, _PENDING, calls)
-    pipe.execute_command('EVALSHA', sha(name), len(keys), *keys, *args)  # type: ignore[no-untyped-call]
-
-
-def _is_noscript(reply: Any) -> bool:
-    return isinstance(reply, NoScriptError) or (isinstance(reply, ResponseError) and 'NOSCRIPT' in str(reply))
+    """Queue a call of script ``name`` in ``pipe`` (an EVAL: it runs even where the server does not
+    know the script yet, in its place among the pipeline's commands)."""
+    pipe.execute_command('EVAL', source(name), len(keys), *keys, *args)  # type: ignore[no-untyped-call]
 
 
 def execute(pipe: Pipeline) -> list[Any]:
-    """Execute ``pipe``; script calls refused with NOSCRIPT are run again once loaded. Errors of
-    other commands are returned in place of their replies (as ``raise_on_error=False``)."""
-    calls: dict[int, tuple[str, list[str], list[Any]]] = getattr(pipe, _PENDING, None) or {}
-    setattr(pipe, _PENDING, None)
+    """Execute ``pipe``; errors are returned in place of their replies (as ``raise_on_error=False``)."""
     replies: list[Any] = pipe.execute(raise_on_error=False)
-    for index, call in calls.items():
-        if index < len(replies) and _is_noscript(replies[index]):
-            name, keys, args = call
-            replies[index] = _run_direct(pipe, name, keys, args)
     return replies
-
-
-def _run_direct(pipe: Pipeline, name: str, keys: list[str], args: list[Any]) -> Any:
-    return run(name, Redis(connection_pool=pipe.connection_pool), keys, args)
 
 
 #: A script call as :func:`call` and :func:`call_pair` take it: name, keys, arguments.
