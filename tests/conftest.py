@@ -32,6 +32,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest tests (virtualenvs and pip) first, so that pytest-xdist hands them out while every
+    process is still busy, instead of leaving them for last as a long tail."""
+    items.sort(key=lambda item: item.get_closest_marker('install') is None)
+
+
 @pytest.fixture(scope='session')
 def redis_server() -> Iterator[RedisServer]:
     """One private redis-server per test process (each pytest-xdist worker has its own)."""

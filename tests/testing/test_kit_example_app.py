@@ -89,6 +89,7 @@ def run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProc
     return subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.install
 def test_the_readme_states_exactly_what_the_suite_needs(tmp_path: Path) -> None:
     arguments, optional = readme_requirements()
     ours = sorted(name for name in OUR_DISTRIBUTIONS if str(ROOT / 'packages' / name) in arguments)
