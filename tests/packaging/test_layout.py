@@ -59,6 +59,25 @@ def test_the_five_distributions_are_the_packages() -> None:
     assert [project(d)['name'] for d in DISTRIBUTIONS] == list(DISTRIBUTIONS)
 
 
+@pytest.mark.parametrize('distribution', DISTRIBUTIONS)
+def test_each_distribution_has_a_readme_that_is_its_package_page(distribution: str) -> None:
+    """What it is, how to install it (from the checkout: the names on PyPI are not ours), an example
+    in Python, a link to the top README; no placeholder text left from before it was built."""
+    assert project(distribution)['readme'] == 'README.md'
+    text = (PACKAGES / distribution / 'README.md').read_text()
+    assert text.startswith(f'# {distribution}\n')
+    assert re.search(rf'^python scripts/install\.py (?:[^\n]* )?{distribution}\b', text, re.MULTILINE), (
+        'no install line'
+    )
+    assert 'pip install rq-' not in text.replace('`pip install rq-cli` would', '').replace(
+        '`pip install rq-cron` would', ''
+    ), 'an install by name from PyPI'
+    assert '```python\n' in text or re.search(r'^rq \w', text, re.MULTILINE), 'no example'
+    assert '(../../README.md' in text, 'no link to the top README'
+    for stale in ('placeholder', 'not implemented', 'TODO'):
+        assert stale not in text, stale
+
+
 def test_versions_in_lockstep_and_internal_dependencies_pinned_exactly() -> None:
     assert rq.VERSION == rq.__version__ == VERSION
     assert {d: project(d)['version'] for d in DISTRIBUTIONS} == {d: VERSION for d in DISTRIBUTIONS}
