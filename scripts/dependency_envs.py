@@ -24,6 +24,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,18 +84,49 @@ def differences(python: list[str]) -> list[str]:
     ]
 
 
-def run(env: str, pytest_args: list[str]) -> Outcome:
-    print(f'\n=== dependency env {env!r} ===', flush=True)
+def prepare(env: str) -> list[str] | None:
+    """Create the environment (``newest`` afresh); the versions that differ from the pins, or None
+    when it could not be created."""
     if env == 'newest':
         hatch('env', 'remove', env)
-    created = hatch('env', 'create', env)
+    created = hatch('env', 'create', env, capture=True)
     if created.returncode != 0:
-        return Outcome(env, False, 0.0, ['(the environment could not be created: see above)'])
-    changed = differences(['hatch', 'run', f'{env}:python'])
-    print('versions that differ from constraints/pinned.txt:', *(changed or ['none']), sep='\n  ', flush=True)
-    started = time.monotonic()
-    tests = hatch('run', f'{env}:pytest', *SELECTION, *pytest_args)
-    return Outcome(env, tests.returncode == 0, time.monotonic() - started, changed)
+        print(f'=== dependency env {env!r} could not be created ===', created.stdout, created.stderr, sep='\n')
+        return None
+    return differences(['hatch', 'run', f'{env}:python'])
+
+
+def start_tests(env: str, pytest_args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    environment = {k: v for k, v in os.environ.items() if k not in ('PIP_CONSTRAINT', 'PIP_BUILD_CONSTRAINT')}
+    with log.open('wb') as output:
+        return subprocess.Popen(
+            ['hatch', 'run', f'{env}:pytest', *SELECTION, *pytest_args],
+            cwd=ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def run_all(envs: list[str], pytest_args: list[str]) -> list[Outcome]:
+    """Each environment's tests start as soon as it exists, while the next one is being created
+    (creating one is mostly waiting for pip); the outputs are printed one after the other."""
+    started: list[tuple[str, list[str], float, subprocess.Popen[bytes] | None, Path]] = []
+    with tempfile.TemporaryDirectory() as directory:
+        for env in envs:
+            changed = prepare(env)
+            log = Path(directory) / f'{env}.log'
+            process = None if changed is None else start_tests(env, pytest_args, log)
+            started.append((env, changed or [], time.monotonic(), process, log))
+        outcomes = []
+        for env, changed, began, process, log in started:
+            passed = process is not None and process.wait() == 0
+            print(f'\n=== dependency env {env!r} ===')
+            print('versions that differ from constraints/pinned.txt:', *(changed or ['none']), sep='\n  ')
+            if process is not None:
+                print(log.read_text(errors='replace'), flush=True)
+            outcomes.append(Outcome(env, passed, time.monotonic() - began, changed))
+    return outcomes
 
 
 def check_pinned() -> int:
@@ -118,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     options, pytest_args = parser.parse_known_args(argv)
     if options.check_pinned:
         return check_pinned()
-    outcomes = [run(env, pytest_args) for env in options.env or ['oldest', 'newest']]
+    outcomes = run_all(options.env or ['oldest', 'newest'], pytest_args)
 
     print('\n=== dependency envs ===')
     failed = False
