@@ -52,7 +52,8 @@ def test_pool_starts_its_workers_and_stops_them(connection: redis.Redis, redis_s
         assert wait_until(lambda: not pool.alive_in_session(), 30), 'a worker outlived its pool'
         output = pool.output()
 
-    assert registered_workers(connection) == set(), output
+    ghosts = {name: worker_hash(connection, name) for name in registered_workers(connection)}
+    assert ghosts == {}, f'ours: {sorted(names)}\n{output}'
     assert all('death' in worker_hash(connection, name) for name in names), output
 
 

@@ -87,9 +87,11 @@ class Worker(BaseWorker):
 
     def teardown(self) -> None:
         factory: HorseFactory | None = getattr(self, '_horse_factory', None)
-        if factory is not None:
-            factory.stop()
-        super().teardown()
+        try:
+            if factory is not None:
+                factory.stop()
+        finally:  # (the worker deregisters whatever became of its factory)
+            super().teardown()
 
     # -- watching a horse -------------------------------------------------------------------
 

@@ -153,24 +153,30 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         self.log.info('*** Listening on %s...', styled(', '.join(self.queue_names()), 'queue'))
 
     def teardown(self) -> None:
+        """Stop the worker's helpers, then register its death, whatever became of the helpers: a
+        worker that exits must never stay in ``rq:workers`` (``rq info`` would list a ghost)."""
         # (the worker's own signal handlers stay until its helpers are stopped: they ignore the
         # duplicate of a terminal's Ctrl-C that the pool also forwards, which would otherwise
         # interrupt these last steps with a KeyboardInterrupt)
-        if self.scheduler is not None:
-            try:
-                self.scheduler.stop()
-            except Exception:
-                self.log.exception('could not stop its scheduler')
-        if getattr(self, 'commands', None) is not None:
-            self.commands.stop()
-        if getattr(self, 'waiter', None) is not None:
-            self.waiter.close()
         try:
-            self.register_death()
-        except redis.exceptions.RedisError as exc:
-            self.log.warning('could not register its death (%s)', exc)
+            helpers = [
+                ('its scheduler', getattr(self.scheduler, 'stop', None)),
+                ('its command listener', getattr(getattr(self, 'commands', None), 'stop', None)),
+                ('its queue watchers', getattr(getattr(self, 'waiter', None), 'close', None)),
+            ]
+            for what, stop in helpers:
+                if stop is not None:
+                    try:
+                        stop()
+                    except Exception:
+                        self.log.exception('could not stop %s', what)
         finally:
-            self.restore_signal_handlers()
+            try:
+                self.register_death()
+            except redis.exceptions.RedisError as exc:
+                self.log.warning('could not register its death (%s)', exc)
+            finally:
+                self.restore_signal_handlers()
 
     def _start_scheduler(self, burst: bool) -> None:
         from .scheduling import start_scheduler
@@ -340,9 +346,12 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         timeout = min(self.dequeue_timeout, self.maintenance.seconds_until_due())
         if max_idle_time is not None:
             timeout = min(timeout, max(0.0, max_idle_time - (time.monotonic() - idle_since)))
+        names = [queue.name for queue in self._ordered_queues]
+        # (its threads are started before the stop signal may interrupt: see rq.worker.waiting)
+        self.waiter.watch(names)
         self._idle = True
         try:
-            self.waiter.wait([queue.name for queue in self._ordered_queues], max(0.01, timeout))
+            self.waiter.wait(names, max(0.01, timeout))
         finally:
             self._idle = False
 

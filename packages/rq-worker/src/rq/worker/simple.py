@@ -81,10 +81,12 @@ class SimpleWorker(BaseWorker):
 
     def teardown(self) -> None:
         heartbeat: Heartbeat | None = getattr(self, '_heartbeat_thread', None)
-        if heartbeat is not None:
-            heartbeat.close()
-            self._heartbeat_thread = None
-        super().teardown()
+        try:
+            if heartbeat is not None:
+                heartbeat.close()
+                self._heartbeat_thread = None
+        finally:  # (the worker deregisters whatever became of its heartbeat thread)
+            super().teardown()
 
     def _run_stopped_callback(self, job: Job) -> None:
         try:

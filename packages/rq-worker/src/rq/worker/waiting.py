@@ -5,6 +5,10 @@ A queue with an id is noticed by ``BLMOVE q q RIGHT RIGHT``, which moves the tai
 own connection; several are watched by one thread each (Redis has no multi-list BLMOVE), which
 wake the worker; it then claims from the first non-empty queue in priority order. Redis before
 6.2 has no BLMOVE: the worker polls instead.
+
+A stop request interrupts :meth:`QueueWaiter.wait` with an exception raised by the signal handler,
+wherever the main thread is: so the watcher threads are started beforehand (:meth:`QueueWaiter.watch`,
+outside the interruptible wait), and :meth:`QueueWaiter.close` joins only threads that run.
 """
 
 from __future__ import annotations
@@ -37,6 +41,19 @@ class QueueWaiter:
         self._closed = False
         self._watched: dict[str, threading.Thread] = {}
 
+    def watch(self, queue_names: list[str]) -> None:
+        """Start the watcher threads that :meth:`wait` needs for ``queue_names`` (when there are
+        several), if they do not run yet. The worker calls it before it marks itself waiting: a stop
+        request interrupting the start of a thread would leave that thread half-started."""
+        if not self.can_block or len(queue_names) == 1 or self._closed:
+            return
+        self._watch_connection()
+        for name in queue_names:
+            if name not in self._watched:
+                thread = threading.Thread(target=self._watch, args=(name,), name=f'rq-wait-{name}', daemon=True)
+                thread.start()
+                self._watched[name] = thread
+
     def wait(self, queue_names: list[str], timeout: float) -> None:
         """Return when one of ``queue_names`` may hold a job, or after ``timeout`` seconds (or
         sooner: a blocking command must return before the connection's socket timeout)."""
@@ -45,7 +62,8 @@ class QueueWaiter:
         elif len(queue_names) == 1:
             worker_ops.wait_for_job(self.connection, queue_names[0], self._blocking(timeout))
         else:
-            self._wait_many(queue_names, timeout)
+            self.watch(queue_names)
+            self._wait_many(timeout)
 
     def _blocking(self, timeout: float) -> float:
         """``timeout`` for a blocking command, shortened to end a second before the socket timeout
@@ -87,13 +105,7 @@ class QueueWaiter:
             client = self._watch_client = type(self.connection)(connection_pool=watch_pool)
         return client
 
-    def _wait_many(self, queue_names: list[str], timeout: float) -> None:
-        self._watch_connection()
-        for name in queue_names:
-            if name not in self._watched:
-                thread = threading.Thread(target=self._watch, args=(name,), name=f'rq-wait-{name}', daemon=True)
-                self._watched[name] = thread
-                thread.start()
+    def _wait_many(self, timeout: float) -> None:
         self._ready.clear()
         self._armed.set()
         try:
@@ -121,7 +133,9 @@ class QueueWaiter:
                 time.sleep(1.0)
 
     def close(self) -> None:
-        """Stop the watcher threads now (their blocking commands are cut short) and wait for them."""
+        """Stop the watcher threads now (their blocking commands are cut short) and wait for those
+        running (never joining one whose start an exception interrupted: it ends as it sees
+        ``_closed``)."""
         self._closed = True
         self._armed.set()
         client = getattr(self, '_watch_client', None)
@@ -130,5 +144,6 @@ class QueueWaiter:
                 client.connection_pool.disconnect()
             except Exception:
                 pass
-        for thread in self._watched.values():
-            thread.join(timeout=2.0)
+        for thread in list(self._watched.values()):
+            if thread.is_alive():
+                thread.join(timeout=2.0)
