@@ -20,8 +20,6 @@ an index: see that script).
 from __future__ import annotations
 
 import argparse
-import email.parser
-import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +27,8 @@ import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from wheel_metadata import REQUIREMENT, normalize, read_metadata, specifier
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = 'rq-core'
@@ -41,15 +41,6 @@ DISTRIBUTIONS = {
     'rq-testing': 'rq/testing/py.typed',
 }
 SHARED_INIT = 'rq/__init__.py'
-#: ``name [extras] (specifier) ; marker`` of a Requires-Dist value.
-_REQUIREMENT = re.compile(
-    r'^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*\(?(?P<spec>[^;)]*)\)?\s*(;.*)?$'
-)
-
-
-def normalize(name: str) -> str:
-    """PEP 503 normalized distribution name (``rq_core`` -> ``rq-core``)."""
-    return re.sub(r'[-_.]+', '-', name).lower()
 
 
 @dataclass
@@ -92,10 +83,10 @@ def read_wheel(path: Path) -> Wheel:
     """Name, version, Requires-Dist and file list (without ``.dist-info``) of a wheel."""
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
-        metadata_names = [n for n in names if n.count('/') == 1 and n.endswith('.dist-info/METADATA')]
-        if len(metadata_names) != 1:
-            raise ValueError(f'{path.name}: expected one .dist-info/METADATA, found {len(metadata_names)}')
-        metadata = email.parser.Parser().parsestr(archive.read(metadata_names[0]).decode('utf-8'))
+        try:
+            metadata = read_metadata(archive)
+        except ValueError as exc:
+            raise ValueError(f'{path.name}: {exc}') from None
     files = sorted(n for n in names if not n.endswith('/') and not n.split('/', 1)[0].endswith('.dist-info'))
     return Wheel(
         path=path,
@@ -154,11 +145,11 @@ def check_requirements(wheel: Wheel) -> list[str]:
     """Dependencies on our distributions must be pinned ``==<version>``; upstream ``rq`` is refused."""
     problems = []
     for requirement in wheel.requires:
-        match = _REQUIREMENT.match(requirement)
+        match = REQUIREMENT.match(requirement)
         if match is None:
             problems.append(f'{wheel.name}: cannot parse Requires-Dist {requirement!r}')
             continue
-        name, spec = normalize(match['name']), re.sub(r'\s+', '', match['spec'])
+        name, spec = normalize(match['name']), specifier(match)
         if name == 'rq':
             problems.append(f'{wheel.name} depends on upstream rq ({requirement!r}): it overwrites our rq/ files')
         elif name.startswith('rq-'):

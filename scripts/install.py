@@ -20,7 +20,6 @@ runs before anything is installed.
 from __future__ import annotations
 
 import argparse
-import email.parser
 import json
 import re
 import shlex
@@ -31,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wheel_metadata import REQUIREMENT, normalize, read_metadata, specifier
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ROOT / 'packages'
 #: The five distributions, each listed after the ones it may depend on.
@@ -38,10 +39,6 @@ DISTRIBUTIONS = ('rq-core', 'rq-worker', 'rq-cron', 'rq-cli', 'rq-testing')
 UPSTREAM = 'rq'
 MINIMUM_PYTHON = (3, 10)
 
-#: ``name [extras] specifier ; marker`` of a requirement string.
-_REQUIREMENT = re.compile(
-    r'^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?(?P<spec>[^;)]*)\)?\s*(?:;(?P<marker>.*))?$'
-)
 _EXTRA_MARKER = re.compile(r'\bextra\s*==')
 
 #: Run by the target interpreter: what this script needs to know about its environment.
@@ -66,11 +63,6 @@ class InstallError(Exception):
     """A reason not to install, meant for the person running the script."""
 
 
-def normalize(name: str) -> str:
-    """PEP 503 normalized distribution name (``RQ_Core`` -> ``rq-core``)."""
-    return re.sub(r'[-_.]+', '-', name).lower()
-
-
 @dataclass
 class Distribution:
     """One of ours, as found in the checkout or in a wheel directory."""
@@ -87,7 +79,7 @@ class Distribution:
 def sort_requirements(distribution: Distribution, requirements: Iterable[str]) -> Distribution:
     """Split ``requirements`` into ours and third-party ones (requirements of extras are left out)."""
     for requirement in requirements:
-        match = _REQUIREMENT.match(requirement)
+        match = REQUIREMENT.match(requirement)
         if match is None:
             raise InstallError(f'{distribution.source}: cannot read the requirement {requirement!r}')
         if match['marker'] and _EXTRA_MARKER.search(match['marker']):
@@ -96,7 +88,7 @@ def sort_requirements(distribution: Distribution, requirements: Iterable[str]) -
         if name == UPSTREAM:
             raise InstallError(f'{distribution.source} depends on upstream rq ({requirement!r}); refusing it')
         if name in DISTRIBUTIONS:
-            distribution.internal[name] = re.sub(r'\s+', '', match['spec'])
+            distribution.internal[name] = specifier(match)
         else:
             distribution.third_party.append(requirement.strip())
     return distribution
@@ -157,11 +149,8 @@ def read_wheel(path: Path) -> Distribution:
     """Name, version and requirements from a wheel's ``.dist-info/METADATA``."""
     try:
         with zipfile.ZipFile(path) as archive:
-            metadata_names = [n for n in archive.namelist() if re.fullmatch(r'[^/]+\.dist-info/METADATA', n)]
-            if len(metadata_names) != 1:
-                raise InstallError(f'{path}: expected one .dist-info/METADATA, found {len(metadata_names)}')
-            metadata = email.parser.Parser().parsestr(archive.read(metadata_names[0]).decode('utf-8'))
-    except (OSError, zipfile.BadZipFile) as exc:
+            metadata = read_metadata(archive)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise InstallError(f'cannot read the wheel {path}: {exc}') from exc
     distribution = Distribution(
         name=normalize(metadata.get('Name', '')), version=metadata.get('Version', ''), source=path

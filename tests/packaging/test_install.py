@@ -9,7 +9,6 @@ impostor, and the tests see it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -18,11 +17,11 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from redis_server import RedisServer
+from repo_scripts import load_script
 from rq.version import VERSION
 from shared_wheels import built_wheels
 
@@ -224,20 +223,8 @@ def test_the_pins_are_followed_and_names_checked(pip_environment: dict[str, str]
     assert "unknown distribution 'rq': choose among rq-core, rq-worker, rq-cron, rq-cli, rq-testing" in output
 
 
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location('rq_install_script', SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # (its dataclasses look their module up there)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
-
-
 def test_the_python_3_10_reader_reads_our_pyprojects_as_tomllib_does() -> None:
-    script = load_script()
+    script = load_script('install')
     for name in DISTRIBUTIONS:
         path = ROOT / 'packages' / name / 'pyproject.toml'
         assert script.read_pyproject_without_tomllib(path.read_text()) == script.read_pyproject(path), name

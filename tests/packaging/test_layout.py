@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import rq
+from repo_scripts import load_script
 from rq.version import VERSION
 
 if sys.version_info >= (3, 11):
@@ -171,15 +172,6 @@ def test_importing_every_core_module_imports_no_other_distribution() -> None:
 # -- the wheel check --------------------------------------------------------------------------------
 
 
-def load_check_wheels() -> ModuleType:
-    spec = importlib.util.spec_from_file_location('check_wheels', ROOT / 'scripts' / 'check_wheels.py')
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules['check_wheels'] = module  # dataclasses look the module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_wheel_check_script_passes(tmp_path: Path) -> None:
     dist = tmp_path / 'dist'
     dist.mkdir()
@@ -284,7 +276,7 @@ def _extra_wheel(wheels: list[Any]) -> str:
     ],
 )
 def test_wheel_check_reports_each_problem(break_it: Any) -> None:
-    check = load_check_wheels()
+    check = load_script('check_wheels')
     wheels = good_wheels(check)
     assert check.check_wheels(wheels) == []
     expected = break_it(wheels)
@@ -293,7 +285,7 @@ def test_wheel_check_reports_each_problem(break_it: Any) -> None:
 
 
 def test_wheel_check_reads_wheel_metadata(tmp_path: Path) -> None:
-    check = load_check_wheels()
+    check = load_script('check_wheels')
     path = tmp_path / 'rq_worker-1.2.3-py3-none-any.whl'
     with zipfile.ZipFile(path, 'w') as archive:
         archive.writestr('rq/worker/__init__.py', '')
