@@ -56,14 +56,19 @@ class BuildError(Exception):
     """Raised when ``hatch build`` fails for a package."""
 
 
+def remove_old_wheels(dist: Path) -> None:
+    """Empty ``dist`` of wheels (creating it if needed): only this build's wheels get checked."""
+    dist.mkdir(parents=True, exist_ok=True)
+    for old in dist.glob('*.whl'):
+        old.unlink()
+
+
 def build_wheels(dist: Path) -> None:
     """Remove the wheels already in ``dist`` and build one per package into it."""
     hatch = shutil.which('hatch')
     if hatch is None:
         raise BuildError('the `hatch` command is not on PATH (install it: pipx install hatch)')
-    dist.mkdir(parents=True, exist_ok=True)
-    for old in dist.glob('*.whl'):
-        old.unlink()
+    remove_old_wheels(dist)
     for distribution in DISTRIBUTIONS:
         package_dir = ROOT / 'packages' / distribution
         completed = subprocess.run(

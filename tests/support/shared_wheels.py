@@ -32,7 +32,11 @@ def _inputs() -> list[Path]:
         and not path.name.endswith('.pyc')
         and not any(part.endswith('.egg-info') for part in path.parts)
     ]
-    extra = [ROOT / 'scripts' / 'check_wheels.py', ROOT / 'constraints' / 'build.txt']
+    extra = [
+        ROOT / 'scripts' / 'check_wheels.py',
+        ROOT / 'scripts' / 'wheel_metadata.py',
+        ROOT / 'constraints' / 'build.txt',
+    ]
     return sorted(files) + [path for path in extra if path.exists()]
 
 
@@ -47,6 +51,18 @@ def inputs_digest() -> str:
 def built_wheels(destination: Path) -> list[Path]:
     """Copy the five checked wheels into ``destination`` (building them first if no process has
     built them from the current sources yet); return the copies."""
+    cached = _checked_build()
+    destination.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy2(wheel, destination)) for wheel in sorted(cached.glob('*.whl'))]
+
+
+def check_summary() -> str:
+    """What the wheel check printed when it built and checked the shared wheels (it fails the
+    calling test with the script's output if the check failed)."""
+    return (_checked_build() / '.checked').read_text()
+
+
+def _checked_build() -> Path:
     cached = CACHE_DIR / f'{PREFIX}{inputs_digest()}'
     marker = cached / '.checked'
     with exclusive(CACHE_DIR / f'{PREFIX}lock'):
@@ -62,5 +78,4 @@ def built_wheels(destination: Path) -> list[Path]:
             )
             assert completed.returncode == 0, completed.stdout + completed.stderr
             marker.write_text(completed.stdout)
-        destination.mkdir(parents=True, exist_ok=True)
-        return [Path(shutil.copy2(wheel, destination)) for wheel in sorted(cached.glob('*.whl'))]
+    return cached
