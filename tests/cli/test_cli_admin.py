@@ -67,7 +67,11 @@ def test_requeue_reports_ids_it_could_not_requeue(url: str, connection: redis.Re
     job = failed_jobs(connection, 1)[0]
     result = invoke('requeue', '-u', url, '--queue', 'default', job.id, 'not-a-failed-job')
     assert result.exit_code == 1
-    assert_one_line_error(result.stderr, 'Unable to requeue 1 of 2 jobs')
+    assert result.stdout.splitlines() == [
+        'Requeueing 2 jobs from failed queue',
+        'Unable to requeue 1 jobs from failed job registry',
+    ]
+    assert_one_line_error(result.stderr, "job 'not-a-failed-job' not requeued: no such job")
     assert job.get_status() == JobStatus.QUEUED
 
 

@@ -117,7 +117,8 @@ def test_requeue_takes_the_start_of_a_failed_job_id(url: str, connection: redis.
     assert Queue(connection=connection).get_job_ids() == ['export-2026-b2']
     elsewhere = invoke('requeue', '-u', url, '-q', 'default', 'export-2026-c')  # failed in 'other' only
     assert elsewhere.exit_code == 1
-    assert_one_line_error(elsewhere.stderr, 'Unable to requeue 1 of 1 jobs')
+    assert elsewhere.stdout.splitlines()[-1] == 'Unable to requeue 1 jobs from failed job registry'
+    assert_one_line_error(elsewhere.stderr, "'export-2026-c'", 'export-2026-c3', "failed on queue 'other'")
 
 
 def test_depends_on_keeps_the_id_as_typed_and_warns(url: str, connection: redis.Redis) -> None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import click
 
-from rq.exceptions import InvalidJobOperation, InvalidJobOperationError, NoSuchJobError
+from rq.job import validate_job_id
 from rq.registry import FailedJobRegistry
 from rq.suspension import resume as resume_workers
 from rq.suspension import suspend as suspend_workers
 
 from ._config import CliConfig, shared_options
-from ._console import say
-from ._errors import CliError, UsageError
+from ._console import print_error, say
+from ._errors import FAILURE, UsageError
 from ._job_prefix import job_namespace, resolve_member
 from ._progress import progress_bar
+from ._requeue_reasons import requeue_or_reason
 
 
 @click.command('empty')
@@ -49,30 +50,38 @@ def requeue(cli: CliConfig, queue: str, all_jobs: bool, at_front: bool, job_ids:
     """Put failed jobs (JOB_IDS, or --all) back on their queue.
 
     A JOB_ID may be the start of the id of one failed job of the queue; an id that exists exactly
-    always names that job.
+    always names that job. Standard output has upstream RQ's lines; each id that could not be
+    requeued is named on standard error with the reason, and the exit code is then 1.
     """
     registry = FailedJobRegistry(queue, connection=cli.connection, job_class=cli.job_class, serializer=cli.serializer)
-    ids = registry.get_job_ids() if all_jobs else _resolve(cli, registry, job_ids)
+    namespace = job_namespace(cli.job_class)
+    ids = registry.get_job_ids() if all_jobs else _resolve(cli, registry, namespace, job_ids)
     if not ids:
         say('Nothing to do')
         return
     say(f'Requeueing {len(ids)} jobs from failed queue')
-    failed = 0
+    reasons: dict[str, str] = {}
     with progress_bar('Requeueing', total=len(ids)) as advance:
         for job_id in ids:
-            try:
-                registry.requeue(job_id, at_front=at_front)
-            except (InvalidJobOperation, InvalidJobOperationError, NoSuchJobError, ValueError):
-                failed += 1
+            reason = requeue_or_reason(registry, namespace, job_id, at_front)
+            if reason is not None:
+                reasons[job_id] = reason
             advance(1)
-    if failed:
-        raise CliError(f'Unable to requeue {failed} of {len(ids)} jobs from failed job registry {queue!r}')
+    if reasons:
+        say(f'Unable to requeue {len(reasons)} jobs from failed job registry', style='red')
+        for job_id, reason in reasons.items():
+            print_error(f'job {job_id!r} not requeued: {reason}')
+        raise click.exceptions.Exit(FAILURE)
 
 
-def _resolve(cli: CliConfig, registry: FailedJobRegistry, given: tuple[str, ...]) -> list[str]:
+def _resolve(cli: CliConfig, registry: FailedJobRegistry, namespace: str, given: tuple[str, ...]) -> list[str]:
     """Full ids for ``given`` (a start of an id stands for the one failed job whose id begins so),
     all checked before anything is requeued; the ids that a start of an id stood for go to stderr."""
-    namespace = job_namespace(cli.job_class)
+    for job_id in given:
+        try:
+            validate_job_id(job_id)
+        except ValueError as exc:
+            raise UsageError(str(exc), 'JOB_ID') from None
     ids = [resolve_member(cli.connection, registry.key, namespace, job_id) for job_id in given]
     for typed, job_id in zip(given, ids, strict=True):
         if typed != job_id:
