@@ -16,6 +16,7 @@ from ..serializers import Serializer, resolve_serializer
 from ..utils import now
 from . import current
 from .callbacks import JobCallbacksMixin
+from .generator_results import refuse_generator
 from .payload import UNSET, JobPayloadMixin
 from .results_access import JobResultsMixin
 from .status import JobStatus
@@ -512,6 +513,7 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
         result = self.func(*self.args, **self.kwargs)
         if inspect.iscoroutine(result):
             return asyncio.run(result)
+        refuse_generator(self.func_name or '?', self.serializer, result)
         return result
 
     # -- registries and executions ---------------------------------------------------------
