@@ -8,6 +8,7 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.exceptions import ResponseError
 
 from . import codec, keys, scripts
 
@@ -313,19 +314,89 @@ def finish_job_call(
 
 def finish_job_then_claim(connection: Redis, finish: ScriptCall, claim: ScriptCall) -> tuple[Any, Any]:
     """Record a success and claim the next job in one round trip (two script calls sent together).
-    Returns both replies. A script the server did not know is run here (finish), or left for the
-    next claim (claim: it did not run). If only the claim ran (its script was loaded, the finish's
-    not), the finish runs after it and the worker hash is set back to show the new job."""
+    Returns both replies; the claim's is an exception instance when its script raised (the success
+    is recorded all the same). A script the server did not know is run here (finish), or left for
+    the next claim (claim: it did not run). If only the claim ran (its script was loaded, the
+    finish's not), the finish runs after it and the worker hash is set back to show the new job.
+
+    When Redis refuses the success (out of memory, or any error reply), the job the claim took is
+    handed back (see :func:`hand_back_claim`) and :class:`FinishRefused` is raised."""
     finished, claimed = scripts.call_pair(connection, finish, claim)
     if claimed is scripts.NOT_LOADED:
         claimed = None
     if finished is scripts.NOT_LOADED:
-        finished = scripts.run(finish[0], connection, finish[1], finish[2])
-        if claimed and not isinstance(claimed, Exception) and claimed != -1:
+        try:
+            finished = scripts.run(finish[0], connection, finish[1], finish[2])
+        except ResponseError as exc:
+            finished = exc
+        if _took_job(claimed) and not isinstance(finished, Exception):
             worker_name = finish[2][6]
             connection.hset(keys.worker_key(worker_name), mapping={'state': 'busy', 'current_job': claimed[1]})
+    if isinstance(finished, ResponseError):
+        raise _refused(connection, finished, claim, claimed)
     if isinstance(finished, Exception):
         raise finished
-    if isinstance(claimed, Exception):
-        raise claimed
     return finished, claimed
+
+
+class FinishRefused(ResponseError):
+    """Redis refused to record a success sent together with a claim (its message is Redis's).
+
+    ``handed_back``: the id of the job that claim took and that was put back at the front of its
+    queue (None when it took none). ``kept``: the claim's reply when that job could not be handed
+    back (``hand_back_error`` says why): it stays started by this worker, which must run it."""
+
+    def __init__(self, cause: ResponseError, handed_back: str | None, kept: Any = None) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.handed_back = handed_back
+        self.kept = kept
+        self.hand_back_error: ResponseError | None = None
+
+
+def _took_job(reply: Any) -> bool:
+    return isinstance(reply, (list, tuple)) and len(reply) == 3
+
+
+def _refused(connection: Redis, cause: ResponseError, claim: ScriptCall, claimed: Any) -> FinishRefused:
+    if not _took_job(claimed):
+        return FinishRefused(cause, None)
+    job_id = codec.text(claimed[1])
+    queue_name = keys.queue_name_from_key(claim[1][int(claimed[0]) - 1])
+    worker_name, execution_id = claim[2][1], claim[2][2]
+    try:
+        hand_back_claim(connection, queue_name, job_id, execution_id, worker_name)
+    except ResponseError as exc:
+        refused = FinishRefused(cause, None, kept=claimed)
+        refused.hand_back_error = exc
+        return refused
+    return FinishRefused(cause, job_id)
+
+
+def hand_back_claim(connection: Redis, queue_name: str, job_id: str, execution_id: str, worker_name: str) -> bool:
+    """Put a job this worker claimed but will not run back at the front of its queue, untouched
+    (``lua/hand_back_claim.lua``: status queued, its started entry and execution removed). Runs
+    even when Redis is out of memory. False when that claim's started entry was gone."""
+    script_keys = [
+        keys.queue_key(queue_name),
+        keys.registry_key('started', queue_name),
+        keys.job_key(job_id),
+        keys.execution_key(job_id, execution_id),
+        keys.executions_key(job_id),
+        keys.worker_key(worker_name),
+    ]
+    return bool(scripts.call('hand_back_claim', connection, script_keys, [job_id, execution_id]))
+
+
+def let_go_of_execution(connection: Redis, job_id: str, execution_id: str, worker_name: str) -> None:
+    """Let go of a run whose outcome Redis refused to record, even its failure: its execution hash,
+    its entry in the job's executions and the worker hash's ``current_job`` are deleted (DEL, ZREM
+    and HDEL only free memory: Redis accepts them when out of memory). Its started entry stays and
+    expires, no longer renewed; as no live worker is named for it any more, the job is then failed
+    (or retried) as abandoned by whichever worker looks first. (Not a MULTI: out of memory, Redis
+    refuses every command queued in a transaction.)"""
+    with connection.pipeline(transaction=False) as pipe:
+        pipe.delete(keys.execution_key(job_id, execution_id))
+        pipe.zrem(keys.executions_key(job_id), execution_id)
+        pipe.hdel(keys.worker_key(worker_name), 'current_job')
+        pipe.execute()

@@ -88,8 +88,11 @@ def predicted_outcome(job: Job, result: RunResult, stopped: bool) -> str:
     return RETRIED if job.should_retry else FAILED
 
 
-def log_outcome(worker: Any, job: Job, queue: Queue, result: RunResult, outcome: str) -> None:
-    """The outcome line of a run that was recorded: see the module's docstring."""
+def log_outcome(worker: Any, job: Job, queue: Queue, result: RunResult, outcome: str, note: str = '') -> None:
+    """The outcome line of a run that was recorded: see the module's docstring. ``note`` replaces
+    the exception (and traceback) when the run was recorded otherwise than it ended: Redis refused
+    its outcome and a short failure was recorded in its place (``Job failed ...; could not store
+    the result: OutOfMemoryError: ...``)."""
     level = _OUTCOME_LEVELS[outcome]
     log = worker.log
     if not log.isEnabledFor(level):
@@ -107,15 +110,57 @@ def log_outcome(worker: Any, job: Job, queue: Queue, result: RunResult, outcome:
     if outcome == RETRIED and job.retries_left is not None and result.retry is None:
         message += ', %s'
         args += (_retries_left(job.retries_left),)
-    details = _details(job, result, outcome) if outcome != STOPPED else ''
+    details = note or (_details(job, result, outcome) if outcome != STOPPED else '')
     if details:
         message += '; %s'
         args += (styled(details, 'error'),)
-    traceback = _traceback(result) if outcome != STOPPED else ''
+    traceback = _traceback(result) if outcome != STOPPED and not note else ''
     if traceback:
         message += '\n%s'
         args += (traceback,)
     log.log(level, message, *args)
+
+
+def log_unrecorded(
+    worker: Any, job: Job, queue: Queue, result: RunResult, refused: str, cause: str, unreleased: str = ''
+) -> None:
+    """Redis refused a run's outcome (``refused``: what was not stored, and why) and then its
+    failure too (``cause``): one error line. The job stays started in Redis until its started
+    entry expires, then it is failed (or retried) as abandoned. ``unreleased``: why the worker could
+    not let go of the run either (a live worker's run is never failed as abandoned)."""
+    fate = (
+        f'the worker could not let go of the run either ({unreleased})'
+        if unreleased
+        else 'it stays started until its started entry expires, then it is failed or retried as abandoned'
+    )
+    worker.log.error(
+        '%s: %s (%s): %s in %s; %s; recording its failure was refused too (%s): %s',
+        styled(queue.name, 'queue'),
+        styled('Job not recorded', 'failed'),
+        job.id,
+        styled(call_text(worker, job), 'job'),
+        format_duration((result.ended_at - result.started_at).total_seconds()),
+        styled(refused, 'error'),
+        cause,
+        fate,
+    )
+
+
+def log_claim_handed_back(worker: Any, refused: Any) -> None:
+    """The job claimed together with a success whose recording Redis refused (``refused``, a
+    ``worker_ops.FinishRefused``): put back at the front of its queue, or, when that was refused
+    too, kept to run next. Nothing when the claim took no job."""
+    if refused.handed_back is not None:
+        worker.log.warning(
+            'job %s, claimed together with a result Redis refused, was put back at the front of its queue',
+            refused.handed_back,
+        )
+    elif refused.kept is not None:
+        worker.log.warning(
+            'job %s, claimed together with a result Redis refused, could not be put back (%s): it runs next',
+            refused.kept[1].decode() if isinstance(refused.kept[1], bytes) else refused.kept[1],
+            refused.hand_back_error,
+        )
 
 
 def _details(job: Job, result: RunResult, outcome: str) -> str:

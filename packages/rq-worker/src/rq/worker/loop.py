@@ -29,7 +29,7 @@ from rq.utils import current_timestamp, get_version, now
 from . import recording
 from .commands import CommandListener
 from .identity import DequeueStrategy, WorkerIdentity, WorkerStatus
-from .job_log import log_closing
+from .job_log import log_claim_handed_back, log_closing
 from .logutils import setup_loghandlers, styled
 from .maintenance import Maintenance
 from .run import FAILED, RunResult
@@ -316,7 +316,18 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         names, execution_id, claimed_at, claim = ahead
         # (if the reply is lost, the next claim is sent again with this id and returns the same job)
         self._unanswered_claim = execution_id
-        _, reply = worker_ops.finish_job_then_claim(connection, finish, claim)
+        try:
+            _, reply = worker_ops.finish_job_then_claim(connection, finish, claim)
+        except worker_ops.FinishRefused as refused:
+            # (the job claimed with it was handed back; or, that refused too, it is this worker's to run)
+            self._unanswered_claim = None
+            if refused.kept is not None:
+                self._prefetched_claim = (names, execution_id, claimed_at, refused.kept)
+            log_claim_handed_back(self, refused)
+            raise
+        if isinstance(reply, Exception):  # (the success is recorded; the claim is sent again next turn)
+            self.log.warning('could not claim the next job with this one\'s result (%s); claiming it again', reply)
+            return
         self._prefetched_claim = (names, execution_id, claimed_at, reply)
         self._unanswered_claim = None
 

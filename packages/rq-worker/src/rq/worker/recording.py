@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -15,7 +18,7 @@ from rq.results import Result
 from rq.utils import current_timestamp, now
 
 from . import job_log
-from .run import FINISHED, RETRY, RunResult
+from .run import FAILED, FINISHED, RETRY, RunResult
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -23,6 +26,47 @@ if TYPE_CHECKING:
     from rq.executions import Execution
     from rq.job import Job
     from rq.queue import Queue
+
+
+#: Waits (seconds) between attempts to record the failure of a run whose outcome Redis refused. An
+#: out-of-memory refusal of a large result often passes within a second: the refused command's own
+#: arguments held memory until Redis trimmed the connection's input buffer.
+REFUSAL_RETRY_DELAYS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0)
+
+#: How much of a failure's exception line the short failure record keeps (see :class:`Refusal`).
+_EXCEPTION_LINE_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Redis refused to record a run's outcome (out of memory, say): the job is failed (or
+    retried) in its place with a short failure record naming the cause, which fits where the
+    refused write did not."""
+
+    text: str  # the failure record's exc_string: 'could not store the result: OutOfMemoryError: ...'
+    result: RunResult  # the run as recorded in its place
+    outcome: str  # job_log's FAILED, RETRIED or STOPPED: what recording that makes of the job
+
+    @classmethod
+    def of(cls, job: Job, result: RunResult, stopped: bool, exc: redis.exceptions.ResponseError) -> Refusal:
+        text = f'could not store {_what(result)}: {describe(exc)}'
+        failed = RunResult(FAILED, result.started_at, result.ended_at, exc_string=text)
+        return cls(text, failed, job_log.predicted_outcome(job, failed, stopped))
+
+
+def describe(exc: redis.exceptions.ResponseError) -> str:
+    """Redis's refusal, on one line: ``OutOfMemoryError: command not allowed when used memory > ...``."""
+    cause = exc.cause if isinstance(exc, worker_ops.FinishRefused) else exc
+    return f'{type(cause).__name__}: {cause}'.replace('\n', ' ')
+
+
+def _what(result: RunResult) -> str:
+    if result.status == FINISHED:
+        return 'the result'
+    if result.status == RETRY:
+        return 'the outcome of this run (it returned Retry)'
+    line = job_log.exception_line(result.exc_string or '')[:_EXCEPTION_LINE_LIMIT]
+    return f'the outcome of this run ({line})' if line else 'the outcome of this run'
 
 
 def already_recorded(job: Job, queue: Queue, execution: Execution) -> bool:
@@ -50,37 +94,125 @@ def record(worker: Any, job: Job, queue: Queue, execution: Execution, result: Ru
     worker._record_attempts = attempt + 1
     outcome = job_log.predicted_outcome(job, result, stopped)
     repeats_left = job.repeats_left if result.status == FINISHED else None
+    before = dict(vars(job))  # (what recording changes in the job, put back if Redis refuses it)
+    earlier = getattr(worker, '_refusal', None)  # (an earlier attempt's refusal, see below)
+    refusal: Refusal | None = earlier[1] if earlier is not None and earlier[0] == execution.id else None
+    note = ''
     try:
         if attempt and already_recorded(job, queue, execution):
             worker._record_attempts = 0
-            job_log.log_outcome(worker, job, queue, result, outcome)
+            worker._refusal = None
+            if refusal is not None:
+                result, outcome, note = refusal.result, refusal.outcome, refusal.text
+            job_log.log_outcome(worker, job, queue, result, outcome, note=note)
             return
-        if result.status == FINISHED and _fast_path(worker, job):
-            _finish(worker, job, queue, execution, result, working_seconds)
-        elif result.status == FINISHED:
-            if job.repeats_left and result.return_payload is not None:
-                job._result = _decode(job, result.return_payload)
-            record_success(
-                job,
-                queue,
-                None,
-                worker_name=worker.name,
-                default_result_ttl=worker.default_result_ttl,
-                execution=execution,
-                extra=count,
-                serialized_return_value=result.return_payload,
-                guard=guard,
-            )
-        elif result.status == RETRY:
-            assert result.retry is not None
-            record_retry_by_return(
-                job, queue, result.retry, worker_name=worker.name, execution=execution, extra=count, guard=guard
-            )
-        else:
+        if refusal is None:
+            try:
+                _write_outcome(worker, job, queue, execution, result, stopped, working_seconds, count, guard)
+            except redis.exceptions.ResponseError as exc:  # (not a connection error, nor WatchError)
+                vars(job).update(before)
+                refusal = Refusal.of(job, result, stopped, exc)
+                worker._refusal = (execution.id, refusal)
+        if refusal is not None:
+            if not _record_refusal(worker, job, queue, execution, stopped, refusal, working_seconds, guard, before):
+                worker._record_attempts = 0
+                worker._refusal = None
+                worker.failed_job_count += 1
+                return
+            result, outcome, succeeded, note = refusal.result, refusal.outcome, False, refusal.text
+    except (redis.exceptions.ConnectionError, redis.exceptions.WatchError):
+        raise  # the worker tries again; that attempt first checks whether this one applied
+    except BaseException:
+        worker._record_attempts = 0
+        worker._refusal = None
+        raise
+    worker._refusal = None
+    worker._record_attempts = 0
+    worker.total_working_time += working_seconds
+    if succeeded:
+        worker.successful_job_count += 1
+    else:
+        worker.failed_job_count += 1
+    job_log.log_outcome(worker, job, queue, result, outcome, note=note)
+    if succeeded:
+        if repeats_left:
+            job_log.log_repeat(worker, job, repeats_left)
+        job_log.log_result_lifespan(worker, job)
+
+
+def _write_outcome(
+    worker: Any,
+    job: Job,
+    queue: Queue,
+    execution: Execution,
+    result: RunResult,
+    stopped: bool,
+    working_seconds: float,
+    count: Callable[[Pipeline], None],
+    guard: str,
+) -> None:
+    """Write the run's outcome, as it ended (one transaction, or the success script)."""
+    if result.status == FINISHED and _fast_path(worker, job):
+        _finish(worker, job, queue, execution, result, working_seconds)
+    elif result.status == FINISHED:
+        if job.repeats_left and result.return_payload is not None:
+            job._result = _decode(job, result.return_payload)
+        record_success(
+            job,
+            queue,
+            None,
+            worker_name=worker.name,
+            default_result_ttl=worker.default_result_ttl,
+            execution=execution,
+            extra=count,
+            serialized_return_value=result.return_payload,
+            guard=guard,
+        )
+    elif result.status == RETRY:
+        assert result.retry is not None
+        record_retry_by_return(
+            job, queue, result.retry, worker_name=worker.name, execution=execution, extra=count, guard=guard
+        )
+    else:
+        record_failure(
+            job,
+            queue,
+            result.exc_string or '',
+            worker_name=worker.name,
+            execution=execution,
+            stopped=stopped,
+            write_failed_registry=not worker.disable_default_exception_handler,
+            extra=count,
+            guard=guard,
+        )
+
+
+def _record_refusal(
+    worker: Any,
+    job: Job,
+    queue: Queue,
+    execution: Execution,
+    stopped: bool,
+    refusal: Refusal,
+    working_seconds: float,
+    guard: str,
+    before: dict[str, Any],
+) -> bool:
+    """Fail (or retry) a job whose outcome Redis refused, with :attr:`Refusal.text`. A refusal of
+    that too is tried again after each of :data:`REFUSAL_RETRY_DELAYS`; then the worker lets go of
+    the run (see ``worker_ops.let_go_of_execution``): the job stays started until its started entry
+    expires, and is then failed or retried as abandoned. Returns False then."""
+
+    def count(pipe: Pipeline) -> None:
+        worker_ops.count_outcome(pipe, worker.name, False, working_seconds)
+
+    delays = iter(REFUSAL_RETRY_DELAYS)
+    while True:
+        try:
             record_failure(
                 job,
                 queue,
-                result.exc_string or '',
+                refusal.text,
                 worker_name=worker.name,
                 execution=execution,
                 stopped=stopped,
@@ -88,22 +220,22 @@ def record(worker: Any, job: Job, queue: Queue, execution: Execution, result: Ru
                 extra=count,
                 guard=guard,
             )
-    except (redis.exceptions.ConnectionError, redis.exceptions.WatchError):
-        raise  # the worker tries again; that attempt first checks whether this one applied
-    except BaseException:
-        worker._record_attempts = 0
-        raise
-    worker._record_attempts = 0
-    worker.total_working_time += working_seconds
-    if succeeded:
-        worker.successful_job_count += 1
-    else:
-        worker.failed_job_count += 1
-    job_log.log_outcome(worker, job, queue, result, outcome)
-    if succeeded:
-        if repeats_left:
-            job_log.log_repeat(worker, job, repeats_left)
-        job_log.log_result_lifespan(worker, job)
+            return True
+        except redis.exceptions.ResponseError as exc:
+            vars(job).update(before)
+            delay = next(delays, None)
+            if delay is None:
+                released = ''
+                try:
+                    worker_ops.let_go_of_execution(job.connection, job.id, execution.id, worker.name)
+                except redis.exceptions.ResponseError as error:
+                    released = describe(error)
+                job_log.log_unrecorded(worker, job, queue, refusal.result, refusal.text, describe(exc), released)
+                return False
+            time.sleep(delay)
+        except BaseException:
+            vars(job).update(before)  # (an attempt after a connection error starts from the run's job)
+            raise
 
 
 def _fast_path(worker: Any, job: Job) -> bool:
