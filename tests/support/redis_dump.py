@@ -13,6 +13,9 @@ _TIMESTAMP = re.compile(rb'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$')
 _EPOCH = re.compile(rb'^\d{10}(\.\d+)?$')
 #: Stream/execution fields holding float epochs or random ids.
 VOLATILE_FIELDS = {'execution_id', 'execution_started_at', 'execution_ended_at', 'id'}
+#: Keys rq writes for itself and upstream never reads: the call tokens that make an enqueue sent
+#: twice by redis-py queue its job once (they expire within minutes). Left out of snapshots.
+OWN_KEY_PATTERNS = (re.compile(rb'^rq:enqueue-token:[0-9a-f]+$'),)
 
 
 def normalize_hash(raw: dict[bytes, bytes]) -> dict[str, Any]:
@@ -32,6 +35,8 @@ def snapshot(client: redis.Redis) -> dict[str, Any]:
     """Every key with its type, TTL class and normalized content."""
     result: dict[str, Any] = {}
     for key in sorted(client.keys('*')):
+        if any(pattern.match(key) for pattern in OWN_KEY_PATTERNS):
+            continue
         kind = client.type(key).decode()
         ttl = client.ttl(key)
         entry: dict[str, Any] = {'type': kind, 'ttl': 'none' if ttl == -1 else ttl}

@@ -119,3 +119,10 @@ def cron_scheduler_key(name: str) -> str:
 
 def cron_job_history_key(name: str) -> str:
     return f'rq:cron_job:{name}:jobs'
+
+
+def enqueue_token_key(token: str) -> str:
+    """A call's token, kept a few minutes by the scripts that push ids onto queues, so that a copy
+    of the call sent again by the client does nothing (see ``ops.ENQUEUE_TOKEN_TTL``). Only rq
+    writes it; upstream rq never reads a key under this prefix."""
+    return f'rq:enqueue-token:{token}'

@@ -6,6 +6,7 @@ connection or a pipeline: with a pipeline the commands are queued and the caller
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,6 +17,17 @@ from . import codec, keys, scripts
 
 #: enqueue.lua outcomes
 DUPLICATE, QUEUED, DEFERRED, SCHEDULED, SAVED = 0, 1, 2, 3, 4
+
+#: Seconds a script that pushes an id onto a queue keeps its call's token (``rq:enqueue-token:<token>``,
+#: holding the call's reply). redis-py sends a command (or a whole pipeline) again when its reply
+#: is late, a few times within seconds; every copy of the call carries the same token, so only the
+#: first one to run pushes the id, and the others return its reply.
+ENQUEUE_TOKEN_TTL = 300
+
+
+def new_token() -> str:
+    """A token for one call of a script that pushes ids (see :data:`ENQUEUE_TOKEN_TTL`)."""
+    return secrets.token_hex(16)
 
 
 def _flatten(mapping: Mapping[str, Any]) -> list[Any]:
@@ -79,6 +91,9 @@ def enqueue(
     ``placement`` is ``'R'``/``'L'`` (queue tail/head, unless a dependency is unmet: then deferred),
     ``'S'`` (scheduled at ``score``) or ``'N'`` (save only). Returns the outcome constant, or the
     pipeline when ``client`` is one.
+
+    Safe to send again: a copy of this call (redis-py's retry after a late reply, or a pipeline it
+    sends again) returns the first copy's outcome and writes nothing.
     """
     script_keys = [
         keys.job_key(job_id),
@@ -90,6 +105,7 @@ def enqueue(
         keys.dependencies_key(job_id),
         keys.group_key(group_id or ''),
         keys.GROUPS,
+        keys.enqueue_token_key(new_token()),
         *[keys.job_key(dependency_id) for dependency_id in dependency_ids],
         *[keys.dependents_key(dependency_id) for dependency_id in dependency_ids],
     ]
@@ -103,6 +119,7 @@ def enqueue(
         '1' if allow_failed_dependencies else '0',
         group_id or '',
         len(dependency_ids),
+        ENQUEUE_TOKEN_TTL,
         *dependency_ids,
         *_flatten(mapping),
     ]
@@ -110,11 +127,10 @@ def enqueue(
 
 
 def push_job_id(client: Redis | Pipeline, queue_name: str, job_id: str, at_front: bool = False) -> None:
-    key = keys.queue_key(queue_name)
-    if at_front:
-        client.lpush(key, job_id)
-    else:
-        client.rpush(key, job_id)
+    """Push ``job_id`` onto the queue (``lua/push_job_id.lua``): a copy of the call that the client
+    sends again pushes nothing."""
+    script_keys = [keys.queue_key(queue_name), keys.enqueue_token_key(new_token())]
+    scripts.run('push_job_id', client, script_keys, [job_id, 'L' if at_front else 'R', ENQUEUE_TOKEN_TTL])
 
 
 def register_dependency(client: Redis | Pipeline, job_id: str, dependency_ids: Iterable[str], ttl: int | None) -> None:
@@ -184,10 +200,16 @@ def requeue_from_registry(
     ttl: int | None = None,
 ) -> int:
     """Move a job from a registry back onto its queue (``lua/requeue.lua``): 1 done, 0 not in the
-    registry, -1 its hash is gone."""
-    script_keys = [registry_key, keys.job_key(job_id), keys.queue_key(queue_name), keys.QUEUES]
+    registry, -1 its hash is gone. A copy of the call sent again returns the first one's reply."""
+    script_keys = [
+        registry_key,
+        keys.job_key(job_id),
+        keys.queue_key(queue_name),
+        keys.QUEUES,
+        keys.enqueue_token_key(new_token()),
+    ]
     ttl_arg = ttl if ttl and ttl > 0 else -1
-    args = [job_id, enqueued_at, '1' if at_front else '0', codec.encode_legacy_exc_info(''), ttl_arg]
+    args = [job_id, enqueued_at, '1' if at_front else '0', codec.encode_legacy_exc_info(''), ttl_arg, ENQUEUE_TOKEN_TTL]
     return int(scripts.run('requeue', connection, script_keys, args))
 
 
@@ -230,10 +252,25 @@ def delete_job(
 
 
 def cleanup_group(client: Redis | Pipeline, group_name: str) -> Any:
-    """Drop a group's ids whose job is gone; forget the group once empty (``lua/forget_empty_group.lua``)."""
-    return scripts.run(
-        'forget_empty_group', client, [keys.group_key(group_name), keys.GROUPS], [group_name, keys.JOB_PREFIX]
-    )
+    """Drop a group's ids whose job is gone; forget the group once empty (``lua/forget_empty_group.lua``).
+
+    Each script call looks at about :data:`scripts.SWEEP_BATCH` ids (an ``SSCAN`` step); with a connection
+    the calls go on until the scan is over and the number of ids dropped is returned. In a pipeline
+    one call (the first step of the scan) is queued: a group of at most about that many ids is
+    cleaned completely, a larger one partly (the rest at its next cleanup)."""
+    script_keys = [keys.group_key(group_name), keys.GROUPS]
+    if isinstance(client, Pipeline):
+        return scripts.run(
+            'forget_empty_group', client, script_keys, [group_name, keys.JOB_PREFIX, 0, scripts.SWEEP_BATCH]
+        )
+    cursor, dropped = b'0', 0
+    while True:
+        reply = scripts.run(
+            'forget_empty_group', client, script_keys, [group_name, keys.JOB_PREFIX, cursor, scripts.SWEEP_BATCH]
+        )
+        cursor, dropped = reply[0], dropped + int(reply[1])
+        if cursor in (b'0', '0'):
+            return dropped
 
 
 def remove_from_dependents_sets(client: Redis | Pipeline, job_id: str, dependency_ids: Iterable[str]) -> None:
@@ -273,7 +310,21 @@ def job_heartbeat(
 
 
 def empty_queue(connection: Redis, queue_name: str) -> int:
-    return int(scripts.run('empty_queue', connection, [keys.queue_key(queue_name)], [keys.JOB_PREFIX]))
+    """Pop the queue's ids and delete their jobs (``lua/empty_queue.lua``), at most
+    :data:`scripts.SWEEP_BATCH` ids a call. The calls stop once as many ids as the queue held at the first
+    call are gone (or it is empty), so a producer that keeps pushing cannot keep them going.
+    Returns how many ids were removed."""
+    script_keys = [keys.queue_key(queue_name)]
+    removed, budget = 0, None
+    while budget is None or removed < budget:
+        limit = scripts.SWEEP_BATCH if budget is None else min(scripts.SWEEP_BATCH, budget - removed)
+        popped, left = scripts.run('empty_queue', connection, script_keys, [keys.JOB_PREFIX, limit])
+        if budget is None:
+            budget = int(popped) + int(left)
+        removed += int(popped)
+        if not int(left):
+            break
+    return removed
 
 
 def cleanup_execution(client: Redis | Pipeline, job_id: str, queue_name: str, execution_id: str) -> None:

@@ -6,6 +6,29 @@ can never be refused: a transaction whose later steps read what an earlier scrip
 marks the job finished, then releases the dependents that waited for it) must run every step in
 order, and the server may know some of the scripts and not others (after a restart or
 ``SCRIPT FLUSH``, once other calls loaded theirs again). The server still compiles each script once.
+
+Redis runs one script at a time and nothing else meanwhile (past ``busy-reply-threshold`` every
+other client is answered ``BUSY``), so every script does a bounded amount of work per call:
+
+- sweeps go in batches of at most :data:`SWEEP_BATCH` ids and the Python side calls again:
+  ``claim_job`` (dead ids: a reply ``{0, n}`` means "n dropped, nothing claimed yet"),
+  ``empty_queue`` (``{removed, left}``), ``forget_empty_group`` (one ``SSCAN`` step, ``{cursor, n}``);
+- the others do work proportional to what the caller names or to one job: ``enqueue`` (its
+  dependencies), ``move_due_jobs`` (the ids passed, a batch the scheduler reads with a limit),
+  ``cancel`` (the job's executions; its ``LREM`` on the queue is one command, as upstream's),
+  ``release_dependents``/``lib_release`` (the parent's dependents, each of which is queued or
+  dropped: work the release has to do anyway), ``claim_job``'s look-up of an unanswered claim (the
+  started registries: the jobs running now), and single-key scripts (``requeue``,
+  ``push_job_id``, ``claim_expired``, ``hset_if_exists``, the scheduler lock ones,
+  ``move_back_from_intermediate``, ``finish_job``).
+
+Scripts that push ids onto a queue (``enqueue``, ``push_job_id``, ``requeue``) take a call token
+(``rq:enqueue-token:<token>``, see ``ops.ENQUEUE_TOKEN_TTL``), so a copy that redis-py sends again
+after a late reply (alone or in a pipeline) pushes nothing and returns the first copy's reply. The
+others are safe to repeat by what they check: ``move_due_jobs`` moves an id only while it is in the
+scheduled registry, ``release_dependents`` only a dependent still ``deferred``,
+``move_back_from_intermediate`` only an id still in the intermediate list, and ``claim_job`` returns
+the job already claimed under its execution id.
 """
 
 from __future__ import annotations
@@ -23,6 +46,9 @@ from redis.exceptions import NoScriptError, ResponseError
 from .pool import checkout
 
 _INCLUDE = '-- @include '
+
+#: The most ids a sweeping script handles in one call (see the module docstring).
+SWEEP_BATCH = 1000
 
 
 @cache

@@ -32,11 +32,25 @@ def claim_job(
     (``lua/claim_job.lua``). Returns the raw reply; decode it with :func:`decode_claim`.
 
     ``resend``: this execution id was claimed before and the reply was lost; the job it took then
-    is returned again (found by the execution id itself, even when the worker hash expired)."""
+    is returned again (found by the execution id itself, even when the worker hash expired).
+
+    Ids whose job hash is gone are dropped on the way, :data:`scripts.SWEEP_BATCH` at most per
+    script call: the script is called again until it claims a job or finds every queue empty."""
     name, script_keys, args = claim_job_call(
         queue_names, worker_name, execution_id, timestamp, epoch, now_score, heartbeat_ttl, resend=resend
     )
-    return scripts.call(name, connection, script_keys, args)
+    while True:
+        reply = scripts.call(name, connection, script_keys, args)
+        if not is_sweep_reply(reply):
+            return reply
+        # Only dead ids were dropped (at most scripts.SWEEP_BATCH a call): claim again. The first
+        # call found no earlier claim of this execution id, so the next ones need not look.
+        args[-2] = 0
+
+
+def is_sweep_reply(reply: Any) -> bool:
+    """Whether a claim reply says "dropped a batch of dead ids, nothing claimed yet: call again"."""
+    return isinstance(reply, list) and len(reply) == 2
 
 
 ScriptCall = scripts.ScriptCall
@@ -72,6 +86,7 @@ def claim_job_call(
         keys.EXECUTION_PREFIX,
         keys.EXECUTIONS_PREFIX,
         1 if resend else 0,
+        scripts.SWEEP_BATCH,
     ]
     return 'claim_job', script_keys, args
 
@@ -322,7 +337,7 @@ def finish_job_then_claim(connection: Redis, finish: ScriptCall, claim: ScriptCa
     When Redis refuses the success (out of memory, or any error reply), the job the claim took is
     handed back (see :func:`hand_back_claim`) and :class:`FinishRefused` is raised."""
     finished, claimed = scripts.call_pair(connection, finish, claim)
-    if claimed is scripts.NOT_LOADED:
+    if claimed is scripts.NOT_LOADED or is_sweep_reply(claimed):  # (a sweep: the next claim goes on)
         claimed = None
     if finished is scripts.NOT_LOADED:
         try:

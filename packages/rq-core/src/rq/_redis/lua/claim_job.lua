@@ -22,11 +22,15 @@
 -- ARGV[10] 'rq:executions:' }
 -- ARGV[11] '1' when the worker sends this claim again because the reply to the first one was lost
 --          (optional: '0' or absent for a first claim)
+-- ARGV[12] the most dead ids (see below) to drop in this call (optional: 1000 when absent)
 --
--- Returns nil when every queue is empty, -1 when workers are suspended, else {queue index
--- (1-based), job id, job hash packed in one string}: each field and each value as its length in
--- decimal, a colon, then its bytes (one bulk string decodes much faster than a list of them). Ids whose job hash no longer exists (an
--- expired ttl) are dropped on the way.
+-- Returns nil when every queue is empty, -1 when workers are suspended, {0, number dropped} when
+-- ARGV[12] dead ids were dropped and nothing was claimed yet (the caller calls again), else
+-- {queue index (1-based), job id, job hash packed in one string}: each field and each value as its
+-- length in decimal, a colon, then its bytes (one bulk string decodes much faster than a list of
+-- them). Ids whose job hash no longer exists (an expired ttl) are dropped on the way, at most
+-- ARGV[12] of them per call: a queue holding millions of them would otherwise keep Redis busy
+-- (every other client refused with BUSY) for seconds.
 --
 -- Repeating a call is safe: when a job is already started under this execution id (the first call
 -- applied but its reply was lost, and the client sent it again), that same job is returned again,
@@ -94,6 +98,8 @@ if redis.call('EXISTS', KEYS[2 * n + 2]) == 1 then
     return -1
 end
 
+local dead_limit = tonumber(ARGV[12] or '1000')
+local dead = 0
 for i = 1, n do
     while true do
         local job_id = redis.call('LPOP', KEYS[i])
@@ -101,7 +107,12 @@ for i = 1, n do
             break
         end
         local job_key = ARGV[8] .. job_id
-        if redis.call('EXISTS', job_key) == 1 then
+        if redis.call('EXISTS', job_key) == 0 then
+            dead = dead + 1
+            if dead >= dead_limit then
+                return {0, dead}
+            end
+        else
             local execution_id = ARGV[3]
             redis.call('HSET', job_key, 'status', 'started', 'started_at', ARGV[4], 'last_heartbeat', ARGV[4],
                 'worker_name', ARGV[2])

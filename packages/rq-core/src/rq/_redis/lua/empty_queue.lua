@@ -1,10 +1,16 @@
--- empty_queue.lua: pop every id off a queue and delete each job hash and its dependents set.
--- Registries, results and dependency sets are left alone (as RQ does).
+-- empty_queue.lua: pop up to ARGV[2] ids off a queue and delete each job hash and its dependents
+-- set. Registries, results and dependency sets are left alone (as RQ does). The caller calls
+-- again while ids are left (ops.empty_queue): one call never holds Redis for long, however long
+-- the queue.
+--
 -- KEYS[1]  rq:queue:<q>
 -- ARGV[1]  the job key prefix, 'rq:job:'
--- Returns the number of ids removed.
+-- ARGV[2]  the most ids to pop in this call
+--
+-- Returns {ids removed, ids left in the queue}.
 local count = 0
-while true do
+local limit = tonumber(ARGV[2])
+while count < limit do
     local job_id = redis.call('LPOP', KEYS[1])
     if not job_id then
         break
@@ -12,4 +18,4 @@ while true do
     redis.call('DEL', ARGV[1] .. job_id, ARGV[1] .. job_id .. ':dependents')
     count = count + 1
 end
-return count
+return {count, redis.call('LLEN', KEYS[1])}

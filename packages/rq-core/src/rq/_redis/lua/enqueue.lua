@@ -8,10 +8,11 @@
 -- KEYS[5]  rq:scheduled:<q>            scheduled registry
 -- KEYS[6]  rq:job:<id>:dependents      this job's dependents set (only expired with the job)
 -- KEYS[7]  rq:job::<id>:dependencies   this job's dependencies set
--- KEYS[8]  rq:group:<g>                group set (untouched when ARGV[9] is '')
+-- KEYS[8]  rq:group:<g>                group set (untouched when ARGV[8] is '')
 -- KEYS[9]  rq:groups                   set of group names
--- KEYS[10 .. 9+n]      rq:job:<dep>             the n dependency job hashes
--- KEYS[10+n .. 9+2n]   rq:job:<dep>:dependents  their dependents sets
+-- KEYS[10] rq:enqueue-token:<token>    this call's token (see below)
+-- KEYS[11 .. 10+n]     rq:job:<dep>             the n dependency job hashes
+-- KEYS[11+n .. 10+2n]  rq:job:<dep>:dependents  their dependents sets
 --
 -- ARGV[1]  job id
 -- ARGV[2]  placement: 'R' queue tail, 'L' queue head, 'S' scheduled, 'N' save only
@@ -22,22 +23,35 @@
 -- ARGV[7]  '1': a failed dependency counts as met (Dependency(allow_failure=True))
 -- ARGV[8]  group id, or ''
 -- ARGV[9]  n, the number of dependencies
--- ARGV[10 .. 9+n]  the dependency ids
--- ARGV[10+n ..]    field, value, field, value ... of the job hash
+-- ARGV[10] seconds the token is kept
+-- ARGV[11 .. 10+n]  the dependency ids
+-- ARGV[11+n ..]     field, value, field, value ... of the job hash
 --
 -- Returns 0 duplicate, 1 queued, 2 deferred, 3 scheduled, 4 saved.
+--
+-- Each call carries a token of its own, unique to it (KEYS[10]). A call that writes records its
+-- outcome under the token; a copy of the same call (redis-py sends a command again when the reply
+-- did not come in time, and both copies run once the server answers) finds the token and returns
+-- that outcome without doing anything: the job is never queued twice, and the client reads the
+-- reply it would have read from the first copy.
 
 local job_id = ARGV[1]
 local placement = ARGV[2]
 local ttl = tonumber(ARGV[4])
 local n = tonumber(ARGV[9])
+local token_key = KEYS[10]
+
+local earlier = redis.call('GET', token_key)
+if earlier then
+    return tonumber(earlier)
+end
 
 if ARGV[3] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
     return 0
 end
 
 local fields = {}
-for i = 10 + n, #ARGV do
+for i = 11 + n, #ARGV do
     fields[#fields + 1] = ARGV[i]
 end
 if #fields > 0 then
@@ -56,7 +70,7 @@ elseif placement == 'N' then
 else
     local unmet = false
     for i = 1, n do
-        local status = redis.call('HGET', KEYS[9 + i], 'status')
+        local status = redis.call('HGET', KEYS[10 + i], 'status')
         if status and status ~= 'finished' and not (ARGV[7] == '1' and status == 'failed') then
             unmet = true
         end
@@ -66,8 +80,8 @@ else
         redis.call('HSET', KEYS[1], 'status', 'deferred')
         redis.call('ZADD', KEYS[4], ARGV[5], job_id)
         for i = 1, n do
-            redis.call('SADD', KEYS[9 + n + i], job_id)
-            redis.call('SADD', KEYS[7], ARGV[9 + i])
+            redis.call('SADD', KEYS[10 + n + i], job_id)
+            redis.call('SADD', KEYS[7], ARGV[10 + i])
         end
         outcome = 2
     else
@@ -91,4 +105,5 @@ if ttl > 0 then
     redis.call('EXPIRE', KEYS[6], ttl)
     redis.call('EXPIRE', KEYS[7], ttl)
 end
+redis.call('SET', token_key, outcome, 'EX', ARGV[10])
 return outcome

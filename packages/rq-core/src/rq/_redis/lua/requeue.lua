@@ -4,22 +4,31 @@
 -- KEYS[2]  rq:job:<id>
 -- KEYS[3]  rq:queue:<q>
 -- KEYS[4]  rq:queues
+-- KEYS[5]  rq:enqueue-token:<token>   this call's token (see enqueue.lua)
 -- ARGV[1]  job id
 -- ARGV[2]  enqueued_at timestamp
 -- ARGV[3]  '1' to push at the front
 -- ARGV[4]  the legacy exc_info field to write (RQ 2.x writes the zlib compression of '')
 -- ARGV[5]  the job's ttl: a queued job expires after it ('-1': it is kept until it runs)
+-- ARGV[6]  seconds the token is kept
 --
 -- The previous run's started_at and ended_at are cleared (the job has not started again yet), as
 -- RQ 2.x does.
 --
 -- Returns 1 requeued, 0 not in the registry, -1 in the registry but the job hash is gone (the
--- stale entry is removed).
+-- stale entry is removed). A copy of a call that the client sent again returns the first copy's
+-- reply (recorded under the token) and does nothing: without the token it would answer 0, the job
+-- having left the registry.
+local earlier = redis.call('GET', KEYS[5])
+if earlier then
+    return tonumber(earlier)
+end
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
     return 0
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 0 then
+    redis.call('SET', KEYS[5], -1, 'EX', ARGV[6])
     return -1
 end
 redis.call('HSET', KEYS[2], 'status', 'queued', 'enqueued_at', ARGV[2], 'started_at', '', 'ended_at', '',
@@ -35,4 +44,5 @@ else
     redis.call('RPUSH', KEYS[3], ARGV[1])
 end
 redis.call('SADD', KEYS[4], KEYS[3])
+redis.call('SET', KEYS[5], 1, 'EX', ARGV[6])
 return 1
