@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 import warnings
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ._jobs.liveness import kept_until, read_holder
 from ._redis import codec, keys, ops
 from ._redis import registries as zsets
 from ._redis.results_ops import failed_registry_score, registry_score
-from .defaults import DEFAULT_FAILURE_TTL
+from .defaults import DEFAULT_FAILURE_TTL, DEFAULT_JOB_MONITORING_INTERVAL
 from .exceptions import InvalidJobOperation, NoSuchJobError
 from .serializers import resolve_serializer
 from .timeouts import get_default_death_penalty_class
@@ -39,6 +42,10 @@ logger = logging.getLogger('rq.registry')
 
 #: How long a cleaner holds an abandoned execution it is handling before others may take it over.
 ABANDONED_CLAIM_SECONDS = 60
+
+#: How long a started entry lives without a heartbeat at default settings (1.5 ``job_monitoring_interval``):
+#: a worker heard from within it counts as alive (callers that know their interval pass their own).
+DEFAULT_HEARTBEAT_LIFETIME = DEFAULT_JOB_MONITORING_INTERVAL * 1.5
 
 
 class BaseRegistry:
@@ -242,22 +249,46 @@ class StartedJobRegistry(BaseRegistry):
                 ids.append(job_id)
         return ids
 
-    def cleanup(self, timestamp: float | None = None, exception_handlers: list[Any] | None = None) -> None:
-        """Fail (or retry) the jobs of executions whose heartbeat expired, then drop those entries.
+    def cleanup(
+        self,
+        timestamp: float | None = None,
+        exception_handlers: list[Any] | None = None,
+        heartbeat_lifetime: float = DEFAULT_HEARTBEAT_LIFETIME,
+    ) -> None:
+        """Fail (or retry) the jobs of executions whose heartbeat expired and whose worker is gone,
+        then drop those entries.
 
-        Each expired entry is first claimed atomically (its score pushed ``ABANDONED_CLAIM_SECONDS``
+        An expired entry whose worker is still alive (see :mod:`rq._jobs.liveness`: heard from after
+        its last renewal of this run, less than ``heartbeat_lifetime`` seconds ago) is not failed: its
+        expiry is moved to one ``heartbeat_lifetime`` after that worker's last heartbeat, so that it
+        expires again, and is failed then, should the worker go quiet (upstream cleaners sharing the
+        Redis see a live entry meanwhile).
+
+        Each entry to fail is first claimed atomically (its score pushed ``ABANDONED_CLAIM_SECONDS``
         ahead), so that concurrent cleaners handle an abandoned job once; it is removed in the same
         transaction that records the job's failure, and expires again should this process die first.
+        A heartbeat that arrives between the look and the claim wins: the claim then fails.
         """
         from ._jobs.outcome import handle_abandoned_job
 
         score = timestamp if timestamp is not None else current_timestamp()
         handled: set[str] = set()
         for member in zsets.members_up_to(self.connection, self.key, score):
+            job_id, execution_id = parse_composite_key(member)
+            holder = read_holder(self.connection, job_id, execution_id)
+            keep_until = kept_until(holder, time.time(), heartbeat_lifetime)
+            if keep_until is not None:
+                if ops.claim_expired(self.connection, self.key, member, score, math.ceil(keep_until)):
+                    logger.info(
+                        'Job %s: its started entry expired, but its worker %s is alive (heard from %.1f s ago); kept',
+                        job_id,
+                        holder.worker_name,
+                        time.time() - (holder.worker_beat or 0.0),
+                    )
+                continue
             claimed_until = current_timestamp() + ABANDONED_CLAIM_SECONDS
             if not ops.claim_expired(self.connection, self.key, member, score, claimed_until):
                 continue
-            job_id = self.parse_job_id(member)
             job = None if job_id in handled else self._fetch_or_none(job_id)
             if job is None:
                 zsets.remove(self.connection, self.key, member)

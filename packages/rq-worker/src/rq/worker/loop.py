@@ -32,6 +32,7 @@ from .identity import DequeueStrategy, WorkerIdentity, WorkerStatus
 from .job_log import log_claim_handed_back, log_closing
 from .logutils import setup_loghandlers, styled
 from .maintenance import Maintenance
+from .reachability import RedisReachability
 from .run import FAILED, RunResult
 from .signals import ShutdownHandling
 from .waiting import QueueWaiter
@@ -306,18 +307,18 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             worker_ops.claim_job_call(*self._claim_arguments(names, execution_id, moment), resend=resend),
         )
 
-    def send_finish(self, connection: Any, finish: worker_ops.ScriptCall) -> None:
+    def send_finish(self, connection: Any, finish: worker_ops.ScriptCall) -> Any:
         """Run the script call that records a success, together with the claim of the next job
-        when :meth:`claim_ahead` allows one (the next turn of the loop then takes that job)."""
+        when :meth:`claim_ahead` allows one (the next turn of the loop then takes that job).
+        Returns the recording script's reply (see finish_job.lua)."""
         ahead = self.claim_ahead()
         if ahead is None:
-            scripts.call(finish[0], connection, finish[1], finish[2])
-            return
+            return scripts.call(finish[0], connection, finish[1], finish[2])
         names, execution_id, claimed_at, claim = ahead
         # (if the reply is lost, the next claim is sent again with this id and returns the same job)
         self._unanswered_claim = execution_id
         try:
-            _, reply = worker_ops.finish_job_then_claim(connection, finish, claim)
+            finished, reply = worker_ops.finish_job_then_claim(connection, finish, claim)
         except worker_ops.FinishRefused as refused:
             # (the job claimed with it was handed back; or, that refused too, it is this worker's to run)
             self._unanswered_claim = None
@@ -327,9 +328,10 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             raise
         if isinstance(reply, Exception):  # (the success is recorded; the claim is sent again next turn)
             self.log.warning('could not claim the next job with this one\'s result (%s); claiming it again', reply)
-            return
+            return finished
         self._prefetched_claim = (names, execution_id, claimed_at, reply)
         self._unanswered_claim = None
+        return finished
 
     def _load_claimed(self, job_id: str, raw: dict[bytes, bytes], queue: Queue, execution: Execution) -> Job | None:
         job = queue.job_class(job_id, connection=self.connection, serializer=queue.serializer)
@@ -381,6 +383,17 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             self._state = WorkerStatus.IDLE.value
 
     # -- resilience -------------------------------------------------------------------------
+
+    @functools.cached_property
+    def redis_reachability(self) -> RedisReachability:
+        """What this worker saw of Redis outages: its look for abandoned jobs waits one entry
+        lifetime after an outage (see :mod:`rq.worker.reachability`)."""
+        return RedisReachability()
+
+    def note_redis_unreachable(self) -> None:
+        """Hook for wherever the worker catches a Redis connection error: Redis was unreachable
+        just now, so other workers' started entries may have lapsed without their being dead."""
+        self.redis_reachability.note_unreachable()
 
     def _with_reconnect(self, step: Callable[[], Any]) -> Any:
         """Run ``step``; while Redis is unreachable, wait (1, 2, 4 ... 60 s) and try again."""

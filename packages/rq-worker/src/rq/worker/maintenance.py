@@ -1,9 +1,11 @@
 """Periodic duties of a worker.
 
 - Every quarter heartbeat interval: fail or retry the jobs of dead workers (started entries whose
-  heartbeats stopped) on this worker's queues; an entry expires 1.5 intervals after the last
-  heartbeat, so a dead worker's job is noticed within 1.75 intervals (52.5 s with the default 30 s
-  ``job_monitoring_interval``), within two intervals as promised. The worker first renews the
+  heartbeats stopped, and whose workers are not heard from either) on this worker's queues, except
+  for one entry lifetime after Redis was unreachable (see :mod:`rq.worker.reachability`); an entry
+  expires 1.5 intervals after the last heartbeat, so a dead worker's job is noticed within 1.75
+  intervals (52.5 s with the default 30 s ``job_monitoring_interval``), within two intervals as
+  promised. The worker first renews the
   started entries of the executions it holds itself (its current job, the one claimed ahead, the one
   a claim whose reply was lost took): after an outage of Redis they may have expired, yet they
   belong to a live worker.
@@ -19,6 +21,8 @@ import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
+
+import redis
 
 from rq._redis import keys, ops, worker_ops
 from rq.group import Group
@@ -47,6 +51,8 @@ class Maintenance:
         # run due maintenance: one at a time, the other skips
         self._running = threading.Lock()
         self._log_abandoned = AbandonedJobLogger(worker)
+        self._announced_grace = False
+        worker.redis_reachability  # noqa: B018 - created now, before the threads that feed it start
 
     @property
     def abandoned_check_period(self) -> float:
@@ -89,18 +95,43 @@ class Maintenance:
 
         Never one of the worker's own: the entries it holds are renewed first, to expire one ttl
         after a moment later than the bound of this look, so they cannot be found expired by it
-        (nor by another worker's look, for a while)."""
+        (nor by another worker's look, for a while).
+
+        Never a live worker's either. Right after Redis was unreachable (a Redis error, or no
+        answer for longer than a heartbeat interval, as :attr:`BaseWorker.redis_reachability` saw
+        it), every entry may have lapsed: the worker then fails none of them until one entry
+        lifetime after Redis answered again, by when every live worker has renewed its own. And
+        the registry's cleanup keeps any expired entry whose worker is still heard from."""
         # the exact time: started scores are exact moments (claim_job.lua, heartbeats)
         expired_before = time.time()
+        reachability = self.worker.redis_reachability
         try:
             self.renew_held_executions(not_before=expired_before)
         except Exception as exc:
+            if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+                reachability.note_unreachable()
             self.worker.log.warning('could not renew its own jobs (%s); not looking for abandoned jobs now', exc)
             return
+        reachability.note_answered(gap_limit=float(self.worker.heartbeat_interval))
+        grace_left = reachability.seconds_of_grace_left(self.worker.execution_ttl)
+        if grace_left > 0:
+            if not self._announced_grace:
+                self._announced_grace = True
+                self.worker.log.info(
+                    'Redis answers again after an outage: no job is failed as abandoned for %.1f s '
+                    '(live workers renew their jobs meanwhile)',
+                    grace_left,
+                )
+            return
+        self._announced_grace = False
         handlers = [self._log_abandoned, *self.worker._exc_handlers]
         for queue in self.worker.queues:
             try:
-                StartedJobRegistry(queue=queue).cleanup(timestamp=expired_before, exception_handlers=handlers)
+                StartedJobRegistry(queue=queue).cleanup(
+                    timestamp=expired_before,
+                    exception_handlers=handlers,
+                    heartbeat_lifetime=self.worker.execution_ttl,
+                )
             except Exception:
                 self.worker.log.exception('could not check %s for abandoned jobs', queue.name)
 

@@ -272,10 +272,28 @@ def _finish(
         result_fields=entry,
         stream_maxlen=RESULTS_STREAM_MAXLEN,
     )
-    worker.send_finish(job.connection, finish)
+    if worker.send_finish(job.connection, finish) == LATE_RESULT:
+        log_late_result(worker, job, execution)
+        return
     job._status = JobStatus.FINISHED
     if job.webhooks:
         job.send_webhooks(JobStatus.FINISHED)
+
+
+#: finish_job.lua's reply when the job had been failed (or retried) as abandoned before its result came.
+LATE_RESULT = 3
+
+
+def log_late_result(worker: Any, job: Job, execution: Execution) -> None:
+    """A success that came after the job was taken for abandoned (its worker was cut off from Redis
+    for longer than a started entry lives): the result is kept among the job's results, the job is
+    left as it is now (failed, or retried and maybe running again elsewhere)."""
+    worker.log.warning(
+        'job %s: result arrived after the job was failed as abandoned (execution %s): kept among its '
+        'results; its status is left as it is',
+        job.id,
+        execution.id,
+    )
 
 
 def _decode(job: Job, payload: bytes) -> Any:

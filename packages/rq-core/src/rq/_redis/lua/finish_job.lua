@@ -26,7 +26,11 @@
 -- ARGV[14 ..] the result entry's field, value pairs
 --
 -- Returns 1 when the job was recorded, 0 when its hash was gone, 2 when this execution was already
--- recorded (its started entry is gone).
+-- recorded (its started entry is gone, and a result of it is in the job's results), 3 when the
+-- result came late: its started entry is gone and no result of this execution was recorded (the
+-- job was failed, or retried, as abandoned meanwhile). A late result is added to the job's results
+-- (so job.results() shows both) and counted for the worker; the job itself (status, registries,
+-- dependents, a retry running elsewhere) is left as it is.
 
 -- @include lib_release
 
@@ -34,10 +38,47 @@ local job_id = ARGV[1]
 local ttl = tonumber(ARGV[3])
 local recorded = 0
 
--- Once recorded, the execution's started entry is gone: a call re-sent after a lost reply (or a
--- job failed as abandoned meanwhile) changes nothing.
+local function count_for_worker()
+    redis.call('HINCRBY', KEYS[7], 'successful_job_count', 1)
+    redis.call('HINCRBYFLOAT', KEYS[7], 'total_working_time', ARGV[8])
+    redis.call('HSET', KEYS[7], 'state', 'idle')
+    redis.call('HDEL', KEYS[7], 'current_job')
+end
+
+-- Whether the job's results hold one of this execution (the stream is short: MAXLEN ~ ARGV[9]).
+local function recorded_before()
+    for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+')) do
+        local fields = entry[2]
+        for i = 1, #fields, 2 do
+            if fields[i] == 'execution_id' and fields[i + 1] == ARGV[2] then
+                return true
+            end
+        end
+    end
+    return false
+end
+
+-- Once recorded, the execution's started entry is gone: a call re-sent after a lost reply changes
+-- nothing. Gone without a result of this execution: the job was failed as abandoned meanwhile (the
+-- worker was cut off from Redis for longer than its entry lived); the result is kept all the same.
 if not redis.call('ZSCORE', KEYS[4], job_id .. ':' .. ARGV[2]) then
-    return 2
+    if redis.call('EXISTS', KEYS[1]) == 0 or recorded_before() then
+        return 2
+    end
+    local stream_ttl = redis.call('TTL', KEYS[2])
+    local entry = {}
+    for i = 14, #ARGV do
+        entry[#entry + 1] = ARGV[i]
+    end
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', unpack(entry))
+    -- (a stream of the job's earlier results keeps its TTL; a new one gets the result's)
+    if stream_ttl == -2 and ttl > 0 then
+        redis.call('EXPIRE', KEYS[2], ttl)
+    end
+    redis.call('DEL', KEYS[5])
+    redis.call('ZREM', KEYS[6], ARGV[2])
+    count_for_worker()
+    return 3
 end
 
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -64,8 +105,5 @@ end
 redis.call('DEL', KEYS[5])
 redis.call('ZREM', KEYS[6], ARGV[2])
 redis.call('ZREM', KEYS[4], job_id .. ':' .. ARGV[2])
-redis.call('HINCRBY', KEYS[7], 'successful_job_count', 1)
-redis.call('HINCRBYFLOAT', KEYS[7], 'total_working_time', ARGV[8])
-redis.call('HSET', KEYS[7], 'state', 'idle')
-redis.call('HDEL', KEYS[7], 'current_job')
+count_for_worker()
 return recorded
