@@ -245,19 +245,8 @@ class Queue:
         return (pipeline if pipeline is not None else self.connection).lrem(self.key, 1, job_id)
 
     def compact(self) -> None:
-        """Remove ids whose job hash no longer exists."""
-        job_ids = self.get_job_ids()
-        if not job_ids:
-            return
-        with self.connection.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.exists(keys.job_key(job_id))
-            exists = pipe.execute()
-        with self.connection.pipeline() as pipe:
-            for job_id, present in zip(job_ids, exists, strict=False):
-                if not present:
-                    pipe.lrem(self.key, 0, job_id)
-            pipe.execute()
+        """Remove ids whose job hash no longer exists, in short steps (see ``ops.compact_queue``)."""
+        ops.compact_queue(self.connection, self.name)
 
     def empty(self) -> int:
         """Remove every queued job (its hash and dependents set). Returns how many."""

@@ -309,6 +309,27 @@ def job_heartbeat(
         client.zadd(keys.registry_key('started', queue_name), {f'{job_id}:{execution_id}': score}, xx=xx)
 
 
+#: What compact_queue.lua writes over a dead id before it removes it (a colon: never a job id).
+_COMPACT_PLACEHOLDER = 'rq:compact:dropped'
+
+
+def compact_queue(connection: Redis, queue_name: str) -> int:
+    """Drop the queue's ids whose job hash is gone, keeping the others' order
+    (``lua/compact_queue.lua``): windows of :data:`scripts.SWEEP_BATCH` ids, one script call each,
+    from the head to the tail. Ids pushed or popped meanwhile move the window: such an id may be
+    looked at twice or not at all (it is then dropped by the next compaction, or by the claim that
+    pops it). Returns how many ids were dropped."""
+    script_keys = [keys.queue_key(queue_name)]
+    start, dropped = 0, 0
+    while True:
+        args = [keys.JOB_PREFIX, start, scripts.SWEEP_BATCH, _COMPACT_PLACEHOLDER]
+        looked_at, dropped_now = (int(n) for n in scripts.run('compact_queue', connection, script_keys, args))
+        dropped += dropped_now
+        if looked_at < scripts.SWEEP_BATCH:
+            return dropped
+        start += looked_at - dropped_now
+
+
 def empty_queue(connection: Redis, queue_name: str) -> int:
     """Pop the queue's ids and delete their jobs (``lua/empty_queue.lua``), at most
     :data:`scripts.SWEEP_BATCH` ids a call. The calls stop once as many ids as the queue held at the first

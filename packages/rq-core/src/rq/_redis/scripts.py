@@ -12,15 +12,16 @@ other client is answered ``BUSY``), so every script does a bounded amount of wor
 
 - sweeps go in batches of at most :data:`SWEEP_BATCH` ids and the Python side calls again:
   ``claim_job`` (dead ids: a reply ``{0, n}`` means "n dropped, nothing claimed yet"),
-  ``empty_queue`` (``{removed, left}``), ``forget_empty_group`` (one ``SSCAN`` step, ``{cursor, n}``);
+  ``empty_queue`` (``{removed, left}``), ``forget_empty_group`` (one ``SSCAN`` step, ``{cursor, n}``),
+  ``compact_queue`` (one window of the queue, reached by one walk from its head: ``{looked at, dropped}``);
 - the others do work proportional to what the caller names or to one job: ``enqueue`` (its
   dependencies), ``move_due_jobs`` (the ids passed, a batch the scheduler reads with a limit),
   ``cancel`` (the job's executions; its ``LREM`` on the queue is one command, as upstream's),
   ``release_dependents``/``lib_release`` (the parent's dependents, each of which is queued or
   dropped: work the release has to do anyway), ``claim_job``'s look-up of an unanswered claim (the
-  started registries: the jobs running now), and single-key scripts (``requeue``,
+  started registries: the jobs running now), and scripts about one job or one key (``requeue``,
   ``push_job_id``, ``claim_expired``, ``hset_if_exists``, the scheduler lock ones,
-  ``move_back_from_intermediate``, ``finish_job``).
+  ``move_back_from_intermediate``, and the one-job ``finish_job`` and ``hand_back_claim``).
 
 Scripts that push ids onto a queue (``enqueue``, ``push_job_id``, ``requeue``) take a call token
 (``rq:enqueue-token:<token>``, see ``ops.ENQUEUE_TOKEN_TTL``), so a copy that redis-py sends again
