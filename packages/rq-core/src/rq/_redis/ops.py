@@ -21,8 +21,10 @@ DUPLICATE, QUEUED, DEFERRED, SCHEDULED, SAVED = 0, 1, 2, 3, 4
 #: Seconds a script that pushes an id onto a queue keeps its call's token (``rq:enqueue-token:<token>``,
 #: holding the call's reply). redis-py sends a command (or a whole pipeline) again when its reply
 #: is late, a few times within seconds; every copy of the call carries the same token, so only the
-#: first one to run pushes the id, and the others return its reply.
-ENQUEUE_TOKEN_TTL = 300
+#: first one to run pushes the id, and the others return its reply. A minute covers redis-py's
+#: retries with their backoff many times over, while the tokens of a busy producer (one small key
+#: per enqueue) stay few: 1,000 enqueues a second hold about 60,000 keys, a few MB.
+ENQUEUE_TOKEN_TTL = 60
 
 
 def new_token() -> str:
