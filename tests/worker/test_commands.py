@@ -225,8 +225,7 @@ def test_commands_still_arrive_after_redis_restarts() -> None:
     try:
         connection = redis.Redis(port=server.port)
         with running_worker(connection, server.port, 'resubscribed') as worker:
-            server.restart()
-            assert wait_until(lambda: 'command channel error' in worker.output(), 30), worker.output()
+            server.restart()  # (a new server: nobody subscribed until the listener does again)
 
             def delivered() -> bool:
                 return send_shutdown_command(connection, 'resubscribed') == 1

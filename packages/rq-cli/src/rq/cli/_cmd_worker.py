@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+import redis
 
 from rq.defaults import (
     DEFAULT_JOB_MONITORING_INTERVAL,
@@ -23,7 +24,7 @@ from rq.utils import import_attribute
 
 from ._config import CliConfig, shared_options
 from ._console import print_warning
-from ._errors import CliError, UsageError
+from ._errors import CliError, UsageError, one_line
 
 DEQUEUE_STRATEGIES = ('default', 'round_robin', 'random')
 SUSPENDED_MESSAGE = 'RQ is currently suspended, to resume job execution run "rq resume"'
@@ -179,6 +180,10 @@ def worker(
         )
     except ValueError as exc:  # e.g. a live worker already has this name
         raise CliError(str(exc)) from exc
+    except redis.exceptions.RedisError as exc:
+        # (a Redis that is slow or away never stops a worker, which waits for it: this is a refusal,
+        # or a cold shutdown while Redis did not answer; a requested stop returns normally: code 0)
+        raise CliError(f'the worker stopped because of Redis: {type(exc).__name__}: {one_line(exc)}') from exc
 
 
 @click.command('worker-pool')

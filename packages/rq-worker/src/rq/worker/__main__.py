@@ -5,7 +5,10 @@
 (The ``rq worker`` command of rq-cli has every upstream option; this entry point has the common
 ones and no dependency beyond rq-worker.) It exits with code 1 and a one-line message when the
 worker class cannot be imported, Redis cannot be reached, workers are suspended (``rq suspend``)
-or a live worker already has the ``--name``.
+or a live worker already has the ``--name``; and when the worker stops because of Redis (Redis
+refused a command, or a cold shutdown came while Redis did not answer): a Redis that is slow or
+away for a while never stops a worker, which waits for it (see :mod:`rq.worker.reconnect`).
+A requested stop (SIGINT, SIGTERM, the shutdown command) exits with code 0.
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     from rq._redis.keys import worker_key
     from rq.suspension import is_suspended
 
+    from .reconnect import describe
     from .variants import RandomWorker, RoundRobinWorker
 
     worker_class = resolve_worker_class(args.worker_class)
@@ -146,14 +150,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (ValueError, TypeError, NotImplementedError) as exc:
         return _error(str(exc))
-    worker.work(
-        burst=args.burst,
-        logging_level=args.logging_level,
-        max_jobs=args.max_jobs,
-        max_idle_time=args.max_idle_time,
-        with_scheduler=args.with_scheduler,
-        dequeue_strategy=args.dequeue_strategy,
-    )
+    try:
+        worker.work(
+            burst=args.burst,
+            logging_level=args.logging_level,
+            max_jobs=args.max_jobs,
+            max_idle_time=args.max_idle_time,
+            with_scheduler=args.with_scheduler,
+            dequeue_strategy=args.dequeue_strategy,
+        )
+    except redis.exceptions.RedisError as exc:
+        return _error(f'the worker stopped because of Redis: {describe(exc)}')
     return 0
 
 

@@ -5,6 +5,10 @@ The listener reads its channel from a thread of its own rather than redis-py's
 the thread, which may sit in a read for its whole poll interval). Here ``stop()`` raises a flag and
 then unsubscribes: the server's reply to UNSUBSCRIBE ends the thread's read at once, whatever the
 redis-py version, and the thread sees the flag before it reads again.
+
+While Redis does not answer, the thread goes quiet: the outage is logged once for the worker (see
+:class:`~rq.worker.reconnect.RedisLink`), and the thread tries again about every second; redis-py
+reconnects and subscribes again on the read that finds Redis back.
 """
 
 from __future__ import annotations
@@ -15,13 +19,15 @@ from typing import Any
 
 from rq.command import handle_command, parse_payload
 
+from .reconnect import RedisLink, describe, is_transient
+
 logger = logging.getLogger('rq.worker')
 
 #: The longest one read waits; it bounds how late the thread notices ``stop()`` when the
 #: UNSUBSCRIBE cannot reach the server.
 POLL_SECONDS = 1.0
 #: After a connection error, the pause before the next read (redis-py reconnects and resubscribes).
-RETRY_SECONDS = 2.0
+RETRY_SECONDS = 1.0
 #: ``stop()`` waits at most this long for the thread (a daemon: it cannot keep the process alive).
 JOIN_SECONDS = 5.0
 
@@ -34,6 +40,8 @@ class CommandListener:
         self._pubsub: Any = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        link = getattr(worker, 'redis_link', None)
+        self._link: RedisLink = link if isinstance(link, RedisLink) else RedisLink(logger)
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -53,11 +61,18 @@ class CommandListener:
             except Exception as exc:
                 if self._stopping.is_set():
                     break
-                logger.warning(
-                    'Worker %s: command channel error (%s); retrying in %g s', self.worker.name, exc, RETRY_SECONDS
-                )
+                if is_transient(exc):
+                    self._link.failed('commands', exc)
+                else:
+                    logger.warning(
+                        'Worker %s: command channel error (%s); retrying in %g s',
+                        self.worker.name,
+                        describe(exc),
+                        RETRY_SECONDS,
+                    )
                 self._stopping.wait(RETRY_SECONDS)
                 continue
+            self._link.answered('commands', reads_only=True)
             if message is not None and message.get('type') == 'message':
                 self._on_message(message)
 

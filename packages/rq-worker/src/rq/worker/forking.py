@@ -27,7 +27,7 @@ from rq.utils import now
 
 from . import protocol
 from .factory import FactoryDied, HorseExit, HorseFactory
-from .heartbeat import send_execution_heartbeat
+from .heartbeat import beat
 from .job_log import log_start
 from .loop import BaseWorker
 from .run import FAILED, RunResult, effective_timeout
@@ -157,7 +157,10 @@ class Worker(BaseWorker):
             # (not while heartbeats fail: after Redis comes back, this job's own started entry may
             # have expired; the next heartbeat renews it first)
             if maintenance is not None and beating and maintenance.seconds_until_due() <= 0:
-                maintenance.run_due(self)
+                try:
+                    maintenance.run_due(self)
+                except Exception as exc:  # (the job runs on: its outcome is what matters now)
+                    self.redis_link.report('heartbeat', exc, 'maintenance')
         stopped = self._stopped_job_id is not None and self._stopped_job_id == job.id
         self._stopped_job_id = None
         if stopped:
@@ -172,12 +175,7 @@ class Worker(BaseWorker):
         return _death(text, execution.created_at), False
 
     def _beat(self, job: Job, queue: Queue, execution: Execution, working: float) -> bool:
-        try:
-            send_execution_heartbeat(self, job, queue, execution, working)
-            return True
-        except Exception as exc:
-            self.log.warning('heartbeat failed (%s)', exc)
-            return False
+        return beat(self, job, queue, execution, working)
 
     def _run_stopped_callback(self, job: Job) -> None:
         try:

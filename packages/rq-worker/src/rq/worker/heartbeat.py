@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from rq._redis import codec, scripts, worker_ops
 from rq.utils import current_timestamp, now
 
+from .reconnect import is_transient
+
 if TYPE_CHECKING:
     from rq.executions import Execution
     from rq.job import Job
@@ -33,6 +35,20 @@ def send_execution_heartbeat(worker: Any, job: Job, queue: Queue, execution: Exe
         )
         scripts.execute(pipe)
     worker.current_job_working_time = working
+
+
+def beat(worker: Any, job: Job, queue: Queue, execution: Execution, working: float) -> bool:
+    """Send a running job's heartbeat; False when it failed. A failure because Redis did not answer
+    is an outage (logged once for the worker, see :class:`~rq.worker.reconnect.RedisLink`), not a
+    line per beat; the beat after it that goes through ends the outage."""
+    link = worker.redis_link
+    try:
+        send_execution_heartbeat(worker, job, queue, execution, working)
+    except Exception as exc:
+        link.report('heartbeat', exc, 'heartbeat')
+        return False
+    link.answered('heartbeat')
+    return True
 
 
 class Heartbeat:
@@ -66,10 +82,7 @@ class Heartbeat:
             if time.monotonic() - self._last_beat >= interval:
                 job, queue, execution, started = current
                 self._last_beat = time.monotonic()
-                try:
-                    send_execution_heartbeat(self.worker, job, queue, execution, self._last_beat - started)
-                except Exception as exc:
-                    self.worker.log.warning('heartbeat failed (%s)', exc)
+                beat(self.worker, job, queue, execution, self._last_beat - started)
             self._maintain()
 
     def _maintain(self) -> None:
@@ -78,10 +91,16 @@ class Heartbeat:
         maintenance = getattr(self.worker, 'maintenance', None)
         if maintenance is None or maintenance.seconds_until_due() > 0:
             return
+        link = self.worker.redis_link
+        if link.away:  # (not while Redis does not answer: a heartbeat that goes through comes first)
+            return
         try:
             maintenance.run_due(self.worker)
-        except Exception:
-            self.worker.log.exception('maintenance failed')
+        except Exception as exc:
+            if is_transient(exc):
+                link.failed('heartbeat', exc)
+            else:
+                self.worker.log.exception('maintenance failed')
 
     def close(self) -> None:
         self._closed.set()

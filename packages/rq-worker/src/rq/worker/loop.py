@@ -33,6 +33,7 @@ from .job_log import log_claim_handed_back, log_closing
 from .logutils import setup_loghandlers, styled
 from .maintenance import Maintenance
 from .reachability import RedisReachability
+from .reconnect import PROBE_INTERVAL, GaveUpOnRedis, Probe, Recovery, RedisLink, describe, is_transient
 from .run import FAILED, RunResult
 from .signals import ShutdownHandling
 from .waiting import QueueWaiter
@@ -55,6 +56,8 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
     _prefetched_claim: tuple[list[str], str, datetime, Any] | None = None
     _may_claim_ahead = False
     first_reconnect_delay = 1.0  # seconds; then doubled (exponential_backoff_factor) up to max_connection_wait_time
+    _redis_link: RedisLink | None = None
+    _recovery: Recovery | None = None
 
     def execute_job(self, job: Job, queue: Queue, execution: Execution) -> None:
         """Run ``job`` and record its outcome (implemented by each worker class)."""
@@ -86,12 +89,12 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             # (a job claimed together with the previous one's recording is run even when a stop was
             # requested meanwhile: it is this worker's job already, and is never left behind)
             while not self._stop_requested or self.holds_claimed_job:
-                self.maintenance.run_due(self)
+                self._with_reconnect(functools.partial(self.maintenance.run_due, self))
                 if self._stop_requested and not self.holds_claimed_job:  # (a stop may arrive during maintenance)
                     break
                 claimed = self._with_reconnect(self.claim)
                 if claimed == worker_ops.SUSPENDED:
-                    if not self._wait_while_suspended(burst):
+                    if not self._with_reconnect(functools.partial(self._wait_while_suspended, burst)):
                         ending = 'stopped: suspended in burst mode'
                         break
                     continue
@@ -120,9 +123,12 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
                     break
         except StopRequested:
             self.log.info('stopping on request')
-        except redis.exceptions.TimeoutError:
-            self.log.error('Redis connection timeout, quitting...')
-            ending = 'stopped: Redis connection timeout'
+        except redis.exceptions.RedisError as exc:
+            # (one Redis did not answer is retried, never a reason to quit: see _with_reconnect; this
+            # is a refusal, or a cold shutdown during an outage; the caller exits with an error)
+            self.log.error('quitting because of Redis: %s', describe(exc))
+            ending = f'stopped by a Redis error ({describe(exc)})'
+            raise
         except BaseException as exc:
             ending = f'stopped by {type(exc).__name__}: {exc}' if str(exc) else f'stopped by {type(exc).__name__}'
             raise
@@ -142,6 +148,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
     def bootstrap(self, logging_level: str | int | None, date_format: str, log_format: str) -> None:
         if logging_level is not None:
             setup_loghandlers(logging_level, date_format, log_format)
+        self._redis_link = RedisLink(self.log, self.note_redis_unreachable)  # (before the threads that share it start)
         self._redis_version = get_version(self.connection)
         self.register_birth()
         self.log.info('started with PID %d, version %s', self.pid, self.version)
@@ -164,6 +171,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
                 ('its scheduler', getattr(self.scheduler, 'stop', None)),
                 ('its command listener', getattr(getattr(self, 'commands', None), 'stop', None)),
                 ('its queue watchers', getattr(getattr(self, 'waiter', None), 'close', None)),
+                ('its Redis probe', getattr(self._recovery, 'close', None)),
             ]
             for what, stop in helpers:
                 if stop is not None:
@@ -188,7 +196,8 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
 
     def _wait_while_suspended(self, burst: bool) -> bool:
         """Block while workers are suspended; False when the worker should quit instead (burst)."""
-        before = self._state
+        # (after an outage this runs again, with the worker shown suspended already)
+        before = self._state if self._state != WorkerStatus.SUSPENDED.value else WorkerStatus.IDLE.value
         announced = False
         while is_suspended(self.connection):
             if burst:
@@ -327,7 +336,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             log_claim_handed_back(self, refused)
             raise
         if isinstance(reply, Exception):  # (the success is recorded; the claim is sent again next turn)
-            self.log.warning('could not claim the next job with this one\'s result (%s); claiming it again', reply)
+            self.log.warning("could not claim the next job with this one's result (%s); claiming it again", reply)
             return finished
         self._prefetched_claim = (names, execution_id, claimed_at, reply)
         self._unanswered_claim = None
@@ -395,20 +404,67 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         just now, so other workers' started entries may have lapsed without their being dead."""
         self.redis_reachability.note_unreachable()
 
+    @property
+    def redis_link(self) -> RedisLink:
+        """Whether Redis answers this worker, shared by its threads (one line when an outage starts,
+        one when it ends)."""
+        link = self._redis_link
+        if link is None:
+            link = self._redis_link = RedisLink(self.log, self.note_redis_unreachable)
+        return link
+
     def _with_reconnect(self, step: Callable[[], Any]) -> Any:
-        """Run ``step``; while Redis is unreachable, wait (1, 2, 4 ... 60 s) and try again."""
+        """Run ``step``; while Redis does not answer (a lost connection, a timeout, a server loading
+        or busy: :func:`~rq.worker.reconnect.is_transient`), try it again. Between attempts the
+        worker waits ``first_reconnect_delay`` seconds, then ``exponential_backoff_factor`` times
+        longer each time up to ``max_connection_wait_time``; a PING about every second cuts the wait
+        short once Redis is back. Each call starts from the shortest delay.
+
+        What the worker holds (a job's outcome, a claim without its reply) stays in memory and is
+        written once Redis answers; the resends are idempotent (see :meth:`claim` and
+        :mod:`rq.worker.recording`). A stop request ends the wait only when the worker holds
+        nothing; a cold shutdown ends it anyway, with :class:`~rq.worker.reconnect.GaveUpOnRedis`."""
+        link = self.redis_link
+        recovery = self._recovery
+        if recovery is None:
+            recovery = self._recovery = Recovery(Probe(self.connection))
         delay = self.first_reconnect_delay
         while True:
             try:
-                return step()
+                result = step()
             except redis.exceptions.WatchError:
                 continue  # a guarded transaction met a concurrent change: the step checks and retries
-            except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError) as exc:
-                if self._stop_requested and self._job_id is None and self._unanswered_claim is None:
-                    raise StopRequested() from exc
-                self.log.warning('Redis is unreachable (%s); retrying in %.0f s', exc, delay)
-                time.sleep(delay)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                link.failed('loop', exc)
+                recovery.step_failed(exc)
+                self._stop_waiting_for_redis(exc)
+                deadline = time.monotonic() + delay
+                while (remaining := deadline - time.monotonic()) > 0:
+                    time.sleep(min(PROBE_INTERVAL, remaining))  # (a stop request may interrupt it here)
+                    self._stop_waiting_for_redis(exc)
+                    if recovery.back():
+                        break
                 delay = min(delay * self.exponential_backoff_factor, self.max_connection_wait_time)
+            else:
+                recovery.step_answered()
+                link.answered('loop')
+                return result
+
+    def _stop_waiting_for_redis(self, exc: BaseException) -> None:
+        """End the wait for Redis on a stop request when the worker holds nothing; on a cold
+        shutdown, whatever it holds (it cannot be written: the job is failed as abandoned later)."""
+        holds = self._job_id is not None or self._unanswered_claim is not None
+        if not self._stop_requested:
+            return
+        if not holds:
+            raise StopRequested() from exc
+        if self._cold:
+            what = f'the outcome of job {self._job_id}' if self._job_id is not None else 'the reply to a claim'
+            raise GaveUpOnRedis(
+                f'cold shutdown while Redis did not answer ({describe(exc)}): {what} was not written'
+            ) from exc
 
 
 def _failure(exc_string: str) -> RunResult:

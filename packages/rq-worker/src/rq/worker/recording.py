@@ -120,8 +120,11 @@ def record(worker: Any, job: Job, queue: Queue, execution: Execution, result: Ru
                 worker.failed_job_count += 1
                 return
             result, outcome, succeeded, note = refusal.result, refusal.outcome, False, refusal.text
-    except (redis.exceptions.ConnectionError, redis.exceptions.WatchError):
-        raise  # the worker tries again; that attempt first checks whether this one applied
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.WatchError):
+        # (Redis did not answer, or a guarded change met another: what was sent may have applied, or
+        # may still apply: a server busy with a long script runs it once free) the worker tries
+        # again; that attempt first checks whether this one applied
+        raise
     except BaseException:
         worker._record_attempts = 0
         worker._refusal = None
