@@ -1,10 +1,11 @@
 """A worker rides out a Redis that is slow or away.
 
-- Slow: ``CLIENT PAUSE 10000`` (ALL, or WRITE) in the middle of a stream of jobs holds every
-  command of the worker for longer than its socket timeout (redis-py's 5 s, as ``python -m
-  rq.worker`` connects). The worker's calls time out, are sent again (the claim with the same
-  execution id, the recording checked first), and every job runs and is recorded exactly once;
-  the worker stays up, logs the outage once (lost, then back), and exits with 0 when asked to stop.
+- Slow: ``CLIENT PAUSE 10000`` (ALL, or WRITE), or a Lua script that runs 5.5 s, in the middle of
+  a stream of jobs holds every command of the worker for longer than its socket timeout
+  (redis-py's 5 s, as ``python -m rq.worker`` connects), or has them refused with BUSY. The
+  worker's calls time out, are sent again (the claim with the same execution id, the recording
+  checked first), and every job runs and is recorded exactly once; the worker stays up, logs the
+  outage once (lost, then back), and exits with 0 when asked to stop.
 - Away: redis-server stopped, then started again on its port. One "lost" line, one "back" line,
   no line per failed read of the command channel meanwhile; a job enqueued afterwards runs, and
   the command channel is subscribed again (a shutdown command stops the worker).
@@ -120,8 +121,30 @@ def stop_with_sigterm(process: subprocess.Popen[bytes], output: Output) -> int:
     return code
 
 
-@pytest.mark.parametrize('mode', ['ALL', 'WRITE'])
-def test_a_pause_longer_than_the_socket_timeout_loses_nothing(
+#: A Lua script that keeps Redis busy for 5.5 s: past its busy-reply threshold (5 s: other clients
+#: then get BUSY error replies) and the workers' socket timeout.
+BUSY_SCRIPT = """
+local function clock() local t = redis.call('TIME') return tonumber(t[1]) + tonumber(t[2]) / 1e6 end
+local start = clock()
+while clock() - start < 5.5 do end
+return 1
+"""
+
+
+def stall(server: RedisServer, mode: str) -> None:
+    """Stall Redis: ``CLIENT PAUSE 10000 <mode>`` (returns at once), or run :data:`BUSY_SCRIPT`."""
+    client = redis.Redis(port=server.port, socket_timeout=60)
+    try:
+        if mode == 'SCRIPT':
+            client.eval(BUSY_SCRIPT, 0)
+        else:
+            client.execute_command('CLIENT', 'PAUSE', 10000, mode)
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize('mode', ['ALL', 'WRITE', 'SCRIPT'])
+def test_a_stall_longer_than_the_socket_timeout_loses_nothing(
     server: RedisServer, guard: ProcessGuard, tmp_path: Path, mode: str
 ) -> None:
     connection = redis.Redis(port=server.port)
@@ -130,8 +153,8 @@ def test_a_pause_longer_than_the_socket_timeout_loses_nothing(
     jobs = [queue.enqueue('rqtest_jobs_crash.note_run', str(runs), i, 0.02) for i in range(JOBS)]
     workers = start_workers(server, guard)
     assert wait_until(lambda: len(runs_of(runs)) >= 20, 60)
-    connection.execute_command('CLIENT', 'PAUSE', 10000, mode)
-    ran_before_the_pause = len(runs_of(runs))
+    stall(server, mode)
+    ran_before_the_stall = len(runs_of(runs))
 
     # (the test's own reads wait out the pause too: redis-py sends them again after its timeout)
     def all_finished_or_a_worker_exited() -> bool:
@@ -141,7 +164,7 @@ def test_a_pause_longer_than_the_socket_timeout_loses_nothing(
     assert wait_until(all_finished_or_a_worker_exited, 90, interval=0.2)
     for worker_class, (process, output) in workers.items():
         assert process.poll() is None, f'{worker_class} exited:\n{output.text()}'
-    assert ran_before_the_pause < JOBS  # (the pause came mid-run)
+    assert ran_before_the_stall < JOBS  # (the stall came mid-run)
     found = census(connection, ['default'], [job.id for job in jobs])
     assert found.problems == [] and found.count('finished') == JOBS, found.places
     assert sorted(runs_of(runs)) == list(range(JOBS)), 'a job ran twice, or never'

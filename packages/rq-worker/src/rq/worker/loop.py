@@ -303,8 +303,11 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
     def claim_ahead(self) -> tuple[list[str], str, datetime, worker_ops.ScriptCall] | None:
         """The claim to send together with the current job's recording (one round trip for both),
         when the loop would claim right after it anyway: no stop requested, no job limit reached,
-        no maintenance due, queues in fixed priority order. None otherwise."""
+        no maintenance due, queues in fixed priority order, no job claimed ahead already (a recording
+        sent again after Redis did not answer). None otherwise."""
         if not self._may_claim_ahead or self._stop_requested or self.maintenance.seconds_until_due() <= 0:
+            return None
+        if self.holds_claimed_job:
             return None
         names = [queue.name for queue in self._ordered_queues]
         moment = now()

@@ -18,6 +18,7 @@ from rq.results import Result
 from rq.utils import current_timestamp, now
 
 from . import job_log
+from .reconnect import is_transient
 from .run import FAILED, FINISHED, RETRY, RunResult
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ def record(worker: Any, job: Job, queue: Queue, execution: Execution, result: Ru
                 _write_outcome(worker, job, queue, execution, result, stopped, working_seconds, count, guard)
             except redis.exceptions.ResponseError as exc:  # (not a connection error, nor WatchError)
                 vars(job).update(before)
+                if is_transient(exc):  # (busy with a long script: nothing applied; tried again)
+                    raise
                 refusal = Refusal.of(job, result, stopped, exc)
                 worker._refusal = (execution.id, refusal)
         if refusal is not None:
@@ -226,6 +229,8 @@ def _record_refusal(
             return True
         except redis.exceptions.ResponseError as exc:
             vars(job).update(before)
+            if is_transient(exc):  # (busy with a long script: nothing applied; tried again)
+                raise
             delay = next(delays, None)
             if delay is None:
                 released = ''
