@@ -147,6 +147,7 @@ def worker(
     if pid:
         with open(os.path.expanduser(pid), 'w') as pid_file:
             pid_file.write(str(os.getpid()))
+    cli.wait_while_slow = True
     worker_class = cli.worker_class
     _warn_if_deprecated(worker_class)
     handlers = _exception_handlers(exception_handler)
@@ -226,6 +227,7 @@ def worker_pool(
     setup_loghandlers(level, date_format, log_format)
     handlers = _exception_handlers(exception_handler)
     queue_names = list(queues or cli.settings.get('QUEUES', ['default']))
+    cli.wait_while_slow = True
     for queue_name in queue_names:
         cli.queue(queue_name)  # rejects bad names before any worker starts
     pool = WorkerPool(

@@ -20,6 +20,7 @@ from typing import Any
 import click
 import redis
 
+from rq._redis.first_answer import wait_for_first_answer
 from rq.defaults import (
     DEFAULT_CONNECTION_CLASS,
     DEFAULT_JOB_CLASS,
@@ -159,12 +160,23 @@ class CliConfig:
         except (ValueError, TypeError, AttributeError, ImportError) as exc:
             raise UsageError(f'invalid DICT_CONFIG: {exc}', '--config') from exc
 
+    #: Set by the worker commands: a server that is there but slow to answer (a long script, a
+    #: pause, a dataset still loading) is waited for, with one line on stderr, instead of failing.
+    wait_while_slow = False
+
     @cached_property
     def connection(self) -> redis.Redis:
         """The Redis client, checked with a PING so that an unreachable server is one clear error."""
         client = connect(self.connection_class, self.url, self.settings if self.config else os.environ)
+
+        def note(exc: BaseException) -> None:
+            click.echo(f'Redis at {describe(client)} is slow to answer ({exc}); waiting', err=True)
+
         try:
-            client.ping()
+            if self.wait_while_slow:
+                wait_for_first_answer(client, note)
+            else:
+                client.ping()
         except redis.exceptions.RedisError as exc:
             raise CliError(f'cannot connect to Redis at {describe(client)}: {exc}') from exc
         return client

@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import redis
 
+    from rq._redis.first_answer import wait_for_first_answer
     from rq._redis.keys import worker_key
     from rq.suspension import is_suspended
 
@@ -121,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         return _error(f'invalid Redis URL {url!r}: {exc}')
     try:
-        connection.ping()
+        wait_for_first_answer(
+            connection, lambda exc: print(f'Redis at {url} is slow to answer ({exc}); waiting', file=sys.stderr)
+        )
     except redis.exceptions.RedisError as exc:
         return _error(f'cannot connect to Redis at {url}: {exc}')
     if is_suspended(connection):

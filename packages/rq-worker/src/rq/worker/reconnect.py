@@ -27,10 +27,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-#: Error replies (their first word) of a server that cannot serve the command now but will soon:
-#: a script or function running past its time limit, a cluster slot moving, a replica without its
-#: primary.
-_TRANSIENT_REPLIES = ('BUSY', 'TRYAGAIN', 'MASTERDOWN')
+from rq._redis.first_answer import SLOW_REPLIES
 
 #: Seconds a probe waits for its PONG (and for its connection).
 PROBE_TIMEOUT = 1.0
@@ -51,7 +48,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
         return True  # (BusyLoadingError, the LOADING reply, is a ConnectionError)
     if isinstance(exc, redis.exceptions.ResponseError) and not isinstance(exc, redis.exceptions.ReadOnlyError):
-        return str(exc).split(' ', 1)[0] in _TRANSIENT_REPLIES
+        return str(exc).split(' ', 1)[0] in SLOW_REPLIES
     return False
 
 

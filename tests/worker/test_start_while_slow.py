@@ -1,0 +1,55 @@
+"""A worker started while Redis is there but slow to answer waits for it; one started while Redis
+is absent exits with a clear error, as upstream's does (a supervisor restarts it)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import redis
+
+from redis_server import RedisServer, free_port
+from rq import Queue
+from worker_process import worker_env
+
+COMMANDS = {
+    'python -m rq.worker': [sys.executable, '-m', 'rq.worker'],
+    'rq worker': [sys.executable, '-m', 'rq.cli', 'worker'],
+}
+PAUSE_MS = 7000  # past redis-py's socket timeout where it has one (5 s)
+
+
+@pytest.mark.parametrize('command', COMMANDS)
+def test_a_worker_started_during_a_pause_waits_then_works(redis_server: RedisServer, command: str) -> None:
+    connection = redis.Redis(port=redis_server.port)
+    job = Queue(connection=connection).enqueue('rqtest_jobs_crash.short', 7)
+    worker = subprocess.Popen(
+        [*COMMANDS[command], '--url', redis_server.url, '--burst', 'default'],
+        env=worker_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    # (paused right away: the worker's first PING comes during the pause, or the pause is over)
+    connection.execute_command('CLIENT', 'PAUSE', PAUSE_MS, 'ALL')
+    output, _ = worker.communicate(timeout=120)
+    text = output.decode(errors='replace')
+    assert worker.returncode == 0, text
+    assert 'cannot connect' not in text, text
+    assert text.count('is slow to answer') <= 1, text
+    assert job.get_status(refresh=True) == 'finished'
+
+
+@pytest.mark.parametrize('command', COMMANDS)
+def test_a_worker_started_without_redis_exits_with_an_error(command: str) -> None:
+    url = f'redis://127.0.0.1:{free_port()}/0'
+    completed = subprocess.run(
+        [*COMMANDS[command], '--url', url, '--burst', 'default'],
+        env=worker_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert f'cannot connect to Redis at {url}' in completed.stderr
+    assert 'Traceback' not in completed.stderr
