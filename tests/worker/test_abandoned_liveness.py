@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -197,7 +198,8 @@ def test_cleanup_keeps_an_expired_entry_whose_worker_is_heard_from(connection: r
     """An expired started entry whose worker spoke after its last renewal of the run (and recently)
     is kept, its expiry moved one lifetime past that word; the same entry is failed once the name
     belongs to a new worker (born after the run began: the old process is gone)."""
-    queue = Queue(connection=connection)
+    # (a queue of its own: a worker another test left on this server must not clean it meanwhile)
+    queue = Queue(f'liveness-{uuid.uuid4().hex}', connection=connection)
     job = queue.enqueue(JOB, 'runs:never', '/nonexistent')
     holder = Worker([queue], connection=connection, job_monitoring_interval=1, name='holder')
     holder.register_birth()
