@@ -198,10 +198,12 @@ def test_cleanup_keeps_an_expired_entry_whose_worker_is_heard_from(connection: r
     """An expired started entry whose worker spoke after its last renewal of the run (and recently)
     is kept, its expiry moved one lifetime past that word; the same entry is failed once the name
     belongs to a new worker (born after the run began: the old process is gone)."""
-    # (a queue of its own: a worker another test left on this server must not clean it meanwhile)
-    queue = Queue(f'liveness-{uuid.uuid4().hex}', connection=connection)
+    # (a queue and a worker name of its own: a worker another test ran on this shared server may
+    # still be writing its hash, or cleaning its queues, as this test begins)
+    token = uuid.uuid4().hex
+    queue = Queue(f'liveness-{token}', connection=connection)
     job = queue.enqueue(JOB, 'runs:never', '/nonexistent')
-    holder = Worker([queue], connection=connection, job_monitoring_interval=1, name='holder')
+    holder = Worker([queue], connection=connection, job_monitoring_interval=1, name=f'holder-{token}')
     holder.register_birth()
     claimed = holder.claim()
     assert isinstance(claimed, tuple)
@@ -216,7 +218,7 @@ def test_cleanup_keeps_an_expired_entry_whose_worker_is_heard_from(connection: r
 
     holder.register_death()
     connection.zadd(registry.key, {member: time.time() - 1}, xx=True)
-    reborn = Worker([queue], connection=connection, job_monitoring_interval=1, name='holder')
+    reborn = Worker([queue], connection=connection, job_monitoring_interval=1, name=f'holder-{token}')
     reborn.register_birth()
     reborn.heartbeat()
     registry.cleanup(heartbeat_lifetime=1.5)
