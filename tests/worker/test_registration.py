@@ -14,6 +14,7 @@ import rqtest_jobs
 import rqtest_jobs_worker
 from rq import Queue
 from rq.job import Job
+from rq.utils import now
 from rq.version import VERSION
 from rq.worker import SimpleWorker, SpawnWorker, Worker, WorkerStatus
 from worker_process import wait_until
@@ -104,6 +105,18 @@ def test_duplicate_live_name_is_refused(connection: redis.Redis, queue: Queue) -
     first.register_death()
     second = SimpleWorker([queue], name='twin')
     assert second.work(burst=True) is True  # a dead worker's name may be reused
+
+
+def test_a_registration_sent_again_is_not_a_clash_with_itself(connection: redis.Redis, queue: Queue) -> None:
+    """A worker starting while Redis is slow registers again when its first attempt's reply was
+    lost: finding its own hash (its birth date) is no clash; another live worker's hash still is."""
+    worker = Worker([queue], connection=connection, name='again')
+    birth = now()
+    worker.register_birth_at(birth)
+    worker.register_birth_at(birth)  # (as when the first reply was lost: no ValueError)
+    assert connection.sismember('rq:workers', 'rq:worker:again')
+    with pytest.raises(ValueError, match='again'):
+        Worker([queue], connection=connection, name='again').register_birth()
 
 
 def test_default_name_is_a_uuid_hex(connection: redis.Redis) -> None:

@@ -134,13 +134,15 @@ def register_birth(
     connection: Redis, worker_name: str, mapping: Mapping[str, Any], queue_names: Sequence[str], ttl: int
 ) -> bool:
     """Write a new worker hash and add it to ``rq:workers`` and its queues' sets. Returns False
-    (writing nothing) when a live worker (a hash without ``death``) already has the name."""
+    (writing nothing) when a live worker (a hash without ``death``) already has the name, unless
+    that hash has this birth: it is this registration's own, sent again after its reply was lost."""
     key = keys.worker_key(worker_name)
     with connection.pipeline() as pipe:
         pipe.exists(key)
         pipe.hexists(key, 'death')
-        exists, dead = pipe.execute()
-    if exists and not dead:
+        pipe.hget(key, 'birth')
+        exists, dead, birth = pipe.execute()
+    if exists and not dead and codec.text(birth or b'') != str(mapping.get('birth')):
         return False
     with connection.pipeline() as pipe:
         pipe.delete(key)

@@ -251,7 +251,12 @@ class WorkerIdentity:
 
     def register_birth(self) -> None:
         """Write the worker hash and join ``rq:workers``. ValueError if a live worker has the name."""
-        self.birth_date = self.last_heartbeat = now()
+        self.register_birth_at(now())
+
+    def register_birth_at(self, moment: datetime) -> None:
+        """:meth:`register_birth` with the given birth date: the same call made again after its
+        reply was lost finds its own hash (this birth), which is no clash of names."""
+        self.birth_date = self.last_heartbeat = moment
         if not worker_ops.register_birth(
             self.connection, self.name, self.serialize(), self.queue_names(), self.worker_ttl + 60
         ):
