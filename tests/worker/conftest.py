@@ -1,11 +1,38 @@
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+
 import pytest
 import redis
 
+from crash_support import PersistentRedisServer, ProcessGuard
 from rq import Queue
 
 
 @pytest.fixture
 def queue(connection: redis.Redis) -> Queue:
     return Queue(connection=connection)
+
+
+@pytest.fixture
+def guard() -> Iterator[ProcessGuard]:
+    """Kills, at the end of the test, every process it was given and their descendants."""
+    guard = ProcessGuard()
+    try:
+        yield guard
+    finally:
+        guard.cleanup()
+
+
+@pytest.fixture
+def persistent() -> Iterator[PersistentRedisServer]:
+    """A private Redis whose data survives restarts and crashes (AOF, fsync always): a stop, a
+    pause or a restart concerns only this test."""
+    server = PersistentRedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.workdir, ignore_errors=True)

@@ -16,7 +16,6 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,26 +47,6 @@ pytestmark = pytest.mark.timeout(180)  # (a guard against hangs only)
 #: How long to wait for an event before calling it a hang (never a measure of speed).
 PATIENCE = 60.0
 JOB = 'rqtest_jobs_liveness.count_then_wait_for'
-
-
-@pytest.fixture
-def guard() -> Iterator[ProcessGuard]:
-    guard = ProcessGuard()
-    try:
-        yield guard
-    finally:
-        guard.cleanup()
-
-
-@pytest.fixture
-def persistent() -> Iterator[PersistentRedisServer]:
-    """A private Redis whose data survives a restart (AOF, fsync always)."""
-    server = PersistentRedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def freeze(process: object) -> list[int]:

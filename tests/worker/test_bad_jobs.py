@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,15 +30,6 @@ pytestmark = pytest.mark.timeout(180)  # (a guard against hangs only)
 FORKING = [Worker, SpawnWorker]
 ALL = [Worker, SpawnWorker, SimpleWorker]
 MB = 1024 * 1024
-
-
-@pytest.fixture
-def guard() -> Iterator[ProcessGuard]:
-    guard = ProcessGuard()
-    try:
-        yield guard
-    finally:
-        guard.cleanup()
 
 
 def run_burst(worker_class: type[Worker] | type[SimpleWorker], queue: Queue, **kwargs: object) -> Worker | SimpleWorker:

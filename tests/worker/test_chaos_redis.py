@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,25 +37,6 @@ JOBS = 120
 INTERVAL = 2  # heartbeat interval of the workers: a dead worker's job is noticed within 4 s
 PATIENCE = 120.0
 EVENTS = ('kill', 'restart', 'pause-all', 'pause-write', 'kill', 'restart', 'pause-all')
-
-
-@pytest.fixture
-def persistent() -> Iterator[PersistentRedisServer]:
-    server = PersistentRedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def guard() -> Iterator[ProcessGuard]:
-    guard = ProcessGuard()
-    try:
-        yield guard
-    finally:
-        guard.cleanup()
 
 
 class Fleet:

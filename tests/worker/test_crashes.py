@@ -13,7 +13,6 @@ import random
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -53,15 +52,6 @@ MB = 1024 * 1024
 #: the test's timeout; the test lets the entries expire once it is done with the victims
 #: (:func:`expire_started_entries`).
 LONG_INTERVAL = 3600
-
-
-@pytest.fixture
-def guard() -> Iterator[ProcessGuard]:
-    guard = ProcessGuard()
-    try:
-        yield guard
-    finally:
-        guard.cleanup()
 
 
 def status_of(connection: redis.Redis, job: Job) -> str | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,26 +25,6 @@ from rq.worker import SimpleWorker, Worker
 from worker_process import wait_until
 
 pytestmark = pytest.mark.timeout(180)  # (a guard against hangs only)
-
-
-@pytest.fixture
-def guard() -> Iterator[ProcessGuard]:
-    guard = ProcessGuard()
-    try:
-        yield guard
-    finally:
-        guard.cleanup()
-
-
-@pytest.fixture
-def persistent() -> Iterator[PersistentRedisServer]:
-    """A private Redis whose data survives restarts and crashes (AOF, fsync always)."""
-    server = PersistentRedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def count(connection: redis.Redis, kind: str, names: list[str]) -> int:

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 import redis
 
-from crash_support import PersistentRedisServer, ProcessGuard, census
+from crash_support import ProcessGuard, census
 from redis_server import RedisServer
 from rq import Queue
 from rq.command import send_shutdown_command
@@ -68,15 +68,6 @@ class Output:
         return '\n'.join(self.lines)
 
 
-@pytest.fixture
-def guard() -> Iterator[ProcessGuard]:
-    guard = ProcessGuard()
-    try:
-        yield guard
-    finally:
-        guard.cleanup()
-
-
 def private_server(server: RedisServer) -> Iterator[RedisServer]:
     """Its own redis-server: a pause or a restart concerns only this test."""
     server.start()
@@ -90,11 +81,6 @@ def private_server(server: RedisServer) -> Iterator[RedisServer]:
 @pytest.fixture
 def server() -> Iterator[RedisServer]:
     yield from private_server(RedisServer())
-
-
-@pytest.fixture
-def persistent() -> Iterator[RedisServer]:
-    yield from private_server(PersistentRedisServer())
 
 
 def start_workers(server: RedisServer, guard: ProcessGuard) -> dict[str, tuple[subprocess.Popen[bytes], Output]]:
