@@ -161,6 +161,9 @@ def test_a_result_that_comes_after_its_job_was_failed_as_abandoned_is_kept(
     release.touch()
     thaw(frozen)
     assert wait_until(lambda: len(job.results()) == 2, PATIENCE)
+    # (its warning comes once the result is written: a warm shutdown lets it finish saying so)
+    victim.send_signal(signal.SIGTERM)
+    victim.wait(PATIENCE)
     output = output_of(victim)
     latest = job.results()[0]
     assert latest.type == Result.Type.SUCCESSFUL
