@@ -34,7 +34,8 @@ CONSTRAINTS = ROOT / 'constraints'
 #: What the newest and oldest environments run: the tests that exercise each runtime dependency
 #: (redis-py everywhere, click and rich in tests/cli, croniter in the cron runs and time zones,
 #: fakeredis in tests/testing), without the slowest worker-process files (crashes, callbacks,
-#: signals, pools), packaging and interop (whose virtualenvs do not change with ours).
+#: signals, pools), the ones that test rq's own rules rather than a dependency (work options, retry
+#: and repeat), packaging and interop (whose virtualenvs do not change with ours).
 SELECTION = [
     'tests/core',
     'tests/cli',
@@ -44,10 +45,8 @@ SELECTION = [
     'tests/cron/test_scheduler_moves.py',
     'tests/worker/test_command_listener.py',
     'tests/worker/test_commands.py',
-    'tests/worker/test_work_options.py',
     'tests/worker/test_resilience.py',
     'tests/worker/test_worker_lifecycle.py',
-    'tests/worker/test_retry_repeat.py',
     '-m',
     'not upstream and not install',
 ]
