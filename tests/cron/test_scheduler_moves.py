@@ -80,6 +80,7 @@ def test_a_job_whose_hash_is_gone_is_only_taken_out_of_the_registry(
 ) -> None:
     job = queue.enqueue_at(now(), rqtest_jobs.say_hello)
     connection.delete(job.key)
+    clock.advance(1)  # (the clock stood still since the test began: the job is due a moment later)
     mover = scheduler(queue, clock)
     mover.acquire_locks()
     assert mover.enqueue_scheduled_jobs() == 0
