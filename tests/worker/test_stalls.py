@@ -139,7 +139,10 @@ def test_a_stall_longer_than_the_socket_timeout_loses_nothing(
     queue = Queue(connection=connection)
     jobs = [queue.enqueue('rqtest_jobs_crash.note_run', str(runs), i, 0.02) for i in range(JOBS)]
     workers = start_workers(server, guard)
-    assert wait_until(lambda: len(runs_of(runs)) >= 20, 60)
+    # (both workers registered, so past their start, before the stall: on a loaded machine one may
+    # still be starting, and meet the stall as a slow first answer instead of a lost connection)
+    names = [f'rq:worker:{worker_class}' for worker_class in workers]
+    assert wait_until(lambda: len(runs_of(runs)) >= 20 and connection.exists(*names) == len(names), 60)
     stall(server, mode)
     ran_before_the_stall = len(runs_of(runs))
 
