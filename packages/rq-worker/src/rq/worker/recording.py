@@ -180,17 +180,30 @@ def _write_outcome(
             job, queue, result.retry, worker_name=worker.name, execution=execution, extra=count, guard=guard
         )
     else:
-        record_failure(
-            job,
-            queue,
-            result.exc_string or '',
-            worker_name=worker.name,
-            execution=execution,
-            stopped=stopped,
-            write_failed_registry=not worker.disable_default_exception_handler,
-            extra=count,
-            guard=guard,
-        )
+        _write_failure(worker, job, queue, execution, result.exc_string or '', stopped, count, guard)
+
+
+def _write_failure(
+    worker: Any,
+    job: Job,
+    queue: Queue,
+    execution: Execution,
+    text: str,
+    stopped: bool,
+    count: Callable[[Pipeline], None],
+    guard: str,
+) -> None:
+    record_failure(
+        job,
+        queue,
+        text,
+        worker_name=worker.name,
+        execution=execution,
+        stopped=stopped,
+        write_failed_registry=not worker.disable_default_exception_handler,
+        extra=count,
+        guard=guard,
+    )
 
 
 def _record_refusal(
@@ -215,17 +228,7 @@ def _record_refusal(
     delays = iter(REFUSAL_RETRY_DELAYS)
     while True:
         try:
-            record_failure(
-                job,
-                queue,
-                refusal.text,
-                worker_name=worker.name,
-                execution=execution,
-                stopped=stopped,
-                write_failed_registry=not worker.disable_default_exception_handler,
-                extra=count,
-                guard=guard,
-            )
+            _write_failure(worker, job, queue, execution, refusal.text, stopped, count, guard)
             return True
         except redis.exceptions.ResponseError as exc:
             vars(job).update(before)
