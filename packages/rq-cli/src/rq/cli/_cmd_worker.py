@@ -219,7 +219,7 @@ def worker_pool(
     queues: tuple[str, ...],
 ) -> None:
     """Run NUM_WORKERS workers on QUEUES, restarting any that dies."""
-    from rq.worker.logutils import setup_loghandlers
+    from rq.logutils import setup_loghandlers
     from rq.worker_pool import WorkerPool
 
     level = _logging_level(cli.verbose, quiet, logging_level)

@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from rq.logutils import styled
 from rq.utils import now
 
-from .logutils import styled
 from .run import FINISHED, RETRY
 
 if TYPE_CHECKING:

@@ -23,6 +23,7 @@ from rq._redis import codec, scripts, worker_ops
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import DeserializationError, NoSuchJobError, StopRequested
 from rq.executions import Execution
+from rq.logutils import setup_loghandlers, styled
 from rq.suspension import is_suspended
 from rq.utils import current_timestamp, get_version, now
 
@@ -30,7 +31,6 @@ from . import recording
 from .commands import CommandListener
 from .identity import DequeueStrategy, WorkerIdentity, WorkerStatus
 from .job_log import log_claim_handed_back, log_closing
-from .logutils import setup_loghandlers, styled
 from .maintenance import Maintenance
 from .reachability import RedisReachability
 from .reconnect import PROBE_INTERVAL, GaveUpOnRedis, Probe, Recovery, RedisLink, describe, is_transient

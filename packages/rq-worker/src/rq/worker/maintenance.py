@@ -27,11 +27,11 @@ import redis
 from rq._redis import keys, ops, worker_ops
 from rq.group import Group
 from rq.intermediate_queue import IntermediateQueue
+from rq.logutils import styled
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.worker_registration import clean_worker_registry
 
 from .job_log import AbandonedJobLogger
-from .logutils import styled
 
 if TYPE_CHECKING:
     from rq.queue import Queue

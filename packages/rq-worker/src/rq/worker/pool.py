@@ -25,11 +25,11 @@ from types import FrameType
 from typing import Any
 
 from rq.job import Job
+from rq.logutils import setup_loghandlers
 from rq.queue import Queue
 from rq.serializers import DefaultSerializer
 
 from .forking import Worker
-from .logutils import setup_loghandlers
 from .signals import ShutdownHandling
 
 logger = logging.getLogger('rq.worker_pool')

@@ -17,9 +17,8 @@ from typing import Any
 
 from rq._redis import codec, worker_ops
 from rq.exceptions import StopRequested
+from rq.logutils import styled
 from rq.utils import now
-
-from .logutils import styled
 
 SHUTDOWN_SIGNAL = signal.SIGKILL if hasattr(signal, 'SIGKILL') else signal.SIGTERM
 _HANDLED = (signal.SIGINT, signal.SIGTERM)

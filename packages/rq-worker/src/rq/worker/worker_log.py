@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .logutils import styled
+from rq.logutils import styled
 
 LOGGER_NAME = 'rq.worker'
 PREFIX = 'Worker '

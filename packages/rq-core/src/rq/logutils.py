@@ -1,4 +1,4 @@
-"""Log handlers for worker entry points (libraries never configure logging themselves), with colour.
+"""Log handlers for entry points (upstream's ``rq.logutils``; libraries never configure logging), with colour.
 
 Messages mark their parts (worker name, queue, job description, outcome) with :func:`styled`; a
 :class:`ColorizingStreamHandler` colours those parts when its stream is a terminal, and writes them
