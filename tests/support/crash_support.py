@@ -373,7 +373,7 @@ def victim_main(argv: list[str] | None = None) -> None:
     die_at = args.die_at
 
     class Victim(base):  # type: ignore[misc, valid-type]
-        def execute_job(self, job: Any, queue: Any, execution: Any) -> None:
+        def execute_job(self, job: Any, queue: Any, execution: Any = None) -> None:
             if die_at == 'claimed':
                 _die()
             super().execute_job(job, queue, execution)

@@ -1,5 +1,5 @@
 """Upstream's import path for the pool: ``from rq.worker_pool import WorkerPool``."""
 
-from rq.worker.pool import WorkerPool, run_worker
+from rq.worker.pool import WorkerData, WorkerPool, run_worker
 
-__all__ = ['WorkerPool', 'run_worker']
+__all__ = ['WorkerData', 'WorkerPool', 'run_worker']

@@ -49,6 +49,12 @@ class HorseExit:
     wait_status: int
     max_rss_kb: int
 
+    @property
+    def ru_maxrss(self) -> int:
+        """Peak memory (kB), under the name of ``resource.struct_rusage`` (what upstream's
+        ``work_horse_killed_handler`` gets as its fourth argument)."""
+        return self.max_rss_kb
+
 
 class FactoryDied(Exception):
     """The factory process is gone; the worker starts a new one."""

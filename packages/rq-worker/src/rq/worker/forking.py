@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 import select
 import signal
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from rq.exceptions import InvalidJobOperation
+from rq.job import JobStatus
 from rq.utils import now
 
 from . import protocol
@@ -47,7 +52,14 @@ Reaper = Callable[[int], 'HorseExit | None']
 class Worker(BaseWorker):
     """The default worker: one fresh forked work horse per job."""
 
-    def execute_job(self, job: Job, queue: Queue, execution: Execution) -> None:
+    def execute_job(self, job: Job, queue: Queue, execution: Execution | None = None) -> None:
+        """Run ``job`` in a work horse and record its outcome. A class that overrides upstream's job
+        hooks takes upstream's steps instead: ``prepare_execution``, ``fork_work_horse`` (the horse
+        runs ``main_work_horse`` -> ``perform_job``), ``monitor_work_horse``."""
+        if self.uses_hooks:
+            self._execute_with_hooks(job, queue)
+            return
+        execution = execution or self.prepare_execution(job)
         log_start(self, job, queue)
         factory = self._factory()
         try:
@@ -72,6 +84,99 @@ class Worker(BaseWorker):
             os.close(result_fd)
             self._horse_pid = 0
         self.record(job, queue, execution, result, stopped=stopped)
+
+    # -- the hook path (upstream's steps, for subclasses that override its hooks) --------------
+
+    def _execute_with_hooks(self, job: Job, queue: Queue) -> None:
+        log_start(self, job, queue)
+        self.prepare_execution(job)
+        try:
+            self.fork_work_horse(job, queue)
+            self.monitor_work_horse(job, queue)
+        finally:
+            self.finish_hooked_job(job)
+        self._with_reconnect(self.refresh_counters)  # (the horse counted its job in the worker hash)
+
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        """Fork the work horse, which runs :meth:`main_work_horse`. (Upstream's fork, from the
+        worker itself: the horse sees the worker as it is now, overrides and all.)"""
+        read_fd, write_fd = os.pipe()  # (its end tells the worker that the horse is gone)
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                os.close(read_fd)
+                os.setpgrp()
+                self._horse_environment(job)
+                self.main_work_horse(job, queue)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        self._horse_pid = pid
+        self._horse_pipe = read_fd
+        self.procline(f'Forked {pid} at {time.time()}')
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        """The work horse: runs :meth:`perform_job` (which records the outcome) and exits with 0,
+        or 1 when it raised."""
+        random.seed()
+        self.setup_work_horse_signals()
+        self._is_horse = True
+        self._may_claim_ahead = False
+        status = 0
+        try:
+            self.perform_job(job, queue)
+        except BaseException:
+            self.log.exception('job %s: the work horse failed', job.id)
+            status = 1
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+        os._exit(status)
+
+    def monitor_work_horse(self, job: Job, queue: Queue) -> None:
+        """Watch the horse until it exits, heartbeating, enforcing the hard timeout, and running
+        maintenance when due. A horse that exits with 0 recorded its job; one killed by a stop-job
+        command, or that died otherwise while its job is neither finished nor failed, has its job
+        failed here through :meth:`handle_job_failure` (and :meth:`handle_work_horse_killed`)."""
+        execution = self.prepare_execution(job)
+        pid, read_fd = self._horse_pid, self._horse_pipe
+        try:
+            watched = self._watch(job, queue, execution, pid, read_fd, wait_child, poll_child)
+            exit_report = watched.exit_report or wait_child(pid)
+        finally:
+            os.close(read_fd)
+            self._horse_pid = 0
+        self.current_job_working_time = 0.0
+        if watched.stopped:
+            self.log.warning('job %s stopped by user, moving it to the FailedJobRegistry', job.id)
+            self._run_stopped_callback(job)
+            self._stopped_job_id = job.id  # (handle_job_failure records it as stopped)
+            self.handle_job_failure(job, queue=queue, exc_string='Job stopped by user, work-horse terminated.')
+            return
+        if exit_report is not None and exit_report.wait_status == os.EX_OK:
+            return
+        try:
+            status = self._with_reconnect(lambda: job.get_status(refresh=True))
+        except InvalidJobOperation:
+            return  # (its hash is gone: it finished, and its result was not kept)
+        if status in (JobStatus.FINISHED, JobStatus.FAILED):
+            return
+        job.ended_at = now()
+        text = describe_death(exit_report, watched.timeout if watched.killed_for_timeout else None, self._cold)
+        self._call_killed_handler(job, pid, exit_report)
+        self.handle_job_failure(job, queue=queue, exc_string=text)
+
+    def wait_for_horse(self) -> tuple[int | None, int | None, Any]:
+        """Wait for the work horse (forked by :meth:`fork_work_horse`) to exit."""
+        exit_report = wait_child(self._horse_pid) if self._horse_pid else None
+        if exit_report is None:
+            return None, None, None
+        return exit_report.pid, exit_report.wait_status, exit_report
 
     def _factory(self) -> HorseFactory:
         factory: HorseFactory | None = getattr(self, '_horse_factory', None)
@@ -105,9 +210,31 @@ class Worker(BaseWorker):
         reaper: Reaper,
         probe: Reaper | None = None,
     ) -> tuple[RunResult, bool]:
+        """Read the horse's result (see :meth:`_watch`). Returns the result (or the cause of death)
+        and whether the job was stopped by command."""
+        watched = self._watch(job, queue, execution, pid, read_fd, reaper, probe)
+        if watched.result is not None:
+            return watched.result, False
+        if watched.stopped:
+            self._run_stopped_callback(job)
+            return _death('Job stopped by user, work-horse terminated.', execution.created_at), True
+        timeout = watched.timeout if watched.killed_for_timeout else None
+        text = describe_death(watched.exit_report, timeout, self._cold)
+        self._call_killed_handler(job, pid, watched.exit_report)
+        return _death(text, execution.created_at), False
+
+    def _watch(
+        self,
+        job: Job,
+        queue: Queue,
+        execution: Execution,
+        pid: int,
+        read_fd: int,
+        reaper: Reaper,
+        probe: Reaper | None = None,
+    ) -> Watched:
         """Read the horse's result while heartbeating, enforcing the hard timeout and looking for
-        dead workers' jobs (maintenance) when due. Returns the result (or the cause of death) and
-        whether the job was stopped by command.
+        dead workers' jobs (maintenance) when due. Returns the result, or how the horse ended.
 
         The horse's death normally shows as the end of its result pipe. ``probe`` (the horse's exit
         report, if it has exited, without waiting) covers a horse that died while a process it
@@ -137,7 +264,7 @@ class Worker(BaseWorker):
                 if reader.complete() and not self._stopped_job_id:
                     result = reader.result()
                     if result is not None:
-                        return result, False  # the horse exits on its own; the factory reaps it
+                        return Watched(result, timeout)  # the horse exits on its own; the factory reaps it
             moment = time.monotonic()
             if moment >= next_beat:
                 next_beat = moment + self.beat_period
@@ -147,7 +274,7 @@ class Worker(BaseWorker):
                     _drain(read_fd, reader)
                     result = reader.result()
                     if result is not None and not self._stopped_job_id:
-                        return result, False
+                        return Watched(result, timeout, exit_report=exited)
                     _kill_group(pid)  # what the horse left behind
                     break
             if hard_deadline is not None and moment >= hard_deadline and not killed_for_timeout:
@@ -164,15 +291,11 @@ class Worker(BaseWorker):
         stopped = self._stopped_job_id is not None and self._stopped_job_id == job.id
         self._stopped_job_id = None
         if stopped:
-            self._run_stopped_callback(job)
-            return _death('Job stopped by user, work-horse terminated.', execution.created_at), True
+            return Watched(None, timeout, stopped=True, exit_report=exited)
         result = reader.result()
         if result is not None:
-            return result, False
-        exit_report = exited or reaper(pid)
-        text = describe_death(exit_report, timeout if killed_for_timeout else None, self._cold)
-        self._call_killed_handler(job, pid, exit_report)
-        return _death(text, execution.created_at), False
+            return Watched(result, timeout, exit_report=exited)
+        return Watched(None, timeout, exit_report=exited or reaper(pid), killed_for_timeout=killed_for_timeout)
 
     def _beat(self, job: Job, queue: Queue, execution: Execution, working: float) -> bool:
         return beat(self, job, queue, execution, working)
@@ -184,13 +307,19 @@ class Worker(BaseWorker):
             self.log.exception('job %s: stopped callback raised', job.id)
 
     def _call_killed_handler(self, job: Job, pid: int, exit_report: HorseExit | None) -> None:
-        if self.work_horse_killed_handler is None:
-            return
         status = exit_report.wait_status if exit_report is not None else -1
-        try:
-            self.work_horse_killed_handler(job, pid, status, exit_report)
-        except Exception:
-            self.log.exception('job %s: work_horse_killed_handler raised', job.id)
+        self.handle_work_horse_killed(job, pid, status, exit_report)
+
+
+@dataclass
+class Watched:
+    """How the watch of a horse ended: its result, or none (stopped by command, or dead)."""
+
+    result: RunResult | None
+    timeout: int  # the job's timeout (seconds)
+    stopped: bool = False
+    exit_report: HorseExit | None = None  # the horse's exit, when known
+    killed_for_timeout: bool = False
 
 
 def describe_death(exit_report: HorseExit | None, timeout: int | None, cold: bool) -> str:

@@ -226,6 +226,27 @@ class WorkerIdentity:
         last heartbeat by any live worker (two intervals, as promised, with room to spare)."""
         return self.heartbeat_interval * 1.5
 
+    _death_date: datetime | None = None
+    _shutdown_requested_date: datetime | None = None
+
+    @property
+    def death_date(self) -> datetime | None:
+        """When the worker died (``register_death``; read from the hash for a worker found in Redis)."""
+        return self._death_date
+
+    @death_date.setter
+    def death_date(self, value: datetime | None) -> None:
+        self._death_date = value
+
+    @property
+    def shutdown_requested_date(self) -> datetime | None:
+        """When a warm shutdown was requested (read from the hash for a worker found in Redis)."""
+        return self._shutdown_requested_date
+
+    @shutdown_requested_date.setter
+    def shutdown_requested_date(self, value: datetime | None) -> None:
+        self._shutdown_requested_date = value
+
     # -- exception handlers -----------------------------------------------------------------
 
     def push_exc_handler(self, handler_func: ExceptionHandler) -> None:

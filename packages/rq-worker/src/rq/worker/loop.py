@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from rq.suspension import is_suspended
 from rq.utils import current_timestamp, get_version, now
 
 from . import recording
-from .commands import CommandListener
+from .hooks import JobHooks
 from .identity import DequeueStrategy, WorkerIdentity, WorkerStatus
 from .job_log import log_claim_handed_back, log_closing
 from .maintenance import Maintenance
@@ -36,6 +35,7 @@ from .reachability import RedisReachability
 from .reconnect import PROBE_INTERVAL, GaveUpOnRedis, Probe, Recovery, RedisLink, describe, is_transient
 from .run import FAILED, RunResult
 from .signals import ShutdownHandling
+from .upstream_api import UpstreamWorkerAPI
 from .waiting import QueueWaiter
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 Claimed = tuple['Job', 'Queue', Execution]
 
 
-class BaseWorker(ShutdownHandling, WorkerIdentity):
+class BaseWorker(JobHooks, UpstreamWorkerAPI, ShutdownHandling, WorkerIdentity):
     """A worker: takes jobs from its queues, in priority order, and runs them (subclasses say how)."""
 
     _unanswered_claim: str | None = None  # the execution id of a claim sent without a reply yet
@@ -59,8 +59,9 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
     _redis_link: RedisLink | None = None
     _recovery: Recovery | None = None
 
-    def execute_job(self, job: Job, queue: Queue, execution: Execution) -> None:
-        """Run ``job`` and record its outcome (implemented by each worker class)."""
+    def execute_job(self, job: Job, queue: Queue, execution: Execution | None = None) -> None:
+        """Run ``job`` from ``queue`` and record its outcome (implemented by each worker class). The
+        loop calls it with upstream's arguments; the job's execution is ``self.execution``."""
         raise NotImplementedError
 
     # -- the loop ---------------------------------------------------------------------------
@@ -89,7 +90,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             # (a job claimed together with the previous one's recording is run even when a stop was
             # requested meanwhile: it is this worker's job already, and is never left behind)
             while not self._stop_requested or self.holds_claimed_job:
-                self._with_reconnect(functools.partial(self.maintenance.run_due, self))
+                self._with_reconnect(self._maintain)
                 if self._stop_requested and not self.holds_claimed_job:  # (a stop may arrive during maintenance)
                     break
                 claimed = self._with_reconnect(self.claim)
@@ -109,14 +110,17 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
                         break
                     self._with_reconnect(functools.partial(self._wait_for_work, max_idle_time, idle_since))
                     continue
-                job, queue, execution = claimed
-                self._may_claim_ahead = self._dequeue_strategy == DequeueStrategy.DEFAULT and (
-                    max_jobs is None or completed + 1 < max_jobs
+                job, queue, _ = claimed
+                # (the hook path records in hooks that may run in a horse: no claim rides on them)
+                self._may_claim_ahead = (
+                    self._dequeue_strategy == DequeueStrategy.DEFAULT
+                    and (max_jobs is None or completed + 1 < max_jobs)
+                    and not self.uses_hooks
                 )
-                self.execute_job(job, queue, execution)
+                self.execute_job(job, queue)
                 completed += 1
                 idle_since = time.monotonic()
-                self._reorder_queues(queue)
+                self.reorder_queues(queue)
                 if max_jobs is not None and completed >= max_jobs:
                     self.log.info('finished executing %d jobs, quitting', completed)
                     ending = f'stopped after {completed} jobs (max jobs)'
@@ -137,6 +141,11 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             log_closing(self, self._ending(ending))
         return completed > 0
 
+    def _maintain(self) -> None:
+        """Upstream's step at each turn of the loop: run the maintenance tasks when they are due."""
+        if self.should_run_maintenance_tasks:
+            self.run_maintenance_tasks()
+
     def _ending(self, ending: str) -> str:
         """How the worker ended, for its last log line: a shutdown it was asked for comes first."""
         if self._cold:
@@ -147,7 +156,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
 
     def bootstrap(self, logging_level: str | int | None, date_format: str, log_format: str) -> None:
         if logging_level is not None:
-            setup_loghandlers(logging_level, date_format, log_format)
+            setup_loghandlers(logging_level, date_format, log_format, name='rq')
         self._redis_link = RedisLink(self.log, self.note_redis_unreachable)  # (before the threads that share it start)
         # (Redis may be slow or restarting as the worker starts: its first steps wait for it too)
         self._redis_version = self._with_reconnect(lambda: get_version(self.connection))
@@ -156,8 +165,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
         self.log.info('started with PID %d, version %s', self.pid, self.version)
         self.maintenance = Maintenance(self)
         self.waiter = QueueWaiter(self.connection, can_block=self._redis_version >= (6, 2, 0), log=self.log)
-        self.commands = CommandListener(self)
-        self.commands.start()
+        self.subscribe()
         self._with_reconnect(lambda: self.set_state(WorkerStatus.STARTED))
         self.install_signal_handlers()
         self.log.info('*** Listening on %s...', styled(', '.join(self.queue_names()), 'queue'))
@@ -250,6 +258,7 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             queue = next(q for q in self._ordered_queues if q.name == queue_name)
             execution = Execution(execution_id, job_id, self.connection, worker_name=self.name)
             execution.created_at = execution.last_heartbeat = moment
+            self.execution = execution
             self._job_id = job_id
             self._state = WorkerStatus.BUSY.value
             job = self._load_claimed(job_id, raw, queue, execution)
@@ -357,13 +366,6 @@ class BaseWorker(ShutdownHandling, WorkerIdentity):
             self.record(job, queue, execution, _failure(f'{type(exc).__name__}: {exc}\n'))
             return None
         return job
-
-    def _reorder_queues(self, served: Queue) -> None:
-        if self._dequeue_strategy == DequeueStrategy.ROUND_ROBIN:
-            index = self._ordered_queues.index(served)
-            self._ordered_queues = self._ordered_queues[index + 1 :] + self._ordered_queues[: index + 1]
-        elif self._dequeue_strategy == DequeueStrategy.RANDOM:
-            random.shuffle(self._ordered_queues)
 
     def _wait_for_work(self, max_idle_time: float | None, idle_since: float) -> None:
         """Block until a queue has a job, maintenance is due, or the idle limit passes."""

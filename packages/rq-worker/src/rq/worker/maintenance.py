@@ -73,7 +73,7 @@ class Maintenance:
                 self.fail_abandoned_jobs()
             if now >= self._next_cleaning:
                 self._next_cleaning = now + worker.maintenance_interval
-                self.clean_queues()
+                worker.clean_registries()  # (upstream's hook: its default is clean_queues)
             self.keep_scheduler_running()
         finally:
             self._running.release()

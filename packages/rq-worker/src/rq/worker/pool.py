@@ -21,8 +21,9 @@ import signal
 import time
 import uuid
 from enum import IntEnum
+from multiprocessing.process import BaseProcess
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
 from rq.job import Job
 from rq.logutils import setup_loghandlers
@@ -37,6 +38,14 @@ logger = logging.getLogger('rq.worker_pool')
 _FORK = multiprocessing.get_context('fork')
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 RESPAWN_INTERVAL = 1.0
+
+
+class WorkerData(NamedTuple):
+    """A worker process of the pool: its name, pid and process."""
+
+    name: str
+    pid: int
+    process: BaseProcess
 
 
 class WorkerPool:
@@ -71,10 +80,24 @@ class WorkerPool:
         self.exception_handlers = exception_handlers
         self.worker_kwargs = kwargs
         self.status = self.Status.IDLE
-        self.worker_dict: dict[str, Any] = {}
+        self.worker_dict: dict[str, WorkerData] = {}
         self._burst = False
         self._logging_level: str | int = 'INFO'
         self._stop_requested = False
+
+    @property
+    def queues(self) -> list[Queue]:
+        """The pool's queues, as Queue objects."""
+        return [self.queue_class(name, connection=self.connection) for name in self._queue_names]
+
+    @property
+    def number_of_active_workers(self) -> int:
+        return len(self.worker_dict)
+
+    def all_workers_have_stopped(self) -> bool:
+        """Reap the workers that exited; True when none is left."""
+        self.reap_workers()
+        return self.number_of_active_workers == 0
 
     @property
     def _pool_kwargs(self) -> dict[str, Any]:
@@ -115,7 +138,7 @@ class WorkerPool:
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)  # the child starts with them blocked
         try:
             process.start()
-            self.worker_dict[name] = process
+            self.worker_dict[name] = WorkerData(name, process.pid or 0, process)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         logger.debug('Worker pool: started worker %s (pid %s)', name, process.pid)
@@ -127,10 +150,14 @@ class WorkerPool:
             self.start_worker(burst=burst, _sleep=_sleep, logging_level=logging_level)
 
     def reap_workers(self) -> None:
-        for name, process in list(self.worker_dict.items()):
-            if not process.is_alive():
-                logger.info('Worker pool: worker %s exited with code %s', name, process.exitcode)
-                del self.worker_dict[name]
+        for data in list(self.worker_dict.values()):
+            if not data.process.is_alive():
+                self.handle_dead_worker(data)
+
+    def handle_dead_worker(self, worker_data: WorkerData) -> None:
+        """A worker process exited: forget it (``check_workers`` starts another)."""
+        logger.info('Worker pool: worker %s exited with code %s', worker_data.name, worker_data.process.exitcode)
+        self.worker_dict.pop(worker_data.name, None)
 
     def check_workers(self, respawn: bool = True) -> None:
         self.reap_workers()
@@ -167,7 +194,7 @@ class WorkerPool:
             self.start_workers(burst=burst, logging_level=logging_level)
             last_spawn = time.monotonic()
             while self.worker_dict:
-                sentinels = [process.sentinel for process in self.worker_dict.values()]
+                sentinels = [data.process.sentinel for data in self.worker_dict.values()]
                 multiprocessing.connection.wait(sentinels, timeout=1.0)  # returns as soon as one exits
                 self.reap_workers()
                 if burst or self.status != self.Status.STARTED or len(self.worker_dict) >= self.num_workers:

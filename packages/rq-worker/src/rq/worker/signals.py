@@ -107,8 +107,18 @@ class ShutdownHandling:
         self.log.warning(
             'got signal %s again, cold shut down%s', signal_name(signum), _cold_shutdown_detail(self._job_id)
         )
+        self.request_force_stop(signum, frame)
+
+    def request_force_stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+        """Cold shutdown: interrupt the running job now (its run is recorded as failed), then stop."""
+        self._stop_requested = True
         self._cold = True
         self.cold_shutdown()
+
+    def handle_warm_shutdown_request(self) -> None:
+        """Called on each warm shutdown request, before the worker decides whether to stop at once
+        (HerokuWorker warns its horse here)."""
+        self.log.debug('warm shut down requested')
 
     def request_stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
         """Stop after the current job (at once when waiting for work, or sleeping between attempts
@@ -116,6 +126,7 @@ class ShutdownHandling:
         self._stop_requested = True
         self.shutdown_requested_date = now()
         self._write_shutdown_date()
+        self.handle_warm_shutdown_request()
         if threading.current_thread() is threading.main_thread() and (self._waiting or self._sleeping(frame)):
             raise StopRequested()
 

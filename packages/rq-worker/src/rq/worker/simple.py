@@ -32,7 +32,13 @@ class SimpleWorker(BaseWorker):
     the job is then noticed as abandoned by another worker. Heartbeats come from a thread, so a
     long job keeps its started entry alive (upstream's SimpleWorker sends none while a job runs)."""
 
-    def execute_job(self, job: Job, queue: Queue, execution: Execution) -> None:
+    def execute_job(self, job: Job, queue: Queue, execution: Execution | None = None) -> None:
+        """Run ``job`` in this process and record its outcome. A class that overrides upstream's job
+        hooks takes upstream's steps instead: ``prepare_execution``, then ``perform_job``."""
+        if self.uses_hooks:
+            self._execute_with_hooks(job, queue)
+            return
+        execution = execution or self.prepare_execution(job)
         log_start(self, job, queue)
         self._main_thread_id = threading.get_ident()
         heartbeat = self._heartbeat()
@@ -62,6 +68,39 @@ class SimpleWorker(BaseWorker):
             heartbeat.end()
         self._stopped_job_id = None
         self.record(job, queue, execution, result, stopped=stopped)
+
+    def _execute_with_hooks(self, job: Job, queue: Queue) -> None:
+        log_start(self, job, queue)
+        execution = self.prepare_execution(job)
+        self._main_thread_id = threading.get_ident()
+        self._heartbeat().begin(job, queue, execution)
+        try:
+            try:
+                with self._interruptible_lock():
+                    self._interruptible = True
+                self.perform_job(job, queue)
+            finally:
+                self.job_code_over()
+        except StopJob:
+            self._run_stopped_callback(job)
+            self.handle_job_failure(job, queue=queue, exc_string='Job stopped by user, work-horse terminated.')
+        except ColdShutdown:
+            self.handle_job_failure(job, queue=queue, exc_string='Job interrupted by a cold shutdown of its worker.')
+        finally:
+            self._stopped_job_id = None
+            self.finish_hooked_job(job)
+
+    def job_code_over(self) -> None:
+        """From here on a stop-job command must not interrupt this thread (it would land in the
+        recording, or in the loop); one that was sent too late is dropped. Heartbeats end too."""
+        with self._interruptible_lock():
+            self._interruptible = False
+            if self._async_stop_sent:
+                self._async_stop_sent = False
+                _withdraw_pending_exception()
+        heartbeat: Heartbeat | None = getattr(self, '_heartbeat_thread', None)
+        if heartbeat is not None:
+            heartbeat.end()
 
     _interruptible = False
     _async_stop_sent = False  # a StopJob was sent to the main thread as an asynchronous exception

@@ -29,7 +29,11 @@ _BOOTSTRAP = 'from rq.worker.spawn import horse_entry; horse_entry()'
 
 
 class SpawnWorker(Worker):
-    def execute_job(self, job: Job, queue: Queue, execution: Execution) -> None:
+    def execute_job(self, job: Job, queue: Queue, execution: Execution | None = None) -> None:
+        if self.uses_hooks:
+            self._execute_with_hooks(job, queue)
+            return
+        execution = execution or self.prepare_execution(job)
         log_start(self, job, queue)
         read_fd, write_fd = os.pipe()
         spec = self._horse_spec(job, queue, write_fd)

@@ -12,6 +12,7 @@ from rq.exceptions import ShutDownImminentException
 
 from .forking import Worker
 from .identity import DequeueStrategy
+from .signals import signal_name
 
 
 class RoundRobinWorker(Worker):
@@ -38,27 +39,36 @@ class HerokuWorker(Worker):
     about 10 s after SIGTERM)."""
 
     imminent_shutdown_delay = 6
+    frame_properties = ['f_code', 'f_lasti', 'f_lineno', 'f_locals', 'f_trace']
 
-    def request_stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+    def handle_warm_shutdown_request(self) -> None:
+        """Send the horse SIGRTMIN: it raises ShutDownImminentException in the job after the delay."""
         if self._horse_pid:
+            self.log.info('warm shut down requested, sending horse SIGRTMIN signal')
             try:
                 os.kill(self._horse_pid, signal.SIGRTMIN)
             except ProcessLookupError:
                 pass
-        super().request_stop(signum, frame)
+        else:
+            self.log.warning('warm shut down requested, no horse found')
 
     def prepare_horse(self) -> None:
-        delay = self.imminent_shutdown_delay
+        signal.signal(signal.SIGRTMIN, self.request_stop_sigrtmin)
 
-        def imminent(signum: int, frame: FrameType | None) -> None:
-            if delay > 0:
-                signal.signal(signal.SIGALRM, _raise_imminent)
-                signal.alarm(delay)
-            else:
-                _raise_imminent(signum, frame)
+    def setup_work_horse_signals(self) -> None:
+        """In the horse: ignore SIGINT and SIGTERM, and answer SIGRTMIN (see above)."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self.prepare_horse()
 
-        signal.signal(signal.SIGRTMIN, imminent)
+    def request_stop_sigrtmin(self, signum: int, frame: FrameType | None) -> None:
+        """In the horse, on SIGRTMIN: raise ShutDownImminentException after the delay (at once without one)."""
+        if self.imminent_shutdown_delay > 0:
+            signal.signal(signal.SIGALRM, self.request_force_stop_sigrtmin)
+            signal.alarm(self.imminent_shutdown_delay)
+        else:
+            self.request_force_stop_sigrtmin(signum, frame)
 
-
-def _raise_imminent(signum: int, frame: FrameType | None) -> None:
-    raise ShutDownImminentException(f'shut down imminent (signal: {signal.Signals(signum).name})', {})
+    def request_force_stop_sigrtmin(self, signum: int, frame: FrameType | None) -> None:
+        info = {attr: getattr(frame, attr, None) for attr in self.frame_properties}
+        raise ShutDownImminentException(f'shut down imminent (signal: {signal_name(signum)})', info)

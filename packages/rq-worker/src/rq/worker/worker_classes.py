@@ -1,0 +1,8 @@
+"""Upstream's module path ``rq.worker.worker_classes``: the worker classes."""
+
+from .forking import Worker
+from .simple import SimpleWorker
+from .spawn import SpawnWorker
+from .variants import HerokuWorker, RandomWorker, RoundRobinWorker
+
+__all__ = ['HerokuWorker', 'RandomWorker', 'RoundRobinWorker', 'SimpleWorker', 'SpawnWorker', 'Worker']
