@@ -24,9 +24,12 @@ import signal
 import socket
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from enum import Enum
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
 
@@ -44,8 +47,10 @@ __all__ = [
     'DEFAULT_TAKEOVER_AFTER',
     'SCHEDULER_KEY_TEMPLATE',
     'SCHEDULER_LOCKING_KEY_TEMPLATE',
+    'ForkProcess',
     'RQScheduler',
     'SchedulerStatus',
+    'run',
 ]
 
 #: RQ 2.x's templates of the scheduler's keys (``% queue name`` and ``% scheduler name``).
@@ -58,6 +63,9 @@ MOVE_BATCH_SIZE = 1000
 MAX_BATCHES_PER_PASS = 10
 #: Redis unreachable: wait up to this many seconds between attempts.
 MAX_BACKOFF = 30.0
+#: RQ 2.x's process class for a scheduler of its own (forked where the platform can). Ours runs in a
+#: thread of its worker (:meth:`RQScheduler.start`); this is for code that starts :func:`run` itself.
+ForkProcess: type[BaseProcess] = get_context('fork' if 'fork' in get_all_start_methods() else None).Process
 
 
 class SchedulerStatus(str, Enum):
@@ -92,7 +100,7 @@ class RQScheduler:
         given = [queues] if isinstance(queues, (str, Queue)) else list(queues)
         self._queue_names = {queue.name if isinstance(queue, Queue) else queue for queue in given}
         self._acquired_locks: set[str] = set()
-        self.connection = connection
+        self._connection = connection
         self.interval = interval
         self.takeover_after = takeover_after
         self.serializer = resolve_serializer(serializer)
@@ -111,6 +119,15 @@ class RQScheduler:
         self._lock_lost_logged: set[str] = set()
 
     # -- identity ---------------------------------------------------------------------------
+
+    @property
+    def connection(self) -> redis.Redis:
+        """The Redis connection the scheduler works with."""
+        return self._connection
+
+    @connection.setter
+    def connection(self, connection: redis.Redis) -> None:
+        self._connection = connection
 
     @property
     def acquired_locks(self) -> set[str]:
@@ -352,3 +369,15 @@ class RQScheduler:
 
     def __repr__(self) -> str:
         return f'RQScheduler({self.name!r}, queues={sorted(self._queue_names)!r})'
+
+
+def run(scheduler: RQScheduler) -> None:
+    """Run ``scheduler`` (its :meth:`~RQScheduler.work` loop) until it stops, logging its start, its
+    stop and an error that ends it (then raised again): the target RQ 2.x gives a scheduler process."""
+    scheduler.log.info('Scheduler for %s started with PID %s', ', '.join(sorted(scheduler._queue_names)), os.getpid())
+    try:
+        scheduler.work()
+    except BaseException:
+        scheduler.log.error('Scheduler [PID %s] raised an exception.\n%s', os.getpid(), traceback.format_exc())
+        raise
+    scheduler.log.info('Scheduler with PID %d has stopped', os.getpid())

@@ -156,6 +156,11 @@ def register_scheduler(connection: Redis, name: str, score: float, mapping: Mapp
     return True
 
 
+def add_scheduler_name(client: Redis | Pipeline, name: str, score: float) -> Any:
+    """ZADD NX ``name`` to ``rq:cron_schedulers`` (1 added, 0 present already; a pipeline queues it)."""
+    return client.zadd(keys.CRON_SCHEDULERS, {name: score}, nx=True)
+
+
 def save_scheduler(client: Redis | Pipeline, name: str, mapping: Mapping[str, str], ttl: int) -> None:
     client.hset(keys.cron_scheduler_key(name), mapping=_fields(mapping))
     client.expire(keys.cron_scheduler_key(name), ttl)

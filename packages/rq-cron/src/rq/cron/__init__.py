@@ -36,8 +36,8 @@ def create_cron(connection: Redis) -> CronScheduler:
     """A CronScheduler with the jobs registered so far with :func:`register` (which it takes, so a
     second call does not get them again). Raises ValueError for a bad entry."""
     scheduler = CronScheduler(connection=connection)
-    for entry in take_registered():
-        if entry.get('_error'):
-            raise ValueError(entry['_error'])
-        scheduler.register(**{key: value for key, value in entry.items() if not key.startswith('_')})
+    for entry, notes in take_registered():
+        if notes.error:
+            raise ValueError(notes.error)
+        scheduler.register(**entry, timezone=notes.timezone)
     return scheduler

@@ -10,6 +10,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from rq import cron_scheduler_registry
 from rq._redis import cron_ops, keys
 from rq.defaults import DEFAULT_CRON_SCHEDULER_TTL
 from rq.exceptions import DuplicateSchedulerError, SchedulerNotFound
@@ -87,9 +88,9 @@ class SchedulerRecord:
     def all(cls, connection: Redis, cleanup: bool = True) -> list[Any]:
         """Every registered scheduler (with ``cleanup``, first forgetting those silent for 120 s)."""
         if cleanup:
-            cron_ops.prune_schedulers(connection, time.time() - DEFAULT_CRON_SCHEDULER_TTL)
+            cron_scheduler_registry.cleanup(connection)
         found = []
-        for name in cron_ops.scheduler_names(connection):
+        for name in cron_scheduler_registry.get_keys(connection):
             try:
                 found.append(cls.fetch(name, connection))
             except SchedulerNotFound:
@@ -107,11 +108,7 @@ class SchedulerRecord:
     def register_death(self, pipeline: Pipeline | None = None) -> None:
         """Leave ``rq:cron_schedulers`` (the hash expires on its own)."""
         self.log.info('CronScheduler %s: registering death', self.name)
-        if pipeline is not None:
-            cron_ops.unregister_scheduler(pipeline, self.name)
-            return
-        if not cron_ops.unregister_scheduler(self.connection, self.name):
-            raise SchedulerNotFound(f'CronScheduler {self.name!r} not found in the registry')
+        cron_scheduler_registry.unregister(self, pipeline)
 
     def heartbeat(self) -> None:
         """Refresh the registry score and the hash's TTL (re-creating the hash if it expired)."""

@@ -3,6 +3,12 @@
 ``register`` only records its arguments (and where it was called), so that a config with one bad
 entry still imports; each entry is checked when a :class:`CronScheduler` takes it, and a bad one is
 reported with its file and line and skipped.
+
+Each recorded entry is a dict of exactly upstream's keys (the arguments of ``CronScheduler.register``
+in RQ 2.x), so a scheduler subclass with upstream's ``register`` signature takes every entry with
+``self.register(**entry)``. What we record beyond that (the entry's ``timezone``, the file and line
+of the call, a problem found while recording) is kept beside it, in :class:`EntryNotes`; an entry
+without notes (one a program added itself) means UTC, or the scheduler's ``timezone``.
 """
 
 from __future__ import annotations
@@ -13,17 +19,40 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rq.defaults import DEFAULT_RESULT_TTL
 from rq.webhook import Webhook
 
-__all__ = ['CronConfigError', 'load_config', 'register']
+__all__ = ['CronConfigError', 'EntryNotes', 'load_config', 'register']
 
 logger = logging.getLogger('rq.cron')
 
 #: Entries recorded by :func:`register` since the last :func:`take_registered` (RQ 2.x's name).
 _job_data_registry: list[dict[str, Any]] = []
+
+
+@dataclass(frozen=True)
+class EntryNotes:
+    """What :func:`register` knows of an entry beyond upstream's keys."""
+
+    #: The IANA time zone the entry's cron string is read in (None: the scheduler's, or UTC).
+    timezone: str | None = None
+    #: ``file.py:line`` of the ``register`` call.
+    where: str = ''
+    #: A problem found while recording (the entry is then reported and skipped).
+    error: str = ''
+
+
+#: id(entry) -> (entry, its notes), for the entries in :data:`_job_data_registry`.
+_entry_notes: dict[int, tuple[dict[str, Any], EntryNotes]] = {}
+
+
+def notes_of(entry: dict[str, Any]) -> EntryNotes:
+    """The notes :func:`register` kept for ``entry`` (empty ones for an entry it did not record)."""
+    kept = _entry_notes.get(id(entry))
+    return kept[1] if kept is not None and kept[0] is entry else EntryNotes()
 
 
 class CronConfigError(ImportError):
@@ -66,34 +95,36 @@ def register(
         'meta': meta,
         'webhooks': webhooks,
         'name': name,
-        'timezone': timezone,
     }
+    error = ''
     if cron_string is not None:
         if cron is not None:
-            entry['_error'] = 'give cron= or cron_string= (two names for the same thing), not both'
+            error = 'give cron= or cron_string= (two names for the same thing), not both'
         entry['cron'] = cron_string
     caller = sys._getframe(1)
-    entry['_where'] = f'{os.path.basename(caller.f_code.co_filename)}:{caller.f_lineno}'
+    where = f'{os.path.basename(caller.f_code.co_filename)}:{caller.f_lineno}'
+    _entry_notes[id(entry)] = (entry, EntryNotes(timezone=timezone, where=where, error=error))
     _job_data_registry.append(entry)
     return entry
 
 
-def take_registered() -> list[dict[str, Any]]:
-    """The entries recorded so far, forgetting them (so a second scheduler does not take them again)."""
-    entries = list(_job_data_registry)
+def take_registered() -> list[tuple[dict[str, Any], EntryNotes]]:
+    """The entries recorded so far with their notes, forgetting them (so a second scheduler does not
+    take them again)."""
+    taken = [(entry, notes_of(entry)) for entry in _job_data_registry]
     _job_data_registry.clear()
-    return entries
+    _entry_notes.clear()
+    return taken
 
 
-def describe_entry(entry: dict[str, Any], problem: object) -> str:
+def describe_entry(entry: dict[str, Any], notes: EntryNotes, problem: object) -> str:
     """``cron_config.py:12: cron job 'app.cleanup': <problem>``: where an entry was registered, and
     what is wrong with it (the problem names the cron job)."""
-    where = entry.get('_where')
-    return f'{where}: {problem}' if where else str(problem)
+    return f'{notes.where}: {problem}' if notes.where else str(problem)
 
 
-def load_config(config_path: str) -> list[dict[str, Any]]:
-    """Import a cron config and return the entries it registered.
+def load_config(config_path: str) -> list[tuple[dict[str, Any], EntryNotes]]:
+    """Import a cron config and return the entries it registered, with their notes.
 
     ``config_path`` is a file path (absolute, or relative to the current directory: ``app/cron.py``)
     or a dotted module path (``app.cron``); an already imported module is reloaded.
@@ -102,6 +133,7 @@ def load_config(config_path: str) -> list[dict[str, Any]]:
         CronConfigError: the file does not exist, or the module cannot be imported or raised.
     """
     _job_data_registry.clear()
+    _entry_notes.clear()
     if not isinstance(config_path, str) or not config_path.strip():
         raise CronConfigError(f'cron config must be a file or module path, not {config_path!r}')
     if os.path.isabs(config_path):

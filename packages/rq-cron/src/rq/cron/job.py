@@ -238,7 +238,8 @@ class CronJob:
     # -- monitoring -------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The description stored in ``rq:cron_scheduler:<name>`` (RQ 2.x's fields, plus timezone)."""
+        """The description stored in ``rq:cron_scheduler:<name>``: RQ 2.x's fields, plus ``timezone``
+        for a cron string read in another zone than UTC."""
         data: dict[str, Any] = {
             'func_name': self.func_name,
             'name': self.name,
@@ -250,8 +251,8 @@ class CronJob:
             'latest_enqueue_time': utcformat(self.latest_enqueue_time) if self.latest_enqueue_time else None,
             'next_enqueue_time': utcformat(self.next_enqueue_time) if self.next_enqueue_time else None,
         }
-        if self.cron is not None:
-            data['timezone'] = self.timezone or 'UTC'
+        if self.cron is not None and self.timezone not in (None, 'UTC'):
+            data['timezone'] = self.timezone  # (only then: a UTC entry's dict is exactly RQ 2.x's)
         for key, value in self.job_options.items():
             if key == 'meta':
                 data[key] = _safe_json(value)

@@ -28,6 +28,7 @@ import redis
 from rq._redis import cron_ops
 from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL, DEFAULT_RESULT_TTL
 from rq.exceptions import SchedulerNotFound
+from rq.logutils import has_effective_handler, setup_loghandlers
 from rq.serializers import resolve_serializer
 from rq.utils import now
 from rq.webhook import Webhook
@@ -79,8 +80,12 @@ class CronScheduler(SchedulerRecord):
         self.serializer = resolve_serializer(serializer)
         resolve_timezone(timezone)  # (raises ValueError for an unknown name)
         self.timezone = timezone
+        #: The timezone of the config entry being registered (see :meth:`register`).
+        self._entry_timezone: str | None = None
         self.log = logging.getLogger('rq.cron')
         self.logging_level = logging_level
+        if not has_effective_handler(self.log):  # (as RQ 2.x: the application's logging comes first)
+            setup_loghandlers(level=logging_level, name='rq.cron')
         self.errors: list[str] = []
         self._clock = clock
         self._stop = threading.Event()
@@ -105,7 +110,16 @@ class CronScheduler(SchedulerRecord):
         name: str = '',
         timezone: str | None = None,
     ) -> CronJob:
-        """Add a cron job (see :class:`CronJob`). Raises ValueError, naming it, for a bad argument."""
+        """Add a cron job (see :class:`CronJob`) and return it. Raises ValueError, naming it, for a bad
+        argument.
+
+        ``timezone`` applies to a ``cron`` string; without it, the entry being loaded from a config
+        keeps the timezone its ``rq.cron.register`` call named, and any other the scheduler's.
+        (A subclass overriding this with RQ 2.x's signature, without ``timezone``, and calling
+        ``super().register(...)`` still gets each config entry's timezone.)
+        """
+        if timezone is None:
+            timezone = self._entry_timezone
         if cron is None and timezone is not None:
             self.log.warning('Cron job %r: timezone=%r ignored (it applies to cron strings)', name or func, timezone)
             timezone = None
@@ -133,8 +147,9 @@ class CronScheduler(SchedulerRecord):
         return cron_job
 
     def load_config_from_file(self, config_path: str) -> int:
-        """Import a cron config and register its entries; returns how many are usable. Each bad
-        entry is logged (file, line, name and what is wrong), kept in :attr:`errors` and skipped.
+        """Import a cron config and register its entries (each with ``self.register(**entry)``, the
+        entry holding RQ 2.x's arguments); returns how many are usable. Each entry that cannot be
+        registered is logged (file, line, name and what is wrong), kept in :attr:`errors` and skipped.
 
         Raises:
             CronConfigError: the config cannot be found or imported.
@@ -142,15 +157,18 @@ class CronScheduler(SchedulerRecord):
         self.config_file = config_path
         self.log.info('Loading cron configuration from %s', config_path)
         usable = 0
-        for entry in load_config(config_path):
-            fields = {key: value for key, value in entry.items() if not key.startswith('_')}
+        for entry, notes in load_config(config_path):
             try:
-                if entry.get('_error'):
-                    raise ValueError(f'cron job {entry.get("name") or entry.get("func")!r}: {entry["_error"]}')
-                self.register(**fields)
+                if notes.error:
+                    raise ValueError(f'cron job {entry.get("name") or entry.get("func")!r}: {notes.error}')
+                self._entry_timezone = notes.timezone
+                try:
+                    self.register(**entry)
+                finally:
+                    self._entry_timezone = None
                 usable += 1
-            except (ValueError, TypeError) as exc:
-                message = f'{describe_entry(entry, exc)}; skipped'
+            except Exception as exc:  # (as RQ 2.x: whatever a subclass's register raises skips the entry)
+                message = f'{describe_entry(entry, notes, exc)}; skipped'
                 self.errors.append(message)
                 self.log.error('Cron config %s', message)
         self.log.info('Registered %d cron jobs from %r', usable, config_path)
@@ -278,8 +296,15 @@ class CronScheduler(SchedulerRecord):
             return {}
         return {signum: signal.signal(signum, self._request_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
 
+    def __eq__(self, other: object) -> bool:
+        """Schedulers are equal when they have the same name (whatever their connection), as RQ 2.x."""
+        return isinstance(other, self.__class__) and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
     def __repr__(self) -> str:
-        return f'CronScheduler({self.name!r}, jobs={len(self._cron_jobs)})'
+        return f'{type(self).__name__}({self.name!r}, jobs={len(self._cron_jobs)})'
 
 
 def _utc(epoch: float) -> str:
