@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import functools
 import os
-import random
 import select
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,27 +114,6 @@ class Worker(BaseWorker):
         self._horse_pid = pid
         self._horse_pipe = read_fd
         self.procline(f'Forked {pid} at {time.time()}')
-
-    def main_work_horse(self, job: Job, queue: Queue) -> None:
-        """The work horse: runs :meth:`perform_job` (which records the outcome) and exits with 0,
-        or 1 when it raised."""
-        random.seed()
-        self.setup_work_horse_signals()
-        self._is_horse = True
-        self._may_claim_ahead = False
-        status = 0
-        try:
-            self.perform_job(job, queue)
-        except BaseException:
-            self.log.exception('job %s: the work horse failed', job.id)
-            status = 1
-        finally:
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except Exception:
-                    pass
-        os._exit(status)
 
     def monitor_work_horse(self, job: Job, queue: Queue) -> None:
         """Watch the horse until it exits, heartbeating, enforcing the hard timeout, and running

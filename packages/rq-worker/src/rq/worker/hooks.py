@@ -12,6 +12,8 @@ override that calls ``super()`` loses nothing.
 from __future__ import annotations
 
 import functools
+import os
+import random
 import sys
 import time
 import traceback
@@ -93,6 +95,7 @@ class JobHooks:
         def set_current_job_id(self, job_id: str | None = None, pipeline: Any = None) -> None: ...
         def set_state(self, state: str, pipeline: Any = None) -> None: ...
         def procline(self, message: str) -> None: ...
+        def setup_work_horse_signals(self) -> None: ...
         @property
         def execution_ttl(self) -> float: ...
 
@@ -197,6 +200,27 @@ class JobHooks:
             )
             return False
         return True
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        """The work horse: runs :meth:`perform_job` (which records the outcome) and exits with 0,
+        or 1 when it raised."""
+        random.seed()
+        self.setup_work_horse_signals()
+        self._is_horse = True
+        self._may_claim_ahead = False
+        status = 0
+        try:
+            self.perform_job(job, queue)
+        except BaseException:
+            self.log.exception('job %s: the work horse failed', job.id)
+            status = 1
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+        os._exit(status)
 
     def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
         """The job's function returned (or raised): note when. (The started entry needs no extra
