@@ -17,8 +17,10 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import textwrap
 import venv
 from pathlib import Path
+from typing import Any
 
 from file_lock import exclusive
 
@@ -39,6 +41,7 @@ CLIENT_DEPENDENCIES = (
     'flask',
     'arrow',
     'redis-sentinel-url',
+    'six',  # (rq-dashboard imports it without declaring it)
     'django',
     'prometheus-client',
     'crontab',
@@ -67,7 +70,11 @@ def constraints_digest() -> str:
 
 
 def venv_dir() -> Path:
-    """``.cache/rq-clients-<pin hash>``."""
+    """``$RQ_CLIENTS_VENV`` (an existing virtualenv, used as it is: for example one with upstream rq in
+    place of ours, to try the ecosystem tests themselves), or ``.cache/rq-clients-<pin hash>``."""
+    configured = os.environ.get('RQ_CLIENTS_VENV')
+    if configured:
+        return Path(configured)
     return CACHE_DIR / f'rq-clients-{constraints_digest()}'
 
 
@@ -83,6 +90,10 @@ def clients_python() -> Path:
     directory = venv_dir()
     python = directory / 'bin' / 'python'
     marker = directory / '.installed'
+    if os.environ.get('RQ_CLIENTS_VENV'):
+        if not python.exists():
+            raise RuntimeError(f'$RQ_CLIENTS_VENV: {python} does not exist')
+        return python
     if python.exists() and marker.exists():
         return python
     with exclusive(directory.parent / f'{directory.name}.lock'):
@@ -158,6 +169,28 @@ def _check(python: Path) -> None:
             f'packages in {python.parents[1]} at a version neither {CONSTRAINTS.name} nor {PINNED.name} pins: '
             + ', '.join(unpinned)
         )
+
+
+def run_client(code: str, port: int, db: int = 0, path: Path | None = None, timeout: float = 120) -> Any:
+    """Run Python ``code`` with the clients virtualenv's interpreter; ``conn`` is a ``redis.Redis`` on the
+    test server (``port``, ``db``), ``path`` (a directory of job modules) is on ``sys.path`` and is the
+    working directory. The code must print one JSON document as its last line; that document is returned."""
+    prelude = f'import json, redis\nconn = redis.Redis(port={port}, db={db})\n'
+    env = clean_environment()
+    if path is not None:
+        env['PYTHONPATH'] = str(path)
+    completed = subprocess.run(
+        [str(clients_python()), '-c', prelude + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=str(path or ROOT),
+    )
+    if completed.returncode != 0:
+        raise AssertionError(f'client code failed:\n{completed.stdout}\n{completed.stderr}')
+    lines = [line for line in completed.stdout.splitlines() if line.strip()]
+    return json.loads(lines[-1]) if lines else None
 
 
 def sdist(name: str, version: str) -> Path:
