@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import traceback
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -19,7 +20,7 @@ import rqtest_jobs_worker
 from rq import Queue, Retry
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
-from rq.worker import BaseWorker, SimpleWorker, Worker
+from rq.worker import BaseWorker, SimpleWorker, SpawnWorker, Worker
 from rq.worker.base import BaseWorker as BaseWorkerAtUpstreamPath
 from rq.worker.worker_classes import SimpleWorker as SimpleWorkerAtUpstreamPath
 from rq.worker.worker_classes import Worker as WorkerAtUpstreamPath
@@ -34,7 +35,12 @@ class NotingHooks:
     name: str
 
     def note(self, hook: str, *args: Any, **details: Any) -> None:
-        details.update(hook=hook, pid=os.getpid(), types=[type(arg).__name__ for arg in args])
+        details.update(
+            hook=hook,
+            pid=os.getpid(),
+            spawned=any(frame.name == 'hooked_horse_entry' for frame in traceback.extract_stack()),
+            types=[type(arg).__name__ for arg in args],
+        )
         self.connection.rpush(f'hooks:{self.name}', json.dumps(details))
 
     def status_of(self, job: Job) -> str | None:
@@ -85,7 +91,11 @@ class NotingSimpleWorker(NotingHooks, SimpleWorker):
     pass
 
 
-PAIRS = [(Worker, NotingWorker), (SimpleWorker, NotingSimpleWorker)]
+class NotingSpawnWorker(NotingHooks, SpawnWorker):
+    pass
+
+
+PAIRS = [(Worker, NotingWorker), (SimpleWorker, NotingSimpleWorker), (SpawnWorker, NotingSpawnWorker)]
 
 
 @pytest.fixture(params=PAIRS, ids=lambda pair: pair[0].__name__)
@@ -174,8 +184,10 @@ def test_success_calls_the_hooks_with_upstream_arguments_in_upstream_processes(
     assert by_hook['execute_job']['pid'] == worker_pid  # the worker process
     horse_hooks = ('perform_job', 'prepare_job_execution', 'handle_job_success', 'perform_job:end')
     horse_pids = {by_hook[hook]['pid'] for hook in horse_hooks}
-    if hooked is NotingWorker:
+    if hooked is not NotingSimpleWorker:
         assert len(horse_pids) == 1 and worker_pid not in horse_pids  # all in one work horse
+        # (a SpawnWorker's horse is a new interpreter that rebuilt the worker: not a fork)
+        assert by_hook['perform_job']['spawned'] == (hooked is NotingSpawnWorker)
     else:
         assert horse_pids == {worker_pid}  # in-process
     assert job.return_value(refresh=True) == 5

@@ -11,9 +11,11 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from rq._redis import codec
+from rq.executions import Execution
 
 from . import protocol
 from .forking import EXIT_REPORT_SECONDS, Worker, poll_child, wait_child
@@ -21,11 +23,11 @@ from .job_log import log_start
 from .run import run_job
 
 if TYPE_CHECKING:
-    from rq.executions import Execution
     from rq.job import Job
     from rq.queue import Queue
 
 _BOOTSTRAP = 'from rq.worker.spawn import horse_entry; horse_entry()'
+_HOOKED_BOOTSTRAP = 'from rq.worker.spawn import hooked_horse_entry; hooked_horse_entry()'
 
 
 class SpawnWorker(Worker):
@@ -63,8 +65,85 @@ class SpawnWorker(Worker):
             self._horse_pid = 0
         self.record(job, queue, execution, result, stopped=stopped)
 
-    def _horse_spec(self, job: Job, queue: Queue, write_fd: int) -> bytes:
-        pool = self.connection.connection_pool
+    # -- the hook path: the spawned horse rebuilds this worker and runs main_work_horse --------
+
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        """Start the work horse: a fresh interpreter that rebuilds this worker (its class, imported
+        by reference, with its settings) and runs :meth:`main_work_horse`, as upstream's
+        SpawnWorker does. A class the new interpreter could not import (defined in a function, say)
+        gets a forked horse instead."""
+        try:
+            worker_class = pickle.dumps(type(self))
+        except Exception as exc:
+            self.log.warning('worker class %s cannot be imported by a spawned horse (%s); forking', type(self), exc)
+            super().fork_work_horse(job, queue)
+            return
+        read_fd, write_fd = os.pipe()  # (its end tells the worker that the horse is gone)
+        spec = self._hooked_horse_spec(job, queue, worker_class)
+        process = subprocess.Popen(
+            [sys.executable, '-c', _HOOKED_BOOTSTRAP],
+            stdin=subprocess.PIPE,
+            pass_fds=(write_fd,),
+            start_new_session=True,
+        )
+        os.close(write_fd)
+        assert process.stdin is not None
+        try:
+            process.stdin.write(spec)
+            process.stdin.flush()  # and kept open: its end tells the horse that the worker is gone
+        except BrokenPipeError:
+            pass
+        self._spawned: subprocess.Popen[bytes] | None = process
+        self._horse_pid = process.pid
+        self._horse_pipe = read_fd
+        self.procline(f'Spawned {process.pid} at {time.time()}')
+
+    def monitor_work_horse(self, job: Job, queue: Queue) -> None:
+        try:
+            super().monitor_work_horse(job, queue)
+        finally:
+            process: subprocess.Popen[bytes] | None = getattr(self, '_spawned', None)
+            self._spawned = None
+            if process is not None and process.stdin is not None:
+                try:
+                    process.stdin.close()
+                except BrokenPipeError:
+                    pass
+
+    def _hooked_horse_spec(self, job: Job, queue: Queue, worker_class: bytes) -> bytes:
+        execution = self.prepare_execution(job)
+        settings = {
+            'queues': self.queue_names(),
+            'name': self.name,
+            'default_result_ttl': self.default_result_ttl,
+            'worker_ttl': self.worker_ttl,
+            'maintenance_interval': self.maintenance_interval,
+            'job_monitoring_interval': self.job_monitoring_interval,
+            'log_job_description': self.log_job_description,
+            'disable_default_exception_handler': self.disable_default_exception_handler,
+            'exception_handlers': self._picklable_handlers(),
+            'job_class': self.job_class,
+            'queue_class': self.queue_class,
+            'serializer': self.serializer,
+        }
+        return (
+            pickle.dumps(list(sys.path))
+            + worker_class
+            + pickle.dumps(
+                {
+                    **self._connection_spec(),
+                    'settings': settings,
+                    'job_id': job.id,
+                    'queue_name': queue.name,
+                    'execution_id': execution.id,
+                    'execution_created_at': execution.created_at,
+                }
+            )
+        )
+
+    # -- the fast path's horse ----------------------------------------------------------------
+
+    def _picklable_handlers(self) -> list[Any]:
         handlers = []
         for handler in self._exc_handlers:
             try:
@@ -72,6 +151,19 @@ class SpawnWorker(Worker):
                 handlers.append(handler)
             except Exception:
                 self.log.warning('exception handler %r cannot be sent to a spawned horse; skipped', handler)
+        return handlers
+
+    def _connection_spec(self) -> dict[str, Any]:
+        pool = self.connection.connection_pool
+        return {
+            'client_class': type(self.connection),
+            'pool_class': type(pool),
+            'connection_class': pool.connection_class,
+            'connection_kwargs': {k: v for k, v in pool.connection_kwargs.items() if _plain(v)},
+        }
+
+    def _horse_spec(self, job: Job, queue: Queue, write_fd: int) -> bytes:
+        handlers = self._picklable_handlers()
         mapping = {key: value for key, value in job.to_dict(include_result=False).items()}
         return pickle.dumps(list(sys.path)) + pickle.dumps(
             {
@@ -79,10 +171,7 @@ class SpawnWorker(Worker):
                 'job_class': type(job),
                 'mapping': mapping,
                 'serializer': job.serializer,
-                'client_class': type(self.connection),
-                'pool_class': type(pool),
-                'connection_class': pool.connection_class,
-                'connection_kwargs': {k: v for k, v in pool.connection_kwargs.items() if _plain(v)},
+                **self._connection_spec(),
                 'death_penalty_class': self.death_penalty_class,
                 'exception_handlers': handlers,
                 'default_timeout': queue.DEFAULT_TIMEOUT,
@@ -124,8 +213,7 @@ def horse_entry() -> None:
     sys.path[:] = pickle.load(stream)  # import what the worker can import, before the rest
     spec = pickle.load(stream)
     threading.Thread(target=_die_with_worker, args=(stream,), name='rq-worker-watch', daemon=True).start()
-    pool = spec['pool_class'](connection_class=spec['connection_class'], **spec['connection_kwargs'])
-    connection = spec['client_class'](connection_pool=pool)
+    connection = _connect(spec)
     job = spec['job_class'](spec['job_id'], connection=connection, serializer=spec['serializer'])
     raw = {key.encode(): _as_bytes(value) for key, value in spec['mapping'].items()}
     job.restore(raw)
@@ -135,6 +223,32 @@ def horse_entry() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def hooked_horse_entry() -> None:
+    """The spawned horse of a worker class with upstream's hooks overridden: rebuild the worker and
+    its job from stdin, then ``worker.main_work_horse(job, queue)`` (which exits)."""
+    stream = sys.stdin.buffer
+    sys.path[:] = pickle.load(stream)
+    worker_class = pickle.load(stream)
+    spec = pickle.load(stream)
+    threading.Thread(target=_die_with_worker, args=(stream,), name='rq-worker-watch', daemon=True).start()
+    connection = _connect(spec)
+    worker = worker_class(connection=connection, prepare_for_work=False, **spec['settings'])
+    queue = next(q for q in worker.queues if q.name == spec['queue_name'])
+    job = queue.job_class.fetch(spec['job_id'], connection=connection, serializer=queue.serializer)
+    execution = Execution(spec['execution_id'], job.id, connection, worker_name=worker.name)
+    execution.created_at = execution.last_heartbeat = spec['execution_created_at']
+    job._execution = worker.execution = execution
+    worker._current_claim = (queue.name, job.id, execution.id)
+    worker._horse_environment(job)
+    worker.main_work_horse(job, queue)
+    os._exit(0)  # (main_work_horse exits; an override that returns ends here)
+
+
+def _connect(spec: dict[str, Any]) -> Any:
+    pool = spec['pool_class'](connection_class=spec['connection_class'], **spec['connection_kwargs'])
+    return spec['client_class'](connection_pool=pool)
 
 
 def _die_with_worker(stream: Any) -> None:
