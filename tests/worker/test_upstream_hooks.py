@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +19,8 @@ import redis
 import rq.worker.loop as loop_module
 import rqtest_jobs
 import rqtest_jobs_worker
-from rq import Queue, Retry
+from rq import Callback, Queue, Retry
+from rq.command import send_stop_job_command
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.worker import BaseWorker, SimpleWorker, SpawnWorker, Worker
@@ -25,6 +28,7 @@ from rq.worker.base import BaseWorker as BaseWorkerAtUpstreamPath
 from rq.worker.worker_classes import SimpleWorker as SimpleWorkerAtUpstreamPath
 from rq.worker.worker_classes import Worker as WorkerAtUpstreamPath
 from rq.worker_pool import WorkerData, WorkerPool
+from worker_process import wait_until
 
 
 class NotingHooks:
@@ -367,3 +371,61 @@ def test_prepare_execution_and_perform_job_called_by_hand(connection: redis.Redi
     assert job.get_status(refresh=True) == 'finished'
     assert job.return_value(refresh=True) == 9
     assert job.id not in StartedJobRegistry(queue=queue)
+
+
+def test_a_stopped_job_is_recorded_through_handle_job_failure(
+    connection: redis.Redis, queue: Queue, classes: tuple[type[Any], type[Any]]
+) -> None:
+    _, hooked = classes
+    job = queue.enqueue(rqtest_jobs_worker.busy_loop, 30, on_stopped=Callback(rqtest_jobs.record_stopped))
+
+    def stop() -> None:
+        if wait_until(lambda: connection.hget(job.key, 'status') == b'started', timeout=60):
+            deadline = time.monotonic() + 60
+            while connection.hget(job.key, 'status') == b'started' and time.monotonic() < deadline:
+                send_stop_job_command(connection, job.id)
+                time.sleep(0.2)
+
+    thread = threading.Thread(target=stop, daemon=True)
+    thread.start()
+    worker = run(hooked, queue)
+    thread.join()
+    failures = [n for n in notes(connection, worker) if n['hook'] == 'handle_job_failure']
+    assert len(failures) == 1
+    assert failures[0]['exc_string'] == 'Job stopped by user, work-horse terminated.'
+    assert failures[0]['pid'] == os.getpid()  # (the horse is gone; a SimpleWorker runs it in-process)
+    assert job.get_status(refresh=True) == 'stopped'
+    assert connection.get(f'callback:stopped:{job.id}') == b'stopped'
+    assert job.id in FailedJobRegistry(queue=queue)
+
+
+def test_the_default_handle_exception_runs_the_exception_handlers_in_order(
+    connection: redis.Redis, queue: Queue, classes: tuple[type[Any], type[Any]]
+) -> None:
+    _, hooked = classes
+    job = queue.enqueue(rqtest_jobs.div_by_zero)
+    handlers = [rqtest_jobs_worker.first_handler, rqtest_jobs_worker.stopping_handler, rqtest_jobs_worker.last_handler]
+    run(hooked, queue, exception_handlers=handlers)
+    assert connection.lrange(f'handlers:{job.id}', 0, -1) == [b'first:ZeroDivisionError', b'stopping:ZeroDivisionError']
+
+
+def test_maintenance_goes_through_run_maintenance_tasks_and_clean_registries(
+    connection: redis.Redis, queue: Queue
+) -> None:
+    calls: list[str] = []
+
+    class Maintained(SimpleWorker):
+        def run_maintenance_tasks(self) -> None:
+            calls.append('run_maintenance_tasks')
+            super().run_maintenance_tasks()
+
+        def clean_registries(self) -> None:
+            calls.append('clean_registries')
+            super().clean_registries()
+
+    queue.enqueue(rqtest_jobs.add, 1)
+    worker = run(Maintained, queue)
+    assert not worker.uses_hooks  # (maintenance hooks do not change how jobs run)
+    assert calls[:2] == ['run_maintenance_tasks', 'clean_registries']  # (at once, on a new worker)
+    assert calls.count('clean_registries') == 1  # (then every maintenance_interval)
+    assert worker.last_cleaned_at is not None
