@@ -429,3 +429,23 @@ def test_maintenance_goes_through_run_maintenance_tasks_and_clean_registries(
     assert calls[:2] == ['run_maintenance_tasks', 'clean_registries']  # (at once, on a new worker)
     assert calls.count('clean_registries') == 1  # (then every maintenance_interval)
     assert worker.last_cleaned_at is not None
+
+
+def test_dequeue_job_and_maintain_ttl_claims_a_job_for_perform_job(connection: redis.Redis, queue: Queue) -> None:
+    job = queue.enqueue(rqtest_jobs.add, 20, 22)
+    worker = SimpleWorker([queue])
+    worker.register_birth()
+    try:
+        claimed = worker.dequeue_job_and_maintain_ttl(None)
+        assert claimed is not None
+        taken, taken_from = claimed
+        assert (taken.id, taken_from.name) == (job.id, queue.name)
+        assert worker.execution is not None and worker.execution.job_id == job.id
+        assert job.id in StartedJobRegistry(queue=queue)
+        assert worker.perform_job(taken, taken_from) is True
+        assert worker.dequeue_job_and_maintain_ttl(None) is None  # (empty: no wait without a timeout)
+        assert worker.dequeue_job_and_maintain_ttl(1) is None  # (empty for a second)
+    finally:
+        worker.register_death()
+    assert job.return_value(refresh=True) == 42
+    assert worker_counts(connection, worker) == (1, 0)
