@@ -108,9 +108,8 @@ class TestConstructor:
             q2 = Queue(connection=connection, **{'async': True})
         assert q2.is_async is True
 
-    def test_unknown_kwarg_is_rejected(self, connection: redis.Redis) -> None:
-        with pytest.raises(TypeError, match='bogus'):
-            Queue(connection=connection, bogus=1)
+    def test_unknown_kwarg_is_ignored_as_rq_does(self, connection: redis.Redis) -> None:
+        assert Queue(connection=connection, bogus=1).name == 'default'
 
     def test_job_class_as_class(self, connection: redis.Redis) -> None:
         q = Queue(connection=connection, job_class=MyJob)

@@ -121,7 +121,7 @@ def test_timer_firing_after_exit_raises_nothing() -> None:
     with penalty:
         pass
     # a timer thread that was already running when the block was left: it must not raise any more
-    penalty._raise_in_target()
+    penalty.handle_death_penalty()
     sleepy(0.1)
 
 

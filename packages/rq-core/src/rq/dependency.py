@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from redis.exceptions import WatchError
+
+from ._jobs.model import Job
+from ._redis import keys
+
 if TYPE_CHECKING:
-    from .job import Job
+    from redis.client import Pipeline
 
 __all__ = ['Dependency']
 
@@ -28,8 +33,6 @@ class Dependency:
         allow_failure: bool = False,
         enqueue_at_front: bool = False,
     ) -> None:
-        from .job import Job
-
         items = [jobs] if isinstance(jobs, (str, Job)) else list(jobs)
         if not items:
             raise ValueError('Dependency jobs must not be empty')
@@ -43,3 +46,29 @@ class Dependency:
     def __repr__(self) -> str:
         ids = [item if isinstance(item, str) else item.id for item in self.dependencies]
         return f'Dependency({ids!r}, allow_failure={self.allow_failure}, enqueue_at_front={self.enqueue_at_front})'
+
+    @classmethod
+    def get_jobs_with_met_dependencies(cls, jobs: Iterable[Job], pipeline: Pipeline) -> tuple[list[Job], list[Job]]:
+        """Split ``jobs`` into ``(met, unmet)`` by whether their dependencies are all met.
+
+        A job without dependencies is met. Each other job is first recorded as a dependent of its
+        dependencies (``:dependents`` and ``:dependencies`` sets), in ``pipeline`` with the
+        dependencies' hashes WATCHed; a change to one of them between the check and the write means
+        checking that job again.
+        """
+        met: list[Job] = []
+        unmet: list[Job] = []
+        for job in jobs:
+            if not job._dependency_ids:
+                met.append(job)
+                continue
+            while True:
+                try:
+                    pipeline.watch(*[keys.job_key(dependency_id) for dependency_id in job._dependency_ids])  # type: ignore[no-untyped-call]
+                    job.register_dependency(pipeline=pipeline)
+                    (met if job.dependencies_are_met(pipeline=pipeline) else unmet).append(job)
+                    pipeline.execute()
+                except WatchError:
+                    continue
+                break
+        return met, unmet

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._redis import codec, keys
-from .utils import now
+from .utils import current_timestamp, now
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -16,7 +17,12 @@ if TYPE_CHECKING:
     from .job import Job
     from .registry import StartedJobRegistry
 
-__all__ = ['Execution', 'ExecutionRegistry']
+__all__ = ['Execution', 'ExecutionRegistry', 'cleanup_execution', 'prepare_execution']
+
+logger = logging.getLogger('rq.worker')
+
+#: The worker state written while a worker runs a job (upstream's ``WorkerStatus.BUSY``).
+_BUSY = 'busy'
 
 
 class Execution:
@@ -127,25 +133,24 @@ class Execution:
 class ExecutionRegistry:
     """The executions of one job: ``rq:executions:<job_id>``, scored by expiry (now + ttl + 60)."""
 
+    key_template = keys.EXECUTIONS_PREFIX + '{0}'
+
     def __init__(self, job_id: str, connection: Redis) -> None:
         self.job_id = job_id
         self.connection = connection
-        self.key = keys.executions_key(job_id)
+        self.key = self.key_template.format(job_id)
 
     def add(self, execution: Execution, ttl: int, pipeline: Pipeline) -> None:
-        from .utils import current_timestamp
-
         pipeline.zadd(self.key, {execution.id: current_timestamp() + ttl + 60})
         pipeline.expire(self.key, ttl + 60)
 
     def remove(self, execution: Execution, pipeline: Pipeline) -> None:
         pipeline.zrem(self.key, execution.id)
 
-    def cleanup(self) -> None:
-        """Forget executions whose expiry score has passed (their hashes expired with them)."""
-        from .utils import current_timestamp
-
-        self.connection.zremrangebyscore(self.key, 0, current_timestamp())
+    def cleanup(self, timestamp: float | None = None, exception_handlers: list[Any] | None = None) -> None:
+        """Forget executions whose expiry score is at or before ``timestamp`` (default now): their
+        hashes expired with them. ``exception_handlers`` is accepted as by the registries' cleanup."""
+        self.connection.zremrangebyscore(self.key, 0, timestamp if timestamp is not None else current_timestamp())
 
     def get_execution_ids(self, start: int = 0, end: int = -1) -> list[str]:
         self.cleanup()
@@ -167,3 +172,39 @@ class ExecutionRegistry:
         for execution_id in codec.texts(self.connection.zrange(self.key, 0, -1)):
             Execution(execution_id, self.job_id, self.connection).delete(job, pipeline=pipeline)
         pipeline.delete(self.key)
+
+
+class ExecutingWorker(Protocol):
+    """What :func:`prepare_execution` and :func:`cleanup_execution` use of a worker."""
+
+    name: str
+    connection: Redis
+    execution: Execution | None
+
+    def get_heartbeat_ttl(self, job: Job) -> int: ...
+
+    def set_state(self, state: str, pipeline: Any = None) -> None: ...
+
+    def set_current_job_id(self, job_id: str | None = None, pipeline: Any = None) -> None: ...
+
+
+def prepare_execution(worker: ExecutingWorker, job: Job) -> Execution:
+    """Start an execution of ``job`` by ``worker`` (in the worker, before the job runs): create it
+    (see :meth:`Execution.create`, with the worker's heartbeat TTL), mark the worker busy, and keep
+    it as ``worker.execution``."""
+    with worker.connection.pipeline() as pipeline:
+        ttl = worker.get_heartbeat_ttl(job)
+        worker.execution = Execution.create(job, ttl, pipeline=pipeline, worker_name=worker.name)
+        worker.set_state(_BUSY, pipeline=pipeline)
+        pipeline.execute()
+    return worker.execution
+
+
+def cleanup_execution(worker: ExecutingWorker, job: Job, pipeline: Pipeline) -> None:
+    """End ``worker``'s execution of ``job`` in ``pipeline``: clear the worker's current job and delete
+    ``worker.execution`` everywhere (see :meth:`Execution.delete`), then forget it."""
+    logger.debug('Cleaning up execution of job %s', job.id)
+    worker.set_current_job_id(None, pipeline=pipeline)
+    if worker.execution is not None:
+        worker.execution.delete(job=job, pipeline=pipeline)
+        worker.execution = None

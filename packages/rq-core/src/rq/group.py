@@ -53,7 +53,7 @@ class Group:
         return keys.group_key(name)
 
     def __repr__(self) -> str:
-        return f'Group(name={self.name!r})'
+        return f'Group(id={self.name})'
 
     def __len__(self) -> int:
         return int(self.connection.scard(self.key))

@@ -3,16 +3,21 @@ and the module functions RQ exposes here."""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from ._jobs.callable import get_call_string
 from ._jobs.current import top as _current_top
 from ._jobs.model import Job, parse_job_id, validate_job_id
 from ._jobs.options import Callback, Retry
+from ._jobs.payload import UNSET
 from ._jobs.status import JobStatus
 from .dependency import Dependency
 
 __all__ = [
+    'JOB_ID_PATTERN',
+    'UNEVALUATED',
     'Callback',
     'Dependency',
     'Job',
@@ -25,6 +30,15 @@ __all__ = [
     'requeue_job',
     'validate_job_id',
 ]
+
+logger = logging.getLogger('rq.job')
+
+#: What a custom job id may contain (the whole id must match).
+JOB_ID_PATTERN = re.compile(r'[A-Za-z0-9_-]+')
+
+#: The value of a Job's lazily decoded call parts (``_data``, ``_func_name``, ``_instance``,
+#: ``_args``, ``_kwargs``) while they have not been computed: compare with ``is``.
+UNEVALUATED: Any = UNSET
 
 
 def get_current_job(connection: Any = None, job_class: Any = None) -> Job | None:

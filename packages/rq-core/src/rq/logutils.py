@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import zlib
+from collections.abc import Callable
 from typing import IO, Any
 
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
@@ -35,6 +36,50 @@ STYLES = {
 #: for the same name, so that the lines of the workers of a pool are told apart at a glance.
 WORKER_COLOURS = ('\x1b[1;36m', '\x1b[1;35m', '\x1b[1;34m', '\x1b[36m', '\x1b[35m', '\x1b[94m')
 _LEVEL_STYLES = {logging.WARNING: 'warning', logging.ERROR: 'error', logging.CRITICAL: 'error'}
+
+
+class Colorizer:
+    """ANSI colour codes by name (upstream's palette), applied only when stdout was a terminal
+    when this object was made."""
+
+    _DARK = ('black', 'darkred', 'darkgreen', 'brown', 'darkblue', 'purple', 'teal', 'lightgray')
+    _LIGHT = ('darkgray', 'red', 'green', 'yellow', 'blue', 'fuchsia', 'turquoise', 'white')
+
+    def __init__(self) -> None:
+        codes = {'': '', 'reset': '\x1b[39;49;00m', 'bold': '\x1b[01m', 'faint': '\x1b[02m'}
+        codes.update({'standout': '\x1b[03m', 'underline': '\x1b[04m', 'blink': '\x1b[05m', 'overline': '\x1b[06m'})
+        for number, (dark, light) in enumerate(zip(self._DARK, self._LIGHT, strict=True), start=30):
+            codes[dark] = f'\x1b[{number}m'
+            codes[light] = f'\x1b[{number};01m'
+        codes.update(darkteal=codes['turquoise'], darkyellow=codes['brown'], fuscia=codes['fuchsia'])
+        codes['white'] = codes['bold']
+        self.codes = codes
+        isatty = getattr(sys.stdout, 'isatty', None)
+        self.notty = not (isatty is not None and isatty())
+
+    def colorize(self, color_key: str, text: str) -> str:
+        """``text`` in colour ``color_key`` (a key of :attr:`codes`), or unchanged off a terminal."""
+        if self.notty:
+            return text
+        return f'{self.codes[color_key]}{text}{self.codes["reset"]}'
+
+
+colorizer = Colorizer()
+
+
+def make_colorizer(color: str) -> Callable[[str], str]:
+    """A function that shows its text in ``color`` (see :class:`Colorizer`): ``make_colorizer('darkgreen')('OK')``."""
+
+    def colorize(text: str) -> str:
+        return colorizer.colorize(color, text)
+
+    return colorize
+
+
+green = make_colorizer('darkgreen')
+yellow = make_colorizer('darkyellow')
+blue = make_colorizer('darkblue')
+red = make_colorizer('darkred')
 
 
 class Styled(str):
@@ -77,10 +122,22 @@ def colour_wanted(stream: IO[str] | Any, environ: Any = None) -> bool:
 class ColorizingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler that colours the styled parts of each message when its stream is a
     terminal (worker names, queues, jobs, outcomes), and the first line of a warning (yellow) or
-    an error (red) around them. Tracebacks are never coloured."""
+    an error (red) around them. Tracebacks are never coloured.
 
-    def __init__(self, stream: IO[str] | None = None) -> None:
-        super().__init__(stream)
+    Takes upstream's arguments: ``exclude`` (kept as an attribute), then those of
+    :class:`logging.StreamHandler` (``stream``).
+    """
+
+    #: Level -> colorizer, as upstream exposes it.
+    levels: dict[int, Callable[[str], str]] = {
+        logging.WARNING: yellow,
+        logging.ERROR: red,
+        logging.CRITICAL: red,
+    }
+
+    def __init__(self, exclude: Any = None, *args: Any, **kwargs: Any) -> None:
+        self.exclude = exclude
+        super().__init__(*args, **kwargs)
 
     @property
     def is_tty(self) -> bool:
@@ -116,12 +173,13 @@ def _error_or_above(record: logging.LogRecord) -> bool:
 
 
 def setup_loghandlers(
-    level: str | int | None = 'INFO',
+    level: str | int | None = None,
     date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
     log_format: str = DEFAULT_LOGGING_FORMAT,
-    name: str = 'rq',
+    name: str = 'rq.worker',
 ) -> None:
-    """Show the ``name`` logger's records (``rq``: every rq logger) at ``level`` and above.
+    """Show the ``name`` logger's records at ``level`` and above (upstream's defaults: the
+    ``rq.worker`` logger, level unchanged; rq's entry points pass ``name='rq'``, every rq logger).
 
     As upstream RQ does: unless the logger or one of its ancestors has a handler already (logging
     configured by the application, ``DICT_CONFIG``, or an earlier call), records below ERROR go to
@@ -132,7 +190,7 @@ def setup_loghandlers(
     if not has_effective_handler(logger):
         formatter = logging.Formatter(fmt=log_format, datefmt=date_format)
         for stream, wanted in ((sys.stdout, _below_error), (sys.stderr, _error_or_above)):
-            handler = ColorizingStreamHandler(stream)
+            handler = ColorizingStreamHandler(stream=stream)
             handler.setFormatter(formatter)
             handler.addFilter(wanted)
             logger.addHandler(handler)

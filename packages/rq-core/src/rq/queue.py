@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from datetime import datetime as _datetime
 from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import WatchError
 
 from . import _dequeue, _enqueue
 from ._enqueue_args import EnqueueArgs, EnqueueData, parse_args
@@ -25,13 +28,18 @@ from .registry import (
 )
 from .serializers import Serializer, resolve_serializer
 from .timeouts import BaseDeathPenalty, UnixSignalDeathPenalty
-from .utils import import_attribute, now, parse_timeout
+from .utils import get_version, import_attribute, now, parse_timeout
 
 if TYPE_CHECKING:
     from redis import Redis
     from redis.client import Pipeline
 
 __all__ = ['EnqueueArgs', 'EnqueueData', 'Queue']
+
+logger = logging.getLogger('rq.queue')
+
+#: How long :meth:`Queue.acquire_maintenance_lock` holds the lock (15 minutes less a second, as RQ).
+MAINTENANCE_LOCK_SECONDS = 899
 
 
 def check_connection(connection: Any, owner: str) -> None:
@@ -73,9 +81,10 @@ class Queue:
         if 'async' in kwargs:
             warnings.warn('The `async` keyword is deprecated. Use `is_async` instead', DeprecationWarning, stacklevel=2)
             is_async = kwargs.pop('async')
-        if kwargs:
-            raise TypeError(f'Queue() got unexpected keyword arguments: {sorted(kwargs)}')
+        # Other keyword arguments are accepted and ignored, as RQ does: subclasses and clients
+        # (django-rq's ``autocommit``, ``commit_mode``) pass their own through.
         self._is_async = is_async
+        self.log = logger
         if job_class is not None:
             self.job_class = import_attribute(job_class) if isinstance(job_class, str) else job_class
         if death_penalty_class is not None:
@@ -228,6 +237,25 @@ class Queue:
     @property
     def intermediate_queue(self) -> IntermediateQueue:
         return IntermediateQueue(self.key, connection=self.connection)
+
+    @property
+    def registry_cleaning_key(self) -> str:
+        """The lock a worker holds while it cleans this queue's registries (``rq:clean_registries:<name>``)."""
+        return keys.clean_registries_lock_key(self.name)
+
+    def acquire_maintenance_lock(self) -> bool:
+        """Take :attr:`registry_cleaning_key` for 899 seconds; False when someone else holds it."""
+        return bool(self.connection.set(self.registry_cleaning_key, 1, nx=True, ex=MAINTENANCE_LOCK_SECONDS))
+
+    def release_maintenance_lock(self) -> None:
+        """Give :attr:`registry_cleaning_key` up (after cleaning)."""
+        self.connection.delete(self.registry_cleaning_key)
+
+    def get_redis_server_version(self) -> tuple[int, int, int]:
+        """The Redis server's version, such as ``(7, 2, 4)``; asked once, then remembered."""
+        if not self.redis_server_version:
+            self.redis_server_version = get_version(self.connection)
+        return self.redis_server_version
 
     @property
     def scheduler_pid(self) -> int | None:
@@ -450,6 +478,44 @@ class Queue:
         if pipeline is not None:
             pipeline.execute()
         return self.run_sync(job)
+
+    def setup_dependencies(self, job: Job, pipeline: Pipeline | None = None) -> Job:
+        """Defer ``job`` when one of its dependencies is unmet (as RQ's step before enqueueing).
+
+        A deferred job gets status ``deferred``, is recorded in its dependencies' ``:dependents``
+        sets and its own ``:dependencies`` set, enters the deferred registry and is saved. A job whose
+        dependencies are met (or that has none) is left for the caller to enqueue. The dependencies'
+        hashes are WATCHed: without ``pipeline`` a concurrent change means checking again; with one,
+        its ``WatchError`` reaches the caller, and the pipeline is left in MULTI mode for the caller
+        to add to and execute.
+        """
+        if not job._dependency_ids:
+            if pipeline is not None and not pipeline.explicit_transaction:
+                pipeline.multi()
+            return job
+        pipe = pipeline if pipeline is not None else self.connection.pipeline()
+        status = job._status
+        try:
+            while True:
+                try:
+                    pipe.watch(*[keys.job_key(dependency_id) for dependency_id in job._dependency_ids])  # type: ignore[no-untyped-call]
+                    unmet = not job.dependencies_are_met()
+                    pipe.multi()
+                    if unmet:
+                        job.set_status(JobStatus.DEFERRED, pipeline=pipe)
+                        job.register_dependency(pipeline=pipe)
+                        self.deferred_job_registry.add(job, pipeline=pipe)
+                        job.save(pipeline=pipe)
+                        if pipeline is None:
+                            pipe.execute()
+                    return job
+                except WatchError:
+                    if pipeline is not None:
+                        raise
+                    job._status = status
+        finally:
+            if pipeline is None:
+                pipe.reset()
 
     def _enqueue_job(self, job: Job, pipeline: Pipeline | None = None, at_front: bool = False) -> Job:
         """Put a job on the queue without checking its dependencies (the scheduler's path)."""

@@ -10,21 +10,22 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ._jobs.liveness import kept_until, read_holder
+from ._jobs.outcome import handle_abandoned_job
 from ._redis import codec, keys, ops
 from ._redis import registries as zsets
 from ._redis.results_ops import failed_registry_score, registry_score
 from .defaults import DEFAULT_FAILURE_TTL, DEFAULT_JOB_MONITORING_INTERVAL
 from .exceptions import InvalidJobOperation, NoSuchJobError
+from .job import Job
 from .serializers import resolve_serializer
-from .timeouts import get_default_death_penalty_class
-from .utils import current_timestamp, now, parse_composite_key
+from .timeouts import BaseDeathPenalty, get_default_death_penalty_class
+from .utils import current_timestamp, import_attribute, now, parse_composite_key
 
 if TYPE_CHECKING:
     from redis import Redis
     from redis.client import Pipeline
 
     from .executions import Execution
-    from .job import Job
     from .queue import Queue
 
 __all__ = [
@@ -52,6 +53,12 @@ class BaseRegistry:
     """A sorted set of job ids for one queue, scored by when each entry expires."""
 
     kind = 'base'
+    #: The registry's key is this, formatted with the queue name.
+    key_template = keys.REGISTRY_PREFIXES['base'] + '{0}'
+    #: What the registry's jobs are fetched as, unless ``job_class`` (or the queue's) is given.
+    job_class: type[Job] = Job
+    #: Unless ``death_penalty_class`` (or the queue's) is given.
+    death_penalty_class: type[BaseDeathPenalty] = get_default_death_penalty_class()
 
     def __init__(
         self,
@@ -62,9 +69,6 @@ class BaseRegistry:
         serializer: Any = None,
         death_penalty_class: Any = None,
     ) -> None:
-        from .job import Job
-        from .utils import import_attribute
-
         if queue is not None:
             self.name = queue.name
             self.connection: Redis = queue.connection
@@ -77,9 +81,11 @@ class BaseRegistry:
             self.name = name
             self.connection = connection
             self.serializer = resolve_serializer(serializer)
-        self.job_class: type[Job] = import_attribute(job_class) if isinstance(job_class, str) else (job_class or Job)
-        self.death_penalty_class = death_penalty_class or get_default_death_penalty_class()
-        self.key = keys.registry_key(self.kind, self.name)
+        if job_class is not None:
+            self.job_class = import_attribute(job_class) if isinstance(job_class, str) else job_class
+        if death_penalty_class is not None:
+            self.death_penalty_class = death_penalty_class
+        self.key = self.key_template.format(self.name)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.name!r})'
@@ -201,6 +207,7 @@ class StartedJobRegistry(BaseRegistry):
     """
 
     kind = 'started'
+    key_template = keys.REGISTRY_PREFIXES['started'] + '{0}'
 
     def add(self, job: Job | str, ttl: int = 0, pipeline: Pipeline | None = None, xx: bool = False) -> Any:
         raise NotImplementedError('StartedJobRegistry holds executions: use add_execution()')
@@ -269,8 +276,6 @@ class StartedJobRegistry(BaseRegistry):
         transaction that records the job's failure, and expires again should this process die first.
         A heartbeat that arrives between the look and the claim wins: the claim then fails.
         """
-        from ._jobs.outcome import handle_abandoned_job
-
         score = timestamp if timestamp is not None else current_timestamp()
         handled: set[str] = set()
         for member in zsets.members_up_to(self.connection, self.key, score):
@@ -310,12 +315,14 @@ class FinishedJobRegistry(BaseRegistry):
     """Finished jobs, scored by when their result expires (``+inf``: never)."""
 
     kind = 'finished'
+    key_template = keys.REGISTRY_PREFIXES['finished'] + '{0}'
 
 
 class FailedJobRegistry(BaseRegistry):
     """Failed jobs, scored by when they expire (``failure_ttl``, one year by default)."""
 
     kind = 'failed'
+    key_template = keys.REGISTRY_PREFIXES['failed'] + '{0}'
 
     def add(  # type: ignore[override]
         self,
@@ -339,6 +346,7 @@ class DeferredJobRegistry(BaseRegistry):
     """Jobs waiting for their dependencies, scored by when they were deferred. Never expires."""
 
     kind = 'deferred'
+    key_template = keys.REGISTRY_PREFIXES['deferred'] + '{0}'
 
     def add(self, job: Job | str, ttl: int = 0, pipeline: Pipeline | None = None, xx: bool = False) -> Any:
         score = current_timestamp() + ttl if ttl and ttl > 0 else current_timestamp()
@@ -352,6 +360,7 @@ class ScheduledJobRegistry(BaseRegistry):
     """Jobs waiting for a time, scored by that time (whole UTC seconds)."""
 
     kind = 'scheduled'
+    key_template = keys.REGISTRY_PREFIXES['scheduled'] + '{0}'
 
     def schedule(self, job: Job, scheduled_datetime: datetime, pipeline: Pipeline | None = None) -> Any:
         """Add ``job`` due at ``scheduled_datetime`` (a naive value is local time, as in RQ)."""
@@ -392,6 +401,7 @@ class CanceledJobRegistry(BaseRegistry):
     """Canceled jobs, scored by when they were canceled. Never cleaned."""
 
     kind = 'canceled'
+    key_template = keys.REGISTRY_PREFIXES['canceled'] + '{0}'
 
     def get_expired_job_ids(self, timestamp: float | None = None) -> list[str]:
         raise NotImplementedError('Canceled jobs do not expire')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -27,16 +27,34 @@ class Repeat:
     times: int
     intervals: list[int]
 
-    def __init__(self, times: int, interval: int | Iterable[int] = 0) -> None:
-        if not isinstance(times, int) or isinstance(times, bool) or times < 1:
-            raise ValueError('Repeat times must be an integer of at least 1')
-        intervals = [interval] if isinstance(interval, int) else list(interval)
-        if not intervals:
-            raise ValueError('Repeat interval list must not be empty')
+    def __init__(self, times: int, interval: int | Iterable[int] | None = 0) -> None:
+        """Check the arguments as RQ does.
+
+        Raises:
+            ValueError: ``times`` is below 1 or not a whole number, or an interval is negative.
+            TypeError: ``interval`` is neither an int nor an iterable (``None``, a float), or a value is
+                not a number.
+        """
+        count: Any = times
+        if isinstance(count, float) and count.is_integer():
+            count = int(count)
+        if count < 1:
+            raise ValueError('times: please enter a value greater than 0')
+        if not isinstance(count, int):
+            # (RQ stores a fractional count, which no worker can read back)
+            raise ValueError(f'times: please enter a whole number, not {count!r}')
+        if isinstance(interval, int):
+            intervals = [interval]
+        elif isinstance(interval, Iterable) and not isinstance(interval, (str, bytes)):
+            intervals = list(interval)
+        else:
+            raise TypeError('intervals must be an int or iterable of ints')
         for value in intervals:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError('Repeat intervals must be integers of at least 0')
-        self.times = times
+            if not isinstance(value, (int, float)):
+                raise TypeError(f'intervals must be numbers of seconds, not {value!r}')
+            if value < 0:
+                raise ValueError('intervals: negative numbers are not allowed')
+        self.times = int(count)
         self.intervals = intervals
 
     @classmethod

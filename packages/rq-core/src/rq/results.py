@@ -63,7 +63,7 @@ class Result:
         self.execution_ended_at = execution_ended_at
 
     def __repr__(self) -> str:
-        return f'Result(id={self.id!r}, type={self.type.name})'
+        return f'Result(id={self.id}, type={self.type.name})'
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Result) and self.id == other.id and self.job_id == other.job_id

@@ -10,16 +10,23 @@ import json
 import pickle
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ['DefaultSerializer', 'JSONSerializer', 'PickleSerializer', 'Serializer', 'resolve_serializer']
+__all__ = [
+    'SERIALIZER_ALIASES',
+    'DefaultSerializer',
+    'JSONSerializer',
+    'PickleSerializer',
+    'Serializer',
+    'resolve_serializer',
+]
 
 
 @runtime_checkable
 class Serializer(Protocol):
     """Anything with ``dumps(obj) -> bytes`` and ``loads(bytes) -> obj``."""
 
-    def dumps(self, obj: Any) -> bytes: ...
+    def dumps(self, obj: Any, /) -> bytes: ...
 
-    def loads(self, data: bytes) -> Any: ...
+    def loads(self, data: bytes, /) -> Any: ...
 
 
 class DefaultSerializer:
@@ -41,17 +48,20 @@ class JSONSerializer:
     """JSON encoded as UTF-8 bytes. Tuples come back as lists."""
 
     @staticmethod
-    def dumps(obj: Any) -> bytes:
-        return json.dumps(obj).encode('utf-8')
+    def dumps(obj: Any, *args: Any, **kwargs: Any) -> bytes:
+        """``json.dumps`` (further arguments passed on to it) as UTF-8."""
+        return json.dumps(obj, *args, **kwargs).encode('utf-8')
 
     @staticmethod
-    def loads(data: bytes | str) -> Any:
-        if isinstance(data, bytes):
-            data = data.decode('utf-8')
-        return json.loads(data)
+    def loads(s: bytes | str, *args: Any, **kwargs: Any) -> Any:
+        """``json.loads`` of UTF-8 bytes or a str (further arguments passed on to it)."""
+        if isinstance(s, bytes):
+            s = s.decode('utf-8')
+        return json.loads(s, *args, **kwargs)
 
 
-_ALIASES: dict[str, Any] = {'json': JSONSerializer, 'pickle': DefaultSerializer}
+#: Serializer names accepted wherever a serializer is (``'json'``, ``'pickle'``).
+SERIALIZER_ALIASES: dict[str, Any] = {'json': JSONSerializer, 'pickle': DefaultSerializer}
 
 
 def resolve_serializer(serializer: Any = None) -> Serializer:
@@ -66,7 +76,7 @@ def resolve_serializer(serializer: Any = None) -> Serializer:
     if serializer is JSONSerializer:
         return JSONSerializer
     if isinstance(serializer, str):
-        alias = _ALIASES.get(serializer.lower())
+        alias = SERIALIZER_ALIASES.get(serializer.lower())
         if alias is not None:
             return alias  # type: ignore[no-any-return]
         from .utils import import_attribute

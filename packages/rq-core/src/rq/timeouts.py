@@ -114,22 +114,37 @@ class TimerDeathPenalty(BaseDeathPenalty):
 
         self._exception = type(exception.__name__, (exception,), {'__init__': init_with_message})
 
-    def _raise_in_target(self) -> None:
+    def new_timer(self) -> threading.Timer:
+        """A timer (not started) that calls :meth:`handle_death_penalty` after the timeout; a timer
+        runs once, so each :meth:`setup_death_penalty` takes a new one."""
+        timer = threading.Timer(self._timeout, self.handle_death_penalty)
+        timer.daemon = True
+        return timer
+
+    def handle_death_penalty(self) -> None:
+        """Raise the timeout exception asynchronously in the thread that created this penalty
+        (nothing once the penalty was cancelled).
+
+        Raises:
+            ValueError: that thread no longer exists.
+            SystemError: more than one thread was affected (the exception was withdrawn).
+        """
         with self._lock:
             if self._cancelled:
                 return
-            ret = ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                ctypes.c_ulong(self._target_thread_id), ctypes.py_object(self._exception)
-            )
+            thread_id = ctypes.c_ulong(self._target_thread_id)
+            ret = ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, ctypes.py_object(self._exception))
+            if ret == 0:
+                raise ValueError(f'Invalid thread ID {self._target_thread_id}')
             if ret > 1:  # more than one thread affected: undo
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._target_thread_id), None)
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, None)
+                raise SystemError('PyThreadState_SetAsyncExc failed')
 
     def setup_death_penalty(self) -> None:
         if self._timeout <= 0:
             return
         self._cancelled = False
-        self._timer = threading.Timer(self._timeout, self._raise_in_target)
-        self._timer.daemon = True
+        self._timer = self.new_timer()
         self._timer.start()
 
     def cancel_death_penalty(self) -> None:

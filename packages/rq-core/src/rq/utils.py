@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import builtins
 import calendar
 import datetime
 import importlib
+import inspect
+import json
+import logging
+import os
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._redis.codec import format_timestamp as utcformat
 from ._redis.codec import parse_timestamp
@@ -16,26 +23,66 @@ from .exceptions import TimeoutFormatError
 if TYPE_CHECKING:
     from redis import Redis
 
+    # Resolved on first use by ``__getattr__`` below (they need Job, Queue or a worker class).
+    from ._class_lookup import get_connection_from_queues as get_connection_from_queues
+    from ._class_lookup import import_job_class as import_job_class
+    from ._class_lookup import import_queue_class as import_queue_class
+    from ._class_lookup import import_worker_class as import_worker_class
+    from ._class_lookup import parse_names as parse_names
+
 __all__ = [
+    'NOT_JSON_SERIALIZABLE',
+    'Platform',
     'as_text',
     'backend_class',
     'ceildiv',
     'compact',
     'current_timestamp',
     'decode_redis_hash',
+    'ensure_job_list',
+    'get_call_string',
+    'get_connection_from_queues',
+    'get_platform',
     'get_version',
     'import_attribute',
+    'import_job_class',
+    'import_queue_class',
+    'import_worker_class',
+    'is_nonstring_iterable',
+    'logger',
+    'normalize_config_path',
     'now',
     'parse_composite_key',
+    'parse_names',
     'parse_timeout',
+    'resolve_function_reference',
+    'safe_json_dumps',
     'split_list',
     'str_to_date',
     'truncate_long_string',
     'utcformat',
     'utcparse',
+    'validate_absolute_path',
 ]
 
+logger = logging.getLogger('rq.utils')
+
 _T = TypeVar('_T')
+
+#: Names defined in :mod:`rq._class_lookup`, which imports ``rq.queue`` (and ``rq.queue`` imports
+#: this module): they are looked up there on first access.
+_CLASS_LOOKUP_NAMES = frozenset(
+    {'get_connection_from_queues', 'import_job_class', 'import_queue_class', 'import_worker_class', 'parse_names'}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _CLASS_LOOKUP_NAMES:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module('rq._class_lookup'), name)
+    globals()[name] = value
+    return value
+
 
 _TIMEOUT_PATTERN = re.compile(r'^\s*(-?\d+)\s*([dhms]?)\s*$', re.IGNORECASE)
 _UNIT_SECONDS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400}
@@ -128,8 +175,6 @@ def import_attribute(name: str) -> Any:
         raise ValueError(f'Invalid dotted path: {name!r}')
     parts = name.split('.')
     if len(parts) == 1:
-        import builtins
-
         if hasattr(builtins, name):
             return getattr(builtins, name)
         raise ValueError(f'Invalid attribute name: {name!r} (expected "module.attribute")')
@@ -176,9 +221,9 @@ def get_version(connection: Redis) -> tuple[int, int, int]:
     return tuple(int(re.sub(r'\D.*', '', n) or 0) for n in numbers)  # type: ignore[return-value]
 
 
-def compact(items: Iterable[_T | None]) -> list[_T]:
-    """The items that are not None."""
-    return [item for item in items if item is not None]
+def compact(lst: Iterable[_T | None]) -> list[_T]:
+    """The items of ``lst`` that are not None."""
+    return [item for item in lst if item is not None]
 
 
 def ceildiv(a: int, b: int) -> int:
@@ -186,10 +231,10 @@ def ceildiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def split_list(items: Sequence[_T], segment_size: int) -> Iterator[Sequence[_T]]:
-    """Consecutive slices of at most ``segment_size`` items."""
-    for start in range(0, len(items), segment_size):
-        yield items[start : start + segment_size]
+def split_list(a_list: Sequence[_T], segment_size: int) -> Iterator[Sequence[_T]]:
+    """Consecutive slices of ``a_list`` of at most ``segment_size`` items."""
+    for start in range(0, len(a_list), segment_size):
+        yield a_list[start : start + segment_size]
 
 
 def truncate_long_string(data: str, max_length: int | None = None) -> str:
@@ -203,3 +248,111 @@ def parse_composite_key(composite_key: str | bytes) -> tuple[str, str]:
     """Split a started-registry member ``'<job_id>:<execution_id>'``."""
     job_id, _, execution_id = as_text(composite_key).partition(':')
     return job_id, execution_id
+
+
+def get_call_string(func_name: str | None, args: Any, kwargs: Any, max_length: int | None = None) -> str | None:
+    """``func_name(arg_reprs..., key=value_repr...)``, or None when ``func_name`` is None.
+
+    Each repr is cut to ``max_length`` characters plus ``...`` (no cut when None). The
+    ``key=value`` strings come after the positional ones, sorted as strings (so ``a1=...`` comes
+    before ``a=...``), as RQ sorts them.
+    """
+    if func_name is None:
+        return None
+    parts = [truncate_long_string(repr(arg), max_length) for arg in args or ()]
+    parts += sorted(f'{key}={truncate_long_string(repr(value), max_length)}' for key, value in (kwargs or {}).items())
+    return f'{func_name}({", ".join(parts)})'
+
+
+def resolve_function_reference(func: Any) -> tuple[Any, str]:
+    """Split a job function into ``(instance, func_name)``.
+
+    A bound method gives ``(its object, method name)``; a function or builtin ``(None,
+    'module.qualname')``; a string ``(None, the string)``; a callable instance ``(it, '__call__')``.
+
+    Raises:
+        TypeError: ``func`` is a class, or neither callable nor a string.
+    """
+    if inspect.ismethod(func):
+        return func.__self__, func.__name__
+    if inspect.isfunction(func) or inspect.isbuiltin(func):
+        return None, f'{func.__module__}.{func.__qualname__}'
+    if isinstance(func, (str, bytes)):
+        return None, as_text(func)
+    if not inspect.isclass(func) and callable(func):
+        return func, '__call__'
+    raise TypeError(f'Expected a callable or a string, but got: {func}')
+
+
+def is_nonstring_iterable(obj: Any) -> bool:
+    """Whether ``obj`` is iterable and not a ``str``."""
+    return isinstance(obj, Iterable) and not isinstance(obj, str)
+
+
+@overload
+def ensure_job_list(obj: str) -> list[str]: ...
+@overload
+def ensure_job_list(obj: Iterable[_T]) -> list[_T]: ...
+@overload
+def ensure_job_list(obj: _T) -> list[_T]: ...
+def ensure_job_list(obj: Any) -> list[Any]:
+    """``list(obj)`` for an iterable other than a ``str``; ``[obj]`` for anything else (a Job, a job id)."""
+    return list(obj) if is_nonstring_iterable(obj) else [obj]
+
+
+#: What :func:`safe_json_dumps` returns for a value JSON cannot encode.
+NOT_JSON_SERIALIZABLE = '<not JSON serializable>'
+
+
+def safe_json_dumps(value: Any) -> str:
+    """``json.dumps(value)``, or :data:`NOT_JSON_SERIALIZABLE` when it cannot be encoded."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return NOT_JSON_SERIALIZABLE
+
+
+class Platform(Enum):
+    """The operating system family this process runs on."""
+
+    WINDOWS = 'windows'
+    MAC = 'mac'
+    LINUX = 'linux'
+    OTHERS = 'others'
+
+
+def get_platform() -> Platform:
+    """The :class:`Platform` of ``sys.platform``."""
+    name = sys.platform.lower()
+    if name.startswith('win'):
+        return Platform.WINDOWS
+    if name == 'darwin':
+        return Platform.MAC
+    if name.startswith('linux'):
+        return Platform.LINUX
+    return Platform.OTHERS
+
+
+def normalize_config_path(config_path: str) -> str:
+    """A module path for ``importlib``: ``'app/cron_config.py'`` and ``'app/cron_config'`` become
+    ``'app.cron_config'``; a leading separator is dropped; a dotted path (no separator, no ``.py``)
+    is returned unchanged."""
+    if os.path.sep not in config_path and not config_path.endswith('.py'):
+        return config_path
+    path = config_path.removesuffix('.py')
+    path = path.removeprefix(os.path.sep)
+    return path.replace(os.path.sep, '.')
+
+
+def validate_absolute_path(file_path: str) -> str:
+    """Return ``file_path`` when it names an existing file.
+
+    Raises:
+        FileNotFoundError: nothing exists there.
+        IsADirectoryError: it is a directory.
+    """
+    if not os.path.exists(file_path):
+        raise FileNotFoundError(f"Configuration file not found at '{file_path}'")
+    if not os.path.isfile(file_path):
+        raise IsADirectoryError(f"Configuration path points to a directory, not a file: '{file_path}'")
+    return file_path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import urllib.request
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -21,13 +22,22 @@ _STATUSES = ('finished', 'failed')
 _METHODS = ('GET', 'POST')
 
 
+@dataclass(init=False)
 class Webhook:
     """Describe a request to make when a job reaches ``job_status`` (``'finished'`` or ``'failed'``).
 
     GET sends no body. POST sends JSON ``{job_id, func_name, status, enqueued_at, ended_at}`` (plus
     ``exc_info`` for failures). Delivery errors are logged, never raised: a dead endpoint cannot fail
     a job. Stored in the job hash as JSON, so no importable code is needed.
+
+    A dataclass, as in RQ: its repr lists the fields, and webhooks with equal fields are equal.
     """
+
+    url: str
+    job_status: str
+    method: str
+    headers: dict[str, str] | None
+    timeout: int
 
     def __init__(
         self,
@@ -54,14 +64,6 @@ class Webhook:
         self.method = method
         self.headers = headers
         self.timeout = timeout
-
-    def __repr__(self) -> str:
-        return f'Webhook({self.url!r}, {self.job_status!r}, method={self.method!r})'
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Webhook) and self.to_dict() == other.to_dict()
-
-    __hash__ = None  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -224,7 +224,7 @@ def worker_pool(
 
     level = _logging_level(cli.verbose, quiet, logging_level)
     cli.apply_dict_config()
-    setup_loghandlers(level, date_format, log_format)
+    setup_loghandlers(level, date_format, log_format, name='rq')
     handlers = _exception_handlers(exception_handler)
     queue_names = list(queues or cli.settings.get('QUEUES', ['default']))
     cli.wait_while_slow = True

@@ -66,7 +66,9 @@ class Retry:
         self.enqueue_at_front = enqueue_at_front
 
     def __repr__(self) -> str:
-        return f'Retry(max={self.max}, interval={self.intervals}, enqueue_at_front={self.enqueue_at_front})'
+        interval = self.intervals[0] if len(self.intervals) == 1 else self.intervals
+        name = type(self).__name__
+        return f'{name}(max={self.max}, interval={interval!r}, enqueue_at_front={self.enqueue_at_front!r})'
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Retry) and (self.max, self.intervals, self.enqueue_at_front) == (
