@@ -1,0 +1,10 @@
+"""The test site's manage.py (``python manage.py rqworker ...``)."""
+
+import os
+import sys
+
+if __name__ == '__main__':
+    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'rqsite.settings')
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
