@@ -24,7 +24,9 @@ def fail_in(connection: redis.Redis, queue_name: str, *job_ids: str) -> None:
 
 
 def corrupt(connection: redis.Redis, job_id: str) -> None:
-    connection.hset(f'rq:job:{job_id}', 'data', b'not a payload')
+    """Make the job hash unreadable. (Not its ``data``: the call is decoded when read, as in RQ, so a
+    job whose payload is corrupt is requeued like any other, and a worker fails it with the cause.)"""
+    connection.hset(f'rq:job:{job_id}', 'status', b'not a status')
 
 
 def error_lines(stderr: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import logging
 import pickle
 import sys
 import threading
@@ -95,6 +96,9 @@ class MainClass:
 MainClass.__module__ = '__main__'
 
 
+module_lambda = lambda x: x  # noqa: E731 - a lambda at module level: RQ names it 'test_bad_input.<lambda>'
+
+
 def nested_function() -> Any:
     def inner(x: int) -> int:
         return x
@@ -105,8 +109,23 @@ def nested_function() -> Any:
 # -- functions workers cannot import --------------------------------------------------------
 
 
-class TestUnimportableFunctions:
-    @pytest.mark.parametrize('entry', ENTRY_POINTS)
+def stored_func_name(connection: redis.Redis, job: Job) -> Any:
+    """The function name in the job's ``data`` field, as any RQ process reads it."""
+    return pickle.loads(zlib.decompress(connection.hget(job.key, 'data')))[0]  # type: ignore[arg-type]
+
+
+def one(job: Job | list[Job]) -> Job:
+    return job[0] if isinstance(job, list) else job
+
+
+def warned(caplog: pytest.LogCaptureFixture, *needles: str) -> bool:
+    return any(all(n in r.getMessage() for n in needles) for r in caplog.records if r.levelno == logging.WARNING)
+
+
+class TestFunctionsFromMain:
+    """RQ refuses a ``__main__`` function in ``enqueue``/``enqueue_at``/``enqueue_in`` only."""
+
+    @pytest.mark.parametrize('entry', ['enqueue', 'enqueue_at', 'enqueue_in'])
     def test_function_from_main(self, q: Queue, writes_nothing: None, entry: str) -> None:
         with pytest.raises(ValueError, match='__main__'):
             all_entry_points(q)[entry](make_main_function(), 1)
@@ -124,59 +143,127 @@ class TestUnimportableFunctions:
         with pytest.raises(ValueError, match='__main__'):
             q.enqueue(f)
 
-    def test_bound_method_of_main_class(self, q: Queue, writes_nothing: None) -> None:
-        with pytest.raises(ValueError, match='__main__'):
-            q.enqueue(MainClass().method)
-
     def test_callable_instance_of_main_class(self, q: Queue, writes_nothing: None) -> None:
         with pytest.raises(ValueError, match='__main__'):
             q.enqueue(MainClass())
 
-    def test_dotted_path_into_main(self, q: Queue, writes_nothing: None) -> None:
-        with pytest.raises(ValueError, match='__main__'):
-            q.enqueue('__main__.whatever')
+    def test_bound_method_of_main_class_cannot_be_pickled(self, q: Queue, writes_nothing: None) -> None:
+        # (the method's own module is this one, so RQ's __main__ check passes; its instance cannot be stored)
+        with pytest.raises(SerializationError, match='MainClass'):
+            q.enqueue(MainClass().method)
+
+    def test_enqueue_call_and_create_accept_it_with_a_warning(
+        self, connection: redis.Redis, q: Queue, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        function = make_main_function()
+        with caplog.at_level(logging.WARNING, logger='rq.job'):
+            job = q.enqueue_call(function, args=(1,))
+        assert stored_func_name(connection, job) == '__main__.in_main'
+        assert job.get_status() == JobStatus.QUEUED
+        assert warned(caplog, job.id, '__main__')
+        assert Job.create(function, connection=connection).func_name == '__main__.in_main'
+        [many] = q.enqueue_many([Queue.prepare_data(function, args=(2,))])
+        assert many.func_name == '__main__.in_main'
+
+    def test_dotted_path_into_main_is_a_string_like_any_other(self, connection: redis.Redis, q: Queue) -> None:
+        job = q.enqueue('__main__.whatever')
+        assert stored_func_name(connection, job) == '__main__.whatever'
+
+
+class TestFunctionsWorkersCannotImport:
+    """RQ accepts lambdas, nested functions, bare names and dotted paths to nothing, storing the name
+    it computes; we do too, log why a worker will fail them, and run them with ``is_async=False``."""
 
     @pytest.mark.parametrize('entry', ENTRY_POINTS)
-    def test_lambda(self, q: Queue, writes_nothing: None, entry: str) -> None:
-        with pytest.raises(ValueError, match=r'[Ll]ambda'):
-            all_entry_points(q)[entry](lambda x: x, 1)
+    def test_lambda(self, connection: redis.Redis, q: Queue, entry: str, caplog: pytest.LogCaptureFixture) -> None:
+        with caplog.at_level(logging.WARNING, logger='rq.job'):
+            job = one(all_entry_points(q)[entry](module_lambda, 1))
+        assert stored_func_name(connection, job) == 'test_bad_input.<lambda>'
+        assert job.description == 'test_bad_input.<lambda>(1)'
+        assert warned(caplog, job.id, 'is a lambda', 'module level')
 
     @pytest.mark.parametrize('entry', ENTRY_POINTS)
-    def test_nested_function(self, q: Queue, writes_nothing: None, entry: str) -> None:
-        with pytest.raises(ValueError, match=r'[Nn]ested'):
-            all_entry_points(q)[entry](nested_function(), 1)
+    def test_nested_function(
+        self, connection: redis.Redis, q: Queue, entry: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.WARNING, logger='rq.job'):
+            job = one(all_entry_points(q)[entry](nested_function(), 1))
+        assert stored_func_name(connection, job) == 'test_bad_input.nested_function.<locals>.inner'
+        assert warned(caplog, job.id, 'nested function', "'test_bad_input.nested_function'", 'module level')
 
-    def test_job_create_rejects_them_too(self, connection: redis.Redis, writes_nothing: None) -> None:
-        for func in (make_main_function(), lambda: None, nested_function()):
-            with pytest.raises(ValueError):
-                Job.create(func, connection=connection)
+    def test_bare_name(self, connection: redis.Redis, q: Queue, caplog: pytest.LogCaptureFixture) -> None:
+        with caplog.at_level(logging.WARNING, logger='rq.job'):
+            job = q.enqueue('no_such_builtin_function', 1)
+            created = Job.create(func='myfunc', connection=connection)
+        assert stored_func_name(connection, job) == 'no_such_builtin_function'
+        assert created.func_name == 'myfunc' and created.description == 'myfunc()'
+        assert warned(caplog, job.id, 'bare name', 'package.module.no_such_builtin_function')
+        assert not warned(caplog, created.id)  # (nothing is enqueued by Job.create)
+
+    def test_a_builtin_bare_name_is_no_warning(self, q: Queue, caplog: pytest.LogCaptureFixture) -> None:
+        with caplog.at_level(logging.WARNING, logger='rq.job'):
+            q.enqueue('len', [1])
+        assert not warned(caplog, 'len')
+
+    def test_job_create_accepts_them(self, connection: redis.Redis, writes_nothing: None) -> None:
+        names = [Job.create(f, connection=connection).func_name for f in (module_lambda, nested_function())]
+        assert names == ['test_bad_input.<lambda>', 'test_bad_input.nested_function.<locals>.inner']
 
     @pytest.mark.parametrize('entry', ENTRY_POINTS)
-    def test_missing_attribute_of_existing_module(self, q: Queue, writes_nothing: None, entry: str) -> None:
-        with pytest.raises(ValueError, match='no_such_function'):
-            all_entry_points(q)[entry]('rqtest_jobs.no_such_function', 1)
+    def test_missing_attribute_of_existing_module(
+        self, connection: redis.Redis, q: Queue, entry: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.WARNING, logger='rq.job'):
+            job = one(all_entry_points(q)[entry]('rqtest_jobs.no_such_function', 1))
+        assert stored_func_name(connection, job) == 'rqtest_jobs.no_such_function'
+        assert warned(caplog, job.id, 'no_such_function')
 
-    def test_missing_nested_attribute(self, q: Queue, writes_nothing: None) -> None:
-        with pytest.raises(ValueError, match='nope'):
-            q.enqueue('rqtest_jobs_queue.Greeter.nope')
-
-    def test_dotted_path_to_non_callable(self, q: Queue, writes_nothing: None) -> None:
-        with pytest.raises(ValueError, match='callable'):
-            q.enqueue('rqtest_jobs_queue.NOT_CALLABLE')
+    @pytest.mark.parametrize('path', ['rqtest_jobs_queue.Greeter.nope', 'rqtest_jobs_queue.NOT_CALLABLE'])
+    def test_other_dotted_paths_are_stored_as_given(self, connection: redis.Redis, q: Queue, path: str) -> None:
+        assert stored_func_name(connection, q.enqueue(path)) == path
 
     @pytest.mark.parametrize('path', ['', '.rqtest_jobs.add', 'rqtest_jobs.add.', 'rqtest_jobs..add', 'a b.c'])
-    def test_malformed_dotted_path(self, q: Queue, writes_nothing: None, path: str) -> None:
-        with pytest.raises(ValueError):
-            q.enqueue(path)
-
-    def test_bare_name_that_is_not_a_builtin(self, q: Queue, writes_nothing: None) -> None:
-        with pytest.raises(ValueError):
-            q.enqueue('no_such_builtin_function')
+    def test_malformed_dotted_path_is_stored_as_given(self, connection: redis.Redis, q: Queue, path: str) -> None:
+        assert stored_func_name(connection, q.enqueue(path)) == path
 
     @pytest.mark.parametrize('func', [None, 42, b'rqtest_jobs.add', ['rqtest_jobs.add']])
     def test_not_a_callable(self, q: Queue, writes_nothing: None, func: Any) -> None:
         with pytest.raises(TypeError):
             q.enqueue(func)
+
+    def test_lambda_and_nested_function_run_in_sync_mode(
+        self, connection: redis.Redis, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        sync = Queue(connection=connection, is_async=False)
+        with caplog.at_level(logging.WARNING, logger='rq.job'):
+            doubled = sync.enqueue(lambda x: x * 2, 21)
+            nested = sync.enqueue(nested_function(), 'same')
+        assert doubled.get_status() == JobStatus.FINISHED and doubled.return_value() == 42
+        assert nested.get_status() == JobStatus.FINISHED and nested.return_value() == 'same'
+        assert not warned(caplog, doubled.id) and not warned(caplog, nested.id)  # (they run here)
+
+    @pytest.mark.parametrize(
+        ('name', 'needles'),
+        [
+            ('myfunc', ["'myfunc' is a bare name", 'package.module.myfunc']),
+            ('rqtest_jobs.outer.<locals>.inner', ['is a nested function', "'rqtest_jobs.outer'", 'module level']),
+            ('rqtest_jobs.<lambda>', ['is a lambda', 'module level']),
+        ],
+    )
+    def test_a_name_no_process_can_import_fails_saying_why(
+        self, connection: redis.Redis, name: str, needles: list[str]
+    ) -> None:
+        """By name (as a worker, which reads it from Redis), the failure says what the name is and the fix."""
+        job = Queue(connection=connection, is_async=False).enqueue(name)
+        assert job.get_status() == JobStatus.FAILED
+        latest = job.latest_result()
+        assert latest is not None
+        last_line = (latest.exc_string or '').strip().splitlines()[-1]
+        assert 'ImportAttributeError' in last_line
+        for needle in needles:
+            assert needle in last_line
+        with pytest.raises(ValueError, match='no worker can import'):
+            Job.fetch(job.id, connection=connection).func  # noqa: B018
 
     def test_module_missing_here_is_accepted(self, connection: redis.Redis, q: Queue) -> None:
         job = q.enqueue('rqtest_module_only_on_workers.tasks.run', 1, k=2)
@@ -209,17 +296,23 @@ class TestUnimportableFunctions:
         assert latest is not None
         assert 'rqtest_no_such_module_anywhere' in (latest.exc_string or '')
 
-    def test_callback_lambda(self, q: Queue, writes_nothing: None) -> None:
-        with pytest.raises(ValueError, match=r'[Ll]ambda'):
-            q.enqueue(rqtest_jobs.say_hello, on_success=Callback(lambda job, connection, result: None))
-
-    def test_callback_from_main(self, q: Queue, writes_nothing: None) -> None:
-        with pytest.raises(ValueError, match='__main__'):
-            q.enqueue(rqtest_jobs.say_hello, on_failure=Callback(make_main_function()))
-
-    def test_callback_missing_attribute(self, q: Queue, writes_nothing: None) -> None:
-        with pytest.raises(ValueError, match='no_such_callback'):
-            q.enqueue(rqtest_jobs.say_hello, on_stopped=Callback('rqtest_jobs.no_such_callback'))
+    def test_callbacks_workers_cannot_import_are_accepted_with_a_warning(
+        self, connection: redis.Redis, q: Queue, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.WARNING, logger='rq.job'):
+            job = q.enqueue(
+                rqtest_jobs.say_hello,
+                on_success=Callback(module_lambda),
+                on_failure=Callback(make_main_function()),
+                on_stopped=Callback('rqtest_jobs.no_such_callback'),
+            )
+        raw = connection.hgetall(job.key)
+        assert raw[b'success_callback_name'] == b'test_bad_input.<lambda>'
+        assert raw[b'failure_callback_name'] == b'__main__.in_main'
+        assert raw[b'stopped_callback_name'] == b'rqtest_jobs.no_such_callback'
+        assert warned(caplog, job.id, 'on_success callback', 'is a lambda')
+        assert warned(caplog, job.id, 'on_failure callback', '__main__')
+        assert warned(caplog, job.id, 'on_stopped callback', 'no_such_callback')
 
     def test_callback_not_a_function(self, q: Queue, writes_nothing: None) -> None:
         with pytest.raises(ValueError):
@@ -314,7 +407,7 @@ class TestInvalidOptions:
             all_entry_points(q)[entry](rqtest_jobs.say_hello, ttl=ttl)
 
     def test_unique_without_job_id(self, q: Queue, writes_nothing: None) -> None:
-        with pytest.raises(ValueError, match='job_id'):
+        with pytest.raises(ValueError, match='unique=True requires an explicit job_id'):
             q.enqueue(rqtest_jobs.say_hello, unique=True)
         with pytest.raises(ValueError, match='job_id'):
             q.enqueue_call(rqtest_jobs.say_hello, unique=True)
@@ -322,8 +415,25 @@ class TestInvalidOptions:
             q.enqueue_call(rqtest_jobs.say_hello, unique=True, job_id='')
 
     def test_unique_with_depends_on(self, q: Queue, writes_nothing: None) -> None:
-        with pytest.raises(ValueError, match='depends_on'):
+        with pytest.raises(ValueError, match='unique=True is not supported with job dependencies'):
             q.enqueue(rqtest_jobs.say_hello, job_id='u', unique=True, depends_on='other')
+        with pytest.raises(ValueError, match='unique=True is not supported with job dependencies'):
+            q.enqueue_call(rqtest_jobs.say_hello, job_id='u', unique=True, depends_on=['other'])
+
+    def test_unique_with_an_empty_depends_on_is_accepted(self, q: Queue) -> None:
+        job = q.enqueue(rqtest_jobs.say_hello, job_id='u', unique=True, depends_on=[])
+        assert job.get_status() == JobStatus.QUEUED and q.job_ids == ['u']
+
+    def test_unique_in_enqueue_at_and_enqueue_in_is_never_refused(self, q: Queue) -> None:
+        """RQ 2.12 ignores ``unique`` there (we honour it: see test_enqueue), so it refuses nothing."""
+        later = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
+        first = q.enqueue_at(later, rqtest_jobs.say_hello, unique=True)
+        second = q.enqueue_in(datetime.timedelta(seconds=30), rqtest_jobs.say_hello, unique=True, depends_on='x')
+        assert first.get_status() == second.get_status() == JobStatus.SCHEDULED
+
+    def test_unique_is_not_an_option_of_prepare_data(self) -> None:
+        with pytest.raises(TypeError, match='unique'):
+            Queue.prepare_data(rqtest_jobs.say_hello, unique=True)  # type: ignore[call-arg]
 
     def test_duplicate_unique_id(self, connection: redis.Redis, q: Queue) -> None:
         q.enqueue(rqtest_jobs.add, 1, job_id='u', unique=True)
@@ -341,8 +451,9 @@ class TestInvalidOptions:
             ('retry', 3, TypeError),
             ('repeat', 3, TypeError),
             ('webhooks', ['https://example.test'], TypeError),
+            ('webhooks', [{'url': 'https://example.test', 'job_status': 'finished'}], TypeError),  # (as RQ)
+            ('webhooks', 'https://example.test', TypeError),
             ('depends_on', 42, InvalidJobDependency),
-            ('depends_on', [], InvalidJobDependency),
             ('on_success', 42, ValueError),
         ],
     )
@@ -427,26 +538,62 @@ class TestFetch:
 
     @pytest.mark.parametrize('garbage', [b'\x00\x01garbage', zlib.compress(b'not a pickle'), b''])
     def test_corrupt_data_field(self, connection: redis.Redis, q: Queue, garbage: bytes) -> None:
+        """As in RQ, the payload is decoded when read: the job fetches, and what a dashboard lists
+        (status, description, dates, the hash) reads; the call raises naming the job."""
         job = q.enqueue(rqtest_jobs.add, 1, job_id='corrupt')
         connection.hset(job.key, 'data', garbage)
-        with pytest.raises(DeserializationError, match='corrupt'):
-            Job.fetch('corrupt', connection=connection)
-        with pytest.raises(DeserializationError, match='corrupt'):
-            q.fetch_job('corrupt')
+        for fetched in (Job.fetch('corrupt', connection=connection), q.fetch_job('corrupt')):
+            assert fetched is not None
+            assert fetched.get_status() == JobStatus.QUEUED
+            assert fetched.description == 'rqtest_jobs.add(1)'
+            assert fetched.origin == 'default' and fetched.enqueued_at is not None
+            assert str(fetched) == '<Job corrupt: rqtest_jobs.add(1)>'
+            assert fetched.to_dict()['data'] == garbage
+            for read in (
+                lambda j: j.func_name,
+                lambda j: j.args,
+                lambda j: j.kwargs,
+                lambda j: j.instance,
+                lambda j: j.func,
+                lambda j: j.get_call_string(),
+            ):
+                with pytest.raises(DeserializationError, match='Job corrupt: its data field cannot be decoded'):
+                    read(fetched)
+        fetched.save()  # the stored data is left as it was
+        assert connection.hget(job.key, 'data') == garbage
 
     def test_corrupt_job_in_a_queue_listing(self, connection: redis.Redis, q: Queue) -> None:
         q.enqueue(rqtest_jobs.add, 1, job_id='fine')
         bad = q.enqueue(rqtest_jobs.add, 2, job_id='broken')
         connection.hset(bad.key, 'data', b'\x00garbage')
+        fine, broken = q.jobs
+        assert (fine.id, broken.id) == ('fine', 'broken')
+        assert fine.args == (1,)
         with pytest.raises(DeserializationError, match='broken'):
-            q.jobs  # noqa: B018
+            broken.args  # noqa: B018
+        assert [j.id for j in Job.fetch_many(['fine', 'broken'], connection=connection) if j] == ['fine', 'broken']
         assert q.job_ids == ['fine', 'broken']  # nothing was removed
 
     def test_data_that_is_not_a_four_tuple(self, connection: redis.Redis, q: Queue) -> None:
         job = q.enqueue(rqtest_jobs.add, 1, job_id='short')
         connection.hset(job.key, 'data', zlib.compress(pickle.dumps(('rqtest_jobs.add', None))))
+        fetched = Job.fetch('short', connection=connection)
         with pytest.raises(DeserializationError, match='short'):
-            Job.fetch('short', connection=connection)
+            fetched.func_name  # noqa: B018
+
+    def test_corrupt_webhooks_field_reads_as_none_with_a_warning(
+        self, connection: redis.Redis, q: Queue, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """As RQ reads it: the job loads (and runs) without webhooks, and the problem is logged."""
+        job = q.enqueue(rqtest_jobs.add, 1, job_id='hooks', webhooks=[Webhook('https://example.test', 'finished')])
+        for corrupt in (b'{not json', b'[{"job_status": "finished"}]', b'"a string"'):
+            connection.hset(job.key, 'webhooks', corrupt)
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger='rq.job'):
+                fetched = Job.fetch('hooks', connection=connection)
+            assert fetched.webhooks == []
+            assert fetched.args == (1,)
+            assert warned(caplog, 'hooks', 'failed to deserialize webhooks')
 
     def test_corrupt_status_field(self, connection: redis.Redis, q: Queue) -> None:
         job = q.enqueue(rqtest_jobs.add, 1, job_id='weird')

@@ -270,11 +270,18 @@ class TestReservedKeywords:
         assert job.meta == {'owner': 'me', 'n': 3}
         assert Job.fetch(job.id, connection=connection).meta == {'owner': 'me', 'n': 3}
 
-    def test_meta_is_copied(self, connection: redis.Redis, q: Queue) -> None:
+    def test_meta_is_the_callers_dict(self, connection: redis.Redis, q: Queue) -> None:
+        """As in RQ: the job keeps the dict it was given (an empty one is replaced by a new dict)."""
         meta = {'a': 1}
         job = q.enqueue(rqtest_jobs.say_hello, meta=meta)
+        assert job.meta is meta
         job.meta['b'] = 2
-        assert meta == {'a': 1}
+        assert meta == {'a': 1, 'b': 2}
+        assert q.enqueue_call(rqtest_jobs.say_hello, meta=meta).meta is meta
+        assert q.create_job(rqtest_jobs.say_hello, meta=meta).meta is meta
+        assert Job.create(rqtest_jobs.say_hello, connection=connection, meta=meta).meta is meta
+        empty: dict[str, int] = {}
+        assert q.enqueue(rqtest_jobs.say_hello, meta=empty).meta == {}
 
     def test_retry(self, connection: redis.Redis, q: Queue) -> None:
         job = q.enqueue(rqtest_jobs.say_hello, retry=Retry(max=3, interval=[1, 2]))
@@ -1076,10 +1083,14 @@ class TestScheduling:
         assert connection.zcard('rq:scheduled:default') == 0
         assert connection.hget('rq:job:u1', 'status') == b'queued'
 
-    def test_enqueue_at_unique_needs_job_id(self, connection: redis.Redis, q: Queue) -> None:
-        with pytest.raises(ValueError):
-            q.enqueue_in(datetime.timedelta(seconds=5), rqtest_jobs.add, 3, unique=True)
-        assert connection.dbsize() == 0
+    def test_enqueue_at_unique_without_job_id_is_accepted(self, connection: redis.Redis, q: Queue) -> None:
+        """RQ 2.12 ignores ``unique`` in enqueue_at/enqueue_in, so it refuses nothing there; without a
+        job_id the fresh id cannot be a duplicate."""
+        job = q.enqueue_in(datetime.timedelta(seconds=5), rqtest_jobs.add, 3, unique=True)
+        assert job.get_status() == JobStatus.SCHEDULED
+        other = q.enqueue_at(datetime.datetime(2031, 1, 1), rqtest_jobs.add, 3, unique=True, depends_on='zz')
+        assert other.get_status() == JobStatus.SCHEDULED
+        assert sorted(q.scheduled_job_registry.get_job_ids()) == sorted([job.id, other.id])
 
     def test_schedule_job(self, connection: redis.Redis, q: Queue) -> None:
         job = q.create_job(rqtest_jobs.add, args=(1,), job_id='s1')

@@ -719,11 +719,13 @@ class TestDequeue:
         assert type(result[0]) is MyJob
         assert result[0].args == [1, 2]
 
-    def test_dequeue_any_corrupt_job_raises_with_context(self, connection: redis.Redis) -> None:
+    def test_dequeue_any_returns_a_corrupt_job_that_raises_on_access(self, connection: redis.Redis) -> None:
+        """As in RQ, the payload is decoded when read: the job is dequeued, and reading its call
+        raises naming it (a worker fails it with that cause)."""
         q = Queue(connection=connection)
         job = q.enqueue(rqtest_jobs.say_hello)
         connection.hset(job.key, 'data', b'\x00garbage')
-        with pytest.raises(DeserializationError) as info:
-            Queue.dequeue_any([q], None, connection=connection)
-        assert info.value.job_id == job.id  # type: ignore[attr-defined]
-        assert info.value.queue is q  # type: ignore[attr-defined]
+        dequeued, queue = Queue.dequeue_any([q], None, connection=connection)  # type: ignore[misc]
+        assert dequeued.id == job.id and queue is q
+        with pytest.raises(DeserializationError, match=job.id):
+            dequeued.func_name  # noqa: B018

@@ -212,6 +212,31 @@ def test_a_job_whose_function_cannot_be_imported_fails_with_the_reason(
     assert_next_job_ran(good)
 
 
+def make_nested() -> object:
+    def nested(x: int) -> int:
+        return x
+
+    return nested
+
+
+@pytest.mark.parametrize('worker_class', ALL)
+def test_a_lambda_nested_function_or_bare_name_fails_saying_why_no_worker_can_import_it(
+    queue: Queue, worker_class: type[Worker]
+) -> None:
+    """Enqueue accepts them (as RQ does); the worker's failure names the kind of function and the fix."""
+    as_lambda = queue.enqueue(lambda x: x, 1)
+    nested = queue.enqueue(make_nested(), 1)
+    bare = queue.enqueue('rqtest_bare_name_nowhere', 1)
+    module_lacks_it = queue.enqueue('rqtest_jobs_crash.no_such_function_here', 1)
+    good = queue.enqueue('rqtest_jobs_crash.short', 42)
+    run_burst(worker_class, queue)
+    assert_failed(as_lambda, 'is a lambda, which no worker can import', 'define it with def at module level')
+    assert_failed(nested, 'is a nested function', "'test_bad_jobs.make_nested'", 'move it to module level')
+    assert_failed(bare, "'rqtest_bare_name_nowhere' is a bare name", 'package.module.rqtest_bare_name_nowhere')
+    assert_failed(module_lacks_it, 'no_such_function_here')
+    assert_next_job_ran(good)
+
+
 @pytest.mark.parametrize('worker_class', FORKING)
 def test_a_job_module_that_crashes_on_import_does_not_take_the_worker_down(
     queue: Queue, worker_class: type[Worker], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ._jobs.callable import warn_if_unimportable
 from ._redis import codec, keys, ops
-from .exceptions import DuplicateJobError
+from .exceptions import DeserializationError, DuplicateJobError
 from .job import JobStatus
 from .utils import now
 
@@ -33,6 +34,7 @@ def place(
     (unless ``predict`` is False: the caller applies the real outcome after ``execute()``).
     """
     job.origin = queue.name
+    _warn_if_unimportable(queue, job)
     if job.timeout is None:
         job.timeout = queue._default_timeout
     moment = now()
@@ -69,6 +71,21 @@ def place(
     return job
 
 
+def _warn_if_unimportable(queue: Queue, job: Job) -> None:
+    """Log (never raise) when a worker will not be able to import what the job names: its function
+    (unless it runs here, ``is_async=False``) or a callback."""
+    try:
+        func_name, instance = job.func_name, job.instance
+    except DeserializationError:
+        return
+    if queue._is_async:
+        warn_if_unimportable(func_name, instance, job.id)
+    for kind in ('success', 'failure', 'stopped'):
+        name = getattr(job, f'_{kind}_callback_name')
+        if name:
+            warn_if_unimportable(name, None, job.id, f'on_{kind} callback')
+
+
 def _may_be_deferred(queue: Queue, job: Job) -> bool:
     """Whether a job placed in a pipeline is likely to be deferred when the pipeline runs.
 
@@ -87,10 +104,12 @@ def _may_be_deferred(queue: Queue, job: Job) -> bool:
 
 
 def check_unique(unique: bool, job_id: str | None, depends_on: Any) -> None:
+    """RQ's checks of ``enqueue``/``enqueue_call``: ``unique=True`` needs a ``job_id`` and no
+    dependency (an empty ``depends_on`` is none)."""
     if unique and not job_id:
-        raise ValueError('unique=True requires a job_id')
-    if unique and depends_on is not None:
-        raise ValueError('unique=True cannot be combined with depends_on')
+        raise ValueError('unique=True requires an explicit job_id')
+    if unique and depends_on:
+        raise ValueError('unique=True is not supported with job dependencies')
 
 
 def apply_outcome(job: Job, outcome: Any, moment: datetime) -> None:

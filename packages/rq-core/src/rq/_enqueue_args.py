@@ -82,9 +82,16 @@ def parse_args(f: Any, *args: Any, **kwargs: Any) -> EnqueueArgs:
     Raises:
         TypeError: ``f`` is neither callable nor a string, or ``args=``/``kwargs=`` are mixed with
             other positional or keyword arguments for the function.
+        ValueError: ``f`` comes from ``__main__`` (as RQ refuses it here; ``enqueue_call`` and
+            ``Job.create`` accept it).
     """
     if not isinstance(f, str) and not callable(f):
         raise TypeError(f'The first argument of enqueue must be a callable or a dotted path, not {f!r}')
+    if not isinstance(f, str) and getattr(f, '__module__', None) == '__main__':
+        raise ValueError(
+            f'Functions from the __main__ module cannot be processed by workers: {f!r} '
+            '(move it to a module the workers can import)'
+        )
     options = {name: kwargs.pop(name, None) for name in RESERVED}
     if 'args' in kwargs or 'kwargs' in kwargs:
         if args:

@@ -536,11 +536,10 @@ class Queue:
         """Schedule ``f(*args, **kwargs)`` for ``datetime`` (naive means this host's local time).
 
         A scheduler (``rq worker --with-scheduler``) moves the job to the queue when it is due.
-        ``unique=True`` is honoured (RQ documents it; RQ 2.12 ignores it).
+        ``unique=True`` is honoured (RQ documents it; RQ 2.12 ignores it, so it is never refused here).
         """
         options = parse_args(f, *args, **kwargs)._asdict()
         at_front, pipeline, unique = options.pop('at_front'), options.pop('pipeline'), options.pop('unique')
-        _enqueue.check_unique(unique, options['job_id'], options['depends_on'])
         job = self.create_job(**options, status=JobStatus.SCHEDULED)
         if at_front:
             job.enqueue_at_front = True

@@ -55,9 +55,9 @@ class Webhook:
             raise ValueError(f"Webhook job_status must be 'finished' or 'failed', not {job_status!r}")
         if method not in _METHODS:
             raise ValueError(f"Webhook method must be 'GET' or 'POST', not {method!r}")
-        if headers is not None and not isinstance(headers, dict):
+        if headers and not isinstance(headers, dict):
             raise TypeError(f'Webhook headers must be a dict, not {type(headers).__name__}')
-        if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
+        if not isinstance(timeout, int) or timeout <= 0:
             raise ValueError(f'Webhook timeout must be a positive integer, not {timeout!r}')
         self.url = url
         self.job_status = job_status

@@ -19,7 +19,9 @@ def fetch_job(cli: CliConfig, given: str) -> Job:
     """The job whose id is ``given``, or starts with it (when no job has that exact id)."""
     job_id = resolve_job_id(cli.connection, job_namespace(cli.job_class), given)
     try:
-        return cli.job_class.fetch(job_id, connection=cli.connection, serializer=cli.serializer)
+        job = cli.job_class.fetch(job_id, connection=cli.connection, serializer=cli.serializer)
+        job.func_name  # noqa: B018 - the call is decoded when read (as in RQ): a wrong --serializer fails here
+        return job
     except NoSuchJobError:
         raise CliError(f'no such job: {job_id!r}') from None
     except (ValueError, TypeError) as exc:

@@ -1,13 +1,19 @@
-"""How a callable becomes ``(func_name, instance)`` and back, and the job's call string."""
+"""How a callable becomes ``(func_name, instance)`` and back, and the job's call string.
+
+Every function RQ 2.12 accepts is accepted, including those a worker cannot import (a lambda, a
+nested function, a bare name that is no builtin, a function of ``__main__``): they run in-process
+(``Queue(is_async=False)``), and a worker fails them with an error that says why.
+"""
 
 from __future__ import annotations
 
-import importlib.util
+import builtins
 import inspect
 import logging
+import sys
 from typing import Any
 
-from ..utils import import_attribute, truncate_long_string
+from ..utils import ImportAttributeError, import_attribute, truncate_long_string
 
 logger = logging.getLogger('rq.job')
 
@@ -15,102 +21,111 @@ _CALL_STRING_REPR_LIMIT = 75
 
 
 def describe_callable(func: Any) -> tuple[str, Any]:
-    """Return ``(func_name, instance)`` as stored in a job's payload.
+    """Return ``(func_name, instance)`` as stored in a job's payload (RQ's strings).
 
     A bound method stores its instance and the method name; a callable instance stores itself and
-    ``'__call__'``; a function or builtin stores ``'module.qualname'``; a string is a dotted path.
+    ``'__call__'``; a function or builtin stores ``'module.qualname'`` (``'mod.<lambda>'``,
+    ``'mod.outer.<locals>.inner'``); a string is stored as given.
 
     Raises:
-        ValueError: the function cannot be imported by a worker (``__main__``, lambda, nested function)
-            or a dotted path names something that does not exist.
         TypeError: ``func`` is neither callable nor a string.
     """
     if isinstance(func, str):
-        check_dotted_path(func)
         return func, None
     if inspect.ismethod(func):
-        owner = func.__self__
-        owner_module = owner.__module__ if inspect.isclass(owner) else type(owner).__module__
-        if owner_module == '__main__':
-            raise ValueError(f'Functions from the __main__ module cannot be processed by workers: {func!r}')
-        return func.__name__, owner
+        return func.__name__, func.__self__
     if inspect.isfunction(func) or inspect.isbuiltin(func):
-        return _function_path(func), None
+        return function_path(func), None
     if callable(func):
-        if type(func).__module__ == '__main__':
-            raise ValueError(f'Callable instances of classes from __main__ cannot be processed by workers: {func!r}')
         return '__call__', func
     raise TypeError(f'Expected a callable or a string, but got: {func!r}')
 
 
-def _function_path(func: Any) -> str:
+def function_path(func: Any) -> str:
+    """``'module.qualname'`` of a function or builtin, as RQ stores it."""
     module = getattr(func, '__module__', None) or 'builtins'
     qualname = getattr(func, '__qualname__', func.__name__)
-    if module == '__main__':
-        raise ValueError(f'Functions from the __main__ module cannot be processed by workers: {qualname}')
-    if '<lambda>' in qualname:
-        raise ValueError(
-            f'Lambdas cannot be processed by workers (define a module-level function): {module}.{qualname}'
-        )
-    if '<locals>' in qualname:
-        raise ValueError(
-            f'Nested functions cannot be imported by workers (move it to module level): {module}.{qualname}'
-        )
     return f'{module}.{qualname}'
 
 
-def check_dotted_path(path: str) -> None:
-    """Validate a dotted function path as far as this process can.
+def unimportable_reason(func_name: str) -> str | None:
+    """Why no worker can import ``func_name`` (and what to do instead), or None when it may."""
+    if '<lambda>' in func_name:
+        return (
+            f'{func_name!r} is a lambda, which no worker can import: define it with def at module level '
+            'and enqueue that function (or its dotted path "package.module.function")'
+        )
+    if '<locals>' in func_name:
+        outer = func_name.split('.<locals>', 1)[0]
+        return (
+            f'{func_name!r} is a nested function (defined inside {outer!r}), which no worker can import: '
+            'move it to module level and enqueue that function (or its dotted path "package.module.function")'
+        )
+    if func_name.startswith('__main__.'):
+        return (
+            f'{func_name!r} was defined in the script that enqueued it (__main__), which a worker cannot '
+            'import: move it to a module the workers can import and enqueue it from there'
+        )
+    if '.' not in func_name and not callable(getattr(builtins, func_name, None)):
+        return (
+            f'{func_name!r} is a bare name, not a dotted path, and no builtin has that name, so no worker '
+            f'can import it: enqueue its dotted path "package.module.{func_name}" (or the function itself, '
+            'defined at module level)'
+        )
+    return None
 
-    The path's module is imported when it can be found here; a missing attribute is then an error.
-    A module that cannot be found here is accepted: it may exist only where workers run.
-    """
-    if not path or path.startswith('.') or path.endswith('.') or '..' in path or any(c.isspace() for c in path):
-        raise ValueError(f'Invalid function path {path!r}: expected "package.module.function"')
-    if '.' not in path:
-        import builtins
 
-        if not callable(getattr(builtins, path, None)):
-            raise ValueError(f'Invalid function path {path!r}: expected "package.module.function"')
+def warn_if_unimportable(func_name: str, instance: Any, job_id: str, what: str = 'function') -> None:
+    """Log (never raise) when a worker will not be able to import the job's ``what``."""
+    if instance is not None:
         return
-    top_module = path.split('.', 1)[0]
-    if top_module == '__main__':
-        raise ValueError(f'Functions from the __main__ module cannot be processed by workers: {path!r}')
-    try:
-        if importlib.util.find_spec(top_module) is None:
-            return
-    except (ImportError, ValueError):
-        return
-    try:
-        target = import_attribute(path)
-    except AttributeError as exc:
-        raise ValueError(f'Cannot enqueue {path!r}: {exc}') from exc
-    except ModuleNotFoundError:
-        return  # a submodule that only exists on worker hosts
-    except Exception as exc:  # importing user code may fail in the enqueueing process only
-        logger.warning('Could not import %r to check it (%s); a worker will try at run time', path, exc)
-        return
-    if not callable(target):
-        raise ValueError(f'Cannot enqueue {path!r}: it is not callable ({type(target).__name__})')
+    reason = unimportable_reason(func_name) or _missing_here(func_name)
+    if reason is not None:
+        logger.warning('Job %s: its %s %s; a worker will fail it', job_id, what, reason)
 
 
-def check_callback(func: Any) -> None:
-    """Apply the function checks of :func:`describe_callable` to a callback (function or dotted path).
+def _missing_here(path: str) -> str | None:
+    """A dotted path whose module this process has already imported but which lacks the final
+    attribute (checked without importing anything: enqueueing must not run user code; an inner
+    name that is missing may be a submodule not imported yet, so only the last one counts)."""
+    parts = path.split('.')
+    for split in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get('.'.join(parts[:split]))
+        if module is None:
+            continue
+        value: Any = module
+        for attribute in parts[split:-1]:
+            if not hasattr(value, attribute):
+                return None
+            value = getattr(value, attribute)
+        if hasattr(value, parts[-1]):
+            return None
+        return f'{path!r} names nothing here ({value!r} has no attribute {parts[-1]!r})'
+    return None
+
+
+def import_function(func_name: str) -> Any:
+    """Import a stored dotted path; a name no worker can import fails with the reason and the fix.
 
     Raises:
-        ValueError: as for a job function (``__main__``, lambda, nested, missing attribute).
+        ImportAttributeError: (an ``AttributeError`` and a ``ValueError``) ``func_name`` is a lambda,
+            a nested function, a bare name or a ``__main__`` function, and is not found.
+        ValueError, ImportError, AttributeError: as :func:`rq.utils.import_attribute` for other names.
     """
-    if isinstance(func, str):
-        check_dotted_path(func)
-    elif inspect.isfunction(func):
-        _function_path(func)
+    try:
+        return import_attribute(func_name)
+    except (ValueError, ImportError, AttributeError) as exc:
+        reason = unimportable_reason(func_name)
+        if reason is None:
+            raise
+        raise ImportAttributeError(f'Cannot import the job function: {reason}') from exc
 
 
 def resolve_callable(func_name: str, instance: Any) -> Any:
     """The callable a worker runs for a stored ``(func_name, instance)``."""
     if instance is not None:
         return getattr(instance, func_name)
-    return import_attribute(func_name)
+    return import_function(func_name)
 
 
 def get_call_string(func_name: str | None, args: Any, kwargs: Any, max_length: int | None = None) -> str | None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import InvalidJobDependency, SerializationError
 from ..repeat import Repeat
 from ..utils import parse_timeout
-from .callable import check_callback, default_description
+from .callable import default_description
 from .options import Callback, Retry
 from .status import JobStatus
 
@@ -48,7 +48,7 @@ def build_job(cls: type[Job], func: Any, **options: Any) -> Job:
     meta = options['meta']
     if meta is not None and not isinstance(meta, dict):
         raise TypeError(f'meta must be a dict, not {type(meta).__name__}')
-    job.meta = dict(meta or {})
+    job.meta = meta or {}  # the caller's dict itself, as RQ keeps it
     job.group_id = options['group_id']
 
     _apply_retry(job, options['retry'])
@@ -101,21 +101,22 @@ def _apply_callbacks(job: Job, on_success: Any, on_failure: Any, on_stopped: Any
                 stacklevel=4,
             )
             callback = Callback(callback)
-        check_callback(callback.func)
         setattr(job, f'_{kind}_callback_name', callback.name)
         setattr(job, f'_{kind}_callback_timeout', callback.timeout)
 
 
 def _apply_webhooks(job: Job, webhooks: Iterable[Any] | None) -> None:
-    if webhooks is None:
+    if not webhooks:
         return
     from ..webhook import Webhook
 
-    items = list(webhooks)
-    for item in items:
-        if not isinstance(item, Webhook):
-            raise TypeError(f'webhooks must be Webhook instances, not {item!r}')
-    job.webhooks = items or None
+    items = list(webhooks) if isinstance(webhooks, Iterable) and not isinstance(webhooks, (str, dict)) else None
+    if items is None or not all(isinstance(item, Webhook) for item in items):
+        raise TypeError(
+            f'webhooks must be a sequence of Webhook instances, not {webhooks!r} '
+            '(build each with Webhook(url, job_status, method=..., headers=..., timeout=...))'
+        )
+    job.webhooks = items
 
 
 def _apply_dependencies(job: Job, depends_on: Any) -> None:
@@ -148,7 +149,7 @@ def _apply_dependencies(job: Job, depends_on: Any) -> None:
             if dependency_id not in ids:
                 ids.append(dependency_id)
     if not ids:
-        raise InvalidJobDependency('depends_on names no job')
+        return  # an empty depends_on means no dependency, as in RQ
     job._dependency_ids = ids
     if saw_dependency_object:
         job.allow_dependency_failures = allow_failure

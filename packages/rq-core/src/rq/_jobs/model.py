@@ -66,7 +66,6 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
         self._instance: Any = UNSET
         self._args: Any = UNSET
         self._kwargs: Any = UNSET
-        self._payload_error: BaseException | None = None
         self._success_callback_name: str | None = None
         self._failure_callback_name: str | None = None
         self._stopped_callback_name: str | None = None
@@ -98,7 +97,7 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
         self.enqueue_at_front: bool | None = None
         self.enqueue_at_front_on_retry: bool | None = None
         self.group_id: str | None = None
-        self.webhooks: list[Webhook] | None = None
+        self.webhooks: list[Webhook] = []
         self.redis_server_version: tuple[int, int, int] | None = None
         self._cached_result: Result | None = None
         self._dependency: Job | None = None

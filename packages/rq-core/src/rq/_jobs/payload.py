@@ -7,7 +7,7 @@ from typing import Any
 from .._redis import codec
 from ..exceptions import DeserializationError, SerializationError
 from ..serializers import Serializer
-from .callable import describe_callable, get_call_string, resolve_callable
+from .callable import describe_callable, get_call_string, resolve_callable, unimportable_reason
 
 
 class _Unset:
@@ -23,7 +23,10 @@ _NOT_IMPORTABLE_HERE = (ImportError, AttributeError)
 
 
 class JobPayloadMixin:
-    """Lazy encoding and decoding of the call; corrupt data is reported with the job id."""
+    """Lazy encoding and decoding of the call, as RQ does: a job whose ``data`` cannot be decoded
+    still loads (its status, description, registries are readable); reading the call (``func_name``,
+    ``instance``, ``args``, ``kwargs``, ``func``, ``get_call_string()``) raises
+    :class:`~rq.exceptions.DeserializationError` naming the job."""
 
     _id: str | None
     serializer: Serializer
@@ -32,40 +35,29 @@ class JobPayloadMixin:
     _instance: Any
     _args: Any
     _kwargs: Any
-    _payload_error: BaseException | None
 
     def _ensure_payload(self) -> None:
         if self._func_name is not UNSET:
             return
-        if self._payload_error is not None:
-            raise DeserializationError(
-                f'Job {self._id}: cannot decode its data here: {self._payload_error}'
-            ) from self._payload_error
         if self._data is UNSET:
             raise DeserializationError(f'Job {self._id} has no function data')
-        self._decode_payload(self._data)
-
-    def _decode_payload(self, raw: bytes) -> None:
         try:
-            self._func_name, self._instance, self._args, self._kwargs = codec.decode_payload(self.serializer, raw)
+            self._func_name, self._instance, self._args, self._kwargs = codec.decode_payload(
+                self.serializer, self._data
+            )
         except Exception as exc:
-            raise DeserializationError(f'Job {self._id}: its data field cannot be decoded: {exc!r}') from exc
+            self._func_name = self._instance = self._args = self._kwargs = UNSET
+            if isinstance(exc, _NOT_IMPORTABLE_HERE):
+                problem = f'cannot decode its data here (a worker that can import what it names may): {exc!r}'
+            else:
+                problem = f'its data field cannot be decoded: {exc!r}'
+            raise DeserializationError(f'Job {self._id}: {problem}') from exc
 
     def set_raw_data(self, raw: bytes) -> None:
-        """Take ``data`` as stored. Corrupt data raises now; a payload naming a class that cannot be
-        imported in this process is kept and only raises when the call is accessed."""
+        """Take ``data`` as stored; it is decoded when the call is first read."""
         self._data = raw
         self.__dict__.pop('_resolved_func', None)
         self._func_name = self._instance = self._args = self._kwargs = UNSET
-        self._payload_error = None
-        try:
-            self._decode_payload(raw)
-        except DeserializationError as exc:
-            if isinstance(exc.__cause__, _NOT_IMPORTABLE_HERE):
-                self._func_name = UNSET
-                self._payload_error = exc.__cause__
-            else:
-                raise
 
     def _set_payload_part(self, name: str, value: Any) -> None:
         self._ensure_payload()
@@ -134,7 +126,10 @@ class JobPayloadMixin:
         self._func_name, self._instance = describe_callable(func)
         self._args, self._kwargs = args, kwargs
         self._data = UNSET
-        self._payload_error = None
+        if self._instance is None and not isinstance(func, str) and unimportable_reason(self._func_name):
+            # (a lambda or nested function: no process can import it by name, but this one holds it,
+            # so that Queue(is_async=False) runs it; workers fail it with the reason)
+            self.__dict__['_resolved_func'] = func
 
     @property
     def func(self) -> Any:

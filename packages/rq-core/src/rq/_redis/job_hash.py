@@ -7,6 +7,7 @@ set (see the comments below for each rule).
 
 from __future__ import annotations
 
+import logging
 import zlib
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from ..job import Job
 
 FieldValue = 'str | bytes | int'
+
+logger = logging.getLogger('rq.job')
 
 
 def to_mapping(job: Job, include_meta: bool = True, include_result: bool = True) -> dict[str, Any]:
@@ -131,11 +134,10 @@ def restore(job: Job, raw: dict[bytes, bytes]) -> None:
             setattr(job, f'_{current}', _optional_text(fields.get(current)))
             current = f'{kind}_callback_timeout'
             setattr(job, f'_{current}', codec.decode_int(fields.get(current)))
-        current = 'webhooks'
-        job.webhooks = _decode_webhooks(fields.get('webhooks'))
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise DeserializationError(f'Job {job.id}: cannot decode field {current!r}: {exc}') from exc
 
+    job.webhooks = _decode_webhooks(job, fields.get('webhooks'))
     job.meta = _decode_meta(job, fields.get('meta'))
     job._result = decode_legacy_result(job, fields.get('result'))
     exc_info = fields.get('exc_info')
@@ -165,12 +167,18 @@ def decode_legacy_result(job: Job, raw: bytes | None) -> Any:
         return UNSERIALIZABLE_RETURN_VALUE_PAYLOAD
 
 
-def _decode_webhooks(raw: bytes | None) -> list[Any] | None:
+def _decode_webhooks(job: Job, raw: bytes | None) -> list[Any]:
+    """The ``webhooks`` field; one that cannot be read is logged and dropped (as RQ does), so the job
+    still loads and runs."""
     if not raw:
-        return None
+        return []
     from ..webhook import Webhook
 
-    return [Webhook.from_dict(item) for item in codec.decode_json(raw)]
+    try:
+        return [Webhook.from_dict(item) for item in codec.decode_json(raw)]
+    except Exception:
+        logger.warning('Job %s: failed to deserialize webhooks (%r); it sends none', job.id, raw[:200], exc_info=True)
+        return []
 
 
 def decompress_data(raw: bytes) -> bytes:
