@@ -137,8 +137,9 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
         Raises:
             TypeError: bad ``args``/``kwargs``/``connection``/``func`` types, or an unencodable call
                 (:class:`~rq.exceptions.SerializationError`).
-            ValueError: an invalid id, timeout, ttl, callback or dependency, or a function workers
-                cannot import.
+            ValueError: an invalid id, timeout, ttl or callback. (A function no worker can import,
+                such as a lambda, is accepted as RQ accepts it: a worker fails it with the reason.)
+            InvalidJobDependency: a job depending on itself, or on something that is not a job.
         """
         from .create import build_job
 
