@@ -242,6 +242,14 @@ class TestFunctionsWorkersCannotImport:
         assert nested.get_status() == JobStatus.FINISHED and nested.return_value() == 'same'
         assert not warned(caplog, doubled.id) and not warned(caplog, nested.id)  # (they run here)
 
+    def test_a_job_built_from_a_lambda_keeps_it_until_its_function_changes(self, connection: redis.Redis) -> None:
+        job = Job.create(module_lambda, args=(1,), connection=connection)
+        job.args = (5,)
+        assert job.perform() == 5
+        job.func_name = 'rqtest_jobs.<lambda>'
+        with pytest.raises(ValueError, match='is a lambda'):
+            job.perform()
+
     @pytest.mark.parametrize(
         ('name', 'needles'),
         [

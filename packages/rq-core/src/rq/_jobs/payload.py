@@ -61,7 +61,8 @@ class JobPayloadMixin:
 
     def _set_payload_part(self, name: str, value: Any) -> None:
         self._ensure_payload()
-        self.__dict__.pop('_resolved_func', None)
+        if name in ('_func_name', '_instance'):
+            self.__dict__.pop('_resolved_func', None)
         setattr(self, name, value)
         self._data = UNSET
 
