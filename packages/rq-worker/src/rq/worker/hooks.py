@@ -62,7 +62,7 @@ HORSE_RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 def library_class(cls: type[Any]) -> type[Any]:
     """The nearest class of this library among ``cls`` and its bases: what an override differs from."""
-    return next(c for c in cls.__mro__ if c.__module__.startswith(('rq.worker', 'rq.worker_pool')))
+    return next(c for c in cls.__mro__ if c.__module__ == 'rq.worker' or c.__module__.startswith('rq.worker.'))
 
 
 def overridden_hooks(cls: type[Any]) -> list[str]:
