@@ -36,6 +36,11 @@ CLEARED = (
     'COLUMNS',
     'LINES',
 )
+#: The environment under which the command draws its tables although its output is no terminal (it
+#: would print upstream's text): rich's ``TTY_COMPATIBLE``, without colours (bold and dim remain:
+#: :func:`strip_styles`; a dumb terminal would have none, but also a fixed width of 80).
+TABLES = {'TTY_COMPATIBLE': '1', 'NO_COLOR': '1'}
+SGR = re.compile(r'\x1b\[[0-9;]*m')
 JOB_ID = re.compile(r"with job-id '([^']+)'")
 
 
@@ -46,15 +51,26 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def invoke(*args: str, env: Mapping[str, str] | None = None) -> Result:
-    """``rq ARGS`` in this process; the result has ``exit_code``, ``stdout`` and ``stderr``."""
+def strip_styles(text: str) -> str:
+    return SGR.sub('', text)
+
+
+def invoke(*args: str, env: Mapping[str, str] | None = None, tables: bool = False) -> Result:
+    """``rq ARGS`` in this process; the result has ``exit_code``, ``stdout`` and ``stderr``. With
+    ``tables``, the command writes as to a terminal (rich tables, no styles) instead of upstream's text."""
     environment: dict[str, str | None] = {name: None for name in CLEARED}
+    environment.update(TABLES if tables else {})
     environment.update(env or {})
     saved_path = list(sys.path)  # the command appends its -P paths to sys.path
     try:
-        return runner().invoke(main, list(args), env=environment, catch_exceptions=False)
+        result = runner().invoke(main, list(args), env=environment, catch_exceptions=False)
     finally:
         sys.path[:] = saved_path
+    if tables:
+        for name in ('stdout_bytes', 'output_bytes'):
+            if isinstance(getattr(result, name, None), bytes):
+                setattr(result, name, SGR.sub('', getattr(result, name).decode()).encode())
+    return result
 
 
 def process_env(**extra: str) -> dict[str, str]:

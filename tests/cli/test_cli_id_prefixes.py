@@ -111,7 +111,7 @@ def test_requeue_takes_the_start_of_a_failed_job_id(url: str, connection: redis.
     assert registry.count == 2
     one = invoke('requeue', '-u', url, '-q', 'default', 'export-2026-b')
     assert one.exit_code == 0, one.output
-    assert one.stdout == 'Requeueing 1 jobs from failed queue\n'
+    assert one.stdout == 'Requeueing 1 jobs from failed queue\n\n'
     assert 'export-2026-b: job export-2026-b2' in one.stderr
     assert registry.get_job_ids() == ['export-2026-a1']
     assert Queue(connection=connection).get_job_ids() == ['export-2026-b2']

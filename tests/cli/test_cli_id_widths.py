@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 import redis
-from cli_helpers import invoke, run_rq
+from cli_helpers import TABLES, invoke, run_rq, strip_styles
 from cli_terminal import TerminalProcess
 
 from rq import Queue
@@ -81,7 +81,7 @@ def test_failed_keeps_job_ids_whole_at_any_width(url: str, connection: redis.Red
 @pytest.mark.parametrize('width', WIDTHS)
 def test_info_keeps_worker_queue_and_job_names_whole(url: str, connection: redis.Redis, width: int) -> None:
     names = workers_and_queues(connection)
-    result = invoke('info', '-u', url, env={'COLUMNS': str(width)})
+    result = invoke('info', '-u', url, env={'COLUMNS': str(width)}, tables=True)
     assert result.exit_code == 0, result.output
     output = result.stdout
     assert all(whole(output, name) for name in [*names, LONG_QUEUE]), output
@@ -96,7 +96,7 @@ def test_info_keeps_worker_queue_and_job_names_whole(url: str, connection: redis
 @pytest.mark.parametrize('width', (40, 60))
 def test_info_by_queue_keeps_worker_names_whole(url: str, connection: redis.Redis, width: int) -> None:
     names = workers_and_queues(connection)
-    output = invoke('info', '-u', url, '-R', env={'COLUMNS': str(width)}).stdout
+    output = invoke('info', '-u', url, '-R', env={'COLUMNS': str(width)}, tables=True).stdout
     assert all(whole(output, name) for name in [*names, LONG_QUEUE]), output
     # a queue name and a worker name side by side need 67 columns: a narrower terminal wraps the line
     assert widest(output) <= max(width, len(LONG_QUEUE) + 3 + len(names[1])), output
@@ -125,9 +125,12 @@ def test_piped_rows_are_never_wrapped(url: str, connection: redis.Redis) -> None
     for job_id in ids:
         row = [line for line in lines(failed.stdout) if job_id in line]
         assert len(row) == 1 and f'ValueError: {MESSAGE}' in row[0], failed.stdout
-    info = run_rq('info', '-u', url)
+    info = run_rq('info', '-u', url)  # (upstream's text, which has no current job)
     busy = [line for line in lines(info.stdout) if names[1] in line]
-    assert busy and LONG_ID in busy[0] and LONG_QUEUE in busy[0], info.stdout
+    assert busy and busy[0].startswith(f'{names[1]} (') and f': busy {LONG_QUEUE}. jobs:' in busy[0], info.stdout
+    tables = strip_styles(run_rq('info', '-u', url, env=TABLES).stdout)  # (a pipe: no COLUMNS, no width)
+    busy = [line for line in lines(tables) if names[1] in line]
+    assert busy and LONG_ID in busy[0] and LONG_QUEUE in busy[0], tables
     job = run_rq('job', '-u', url, LONG_ID)
     assert f'Job {LONG_ID}' in lines(job.stdout) and f'ValueError: {MESSAGE}' in job.stdout
     narrow = run_rq('failed', '-u', url, 'default', env={'COLUMNS': '40'})

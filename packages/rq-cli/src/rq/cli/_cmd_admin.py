@@ -9,22 +9,24 @@ from rq.registry import FailedJobRegistry
 from rq.suspension import resume as resume_workers
 from rq.suspension import suspend as suspend_workers
 
+from ._command import RqCommand
 from ._config import CliConfig, shared_options
-from ._console import print_error, say
-from ._errors import FAILURE, UsageError
+from ._console import print_error, print_warning, say
+from ._errors import FAILURE, CliError
 from ._job_prefix import job_namespace, resolve_member
+from ._output import plain_output
 from ._progress import progress_bar
 from ._requeue_reasons import requeue_or_reason
 
 
-@click.command('empty')
+@click.command('empty', cls=RqCommand)
 @click.option('--all', '-a', 'all_queues', is_flag=True, help='Empty every queue.')
 @click.argument('queues', nargs=-1)
 @shared_options
 def empty(cli: CliConfig, all_queues: bool, queues: tuple[str, ...]) -> None:
     """Remove every queued job (and its data) from QUEUES."""
-    if all_queues and queues:
-        raise UsageError('give queue names or --all, not both')
+    if all_queues and queues:  # (upstream's precedence)
+        print_warning(f'--all empties every queue, not only {", ".join(queues)}')
     targets = cli.all_queues() if all_queues else [cli.queue(name) for name in queues]
     if not targets:
         say('Nothing to do')
@@ -40,7 +42,7 @@ def empty(cli: CliConfig, all_queues: bool, queues: tuple[str, ...]) -> None:
         say(line)
 
 
-@click.command('requeue')
+@click.command('requeue', cls=RqCommand)
 @click.option('--queue', '-q', required=True, help='The queue whose failed jobs to requeue.')
 @click.option('--all', '-a', 'all_jobs', is_flag=True, help='Requeue every failed job of the queue.')
 @click.option('--at-front', is_flag=True, help='Put the jobs at the front of the queue.')
@@ -60,6 +62,8 @@ def requeue(cli: CliConfig, queue: str, all_jobs: bool, at_front: bool, job_ids:
         say('Nothing to do')
         return
     say(f'Requeueing {len(ids)} jobs from failed queue')
+    if plain_output():
+        click.echo('')  # (the line upstream's progress bar leaves when standard output is no terminal)
     reasons: dict[str, str] = {}
     with progress_bar('Requeueing', total=len(ids)) as advance:
         for job_id in ids:
@@ -81,7 +85,7 @@ def _resolve(cli: CliConfig, registry: FailedJobRegistry, namespace: str, given:
         try:
             validate_job_id(job_id)
         except ValueError as exc:
-            raise UsageError(str(exc), 'JOB_ID') from None
+            raise CliError(str(exc), 'JOB_ID') from None
     ids = [resolve_member(cli.connection, registry.key, namespace, job_id) for job_id in given]
     for typed, job_id in zip(given, ids, strict=True):
         if typed != job_id:
@@ -89,21 +93,31 @@ def _resolve(cli: CliConfig, registry: FailedJobRegistry, namespace: str, given:
     return ids
 
 
-@click.command('suspend')
+#: What upstream's ``rq suspend`` prints, byte for byte (for scripts that read it).
+UPSTREAM_SUSPENDED = 'Suspending workers.  No new jobs will be started.  But current jobs will be completed'
+UPSTREAM_SUSPENDED_FOR = (
+    'Suspending workers for {duration} seconds. No new jobs will be started during that time, but then will\n'
+    '        automatically resume'
+)
+
+
+@click.command('suspend', cls=RqCommand)
 @click.option('--duration', type=int, help='Seconds to suspend for (default: until rq resume).')
 @shared_options
 def suspend(cli: CliConfig, duration: int | None) -> None:
     """Stop workers from starting new jobs (running jobs finish)."""
     if duration is not None and duration < 1:
-        raise UsageError('must be a whole number of seconds, 1 or more', '--duration')
+        raise CliError('must be a whole number of seconds, 1 or more', '--duration')  # (exit code 1, as upstream)
     suspend_workers(cli.connection, duration)
-    if duration:
+    if plain_output():
+        click.echo(UPSTREAM_SUSPENDED_FOR.format(duration=duration) if duration else UPSTREAM_SUSPENDED)
+    elif duration:
         say(f'Suspending workers for {duration} seconds: no new job starts until then; running jobs finish.')
     else:
         say('Suspending workers: no new job starts until "rq resume"; running jobs finish.')
 
 
-@click.command('resume')
+@click.command('resume', cls=RqCommand)
 @shared_options
 def resume(cli: CliConfig) -> None:
     """Let suspended workers take jobs again."""

@@ -6,13 +6,14 @@ import importlib
 
 import click
 
+from ._command import RqCommand
 from ._config import CliConfig, shared_options
 from ._errors import CliError
 
 LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
 
 
-@click.command('cron')
+@click.command('cron', cls=RqCommand)
 @click.option(
     '--logging-level', '-l', type=click.Choice(LEVELS, case_sensitive=False), default='INFO', show_default=True
 )

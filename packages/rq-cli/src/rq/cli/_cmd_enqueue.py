@@ -13,6 +13,7 @@ from rq.exceptions import DuplicateJobError, InvalidJobDependency, Serialization
 from rq.job import JobStatus, Retry, get_call_string
 from rq.utils import now, parse_timeout
 
+from ._command import RqCommand
 from ._config import CliConfig, shared_options
 from ._console import print_warning, say
 from ._enqueue_args import parse_arguments
@@ -25,7 +26,7 @@ RUN_MODULE = 'runpy.run_module'
 SCHEDULE_AT_FORMAT = '%Y-%m-%dT%H:%M:%S'
 
 
-@click.command('enqueue')
+@click.command('enqueue', cls=RqCommand)
 @click.option('--queue', '-q', default='default', show_default=True, help='The queue to put the job on.')
 @click.option('--timeout', help='Longest run time before the job is stopped and failed (e.g. 90, 5m, 1h).')
 @click.option('--result-ttl', help='How long a successful job and its result are kept.')
@@ -133,7 +134,7 @@ def _duration(value: str | None, option: str) -> int | None:
     try:
         return parse_timeout(value)
     except TimeoutFormatError as exc:
-        raise UsageError(str(exc), option) from exc
+        raise CliError(str(exc), option) from exc
 
 
 def _retry(retry_max: int, intervals: tuple[int, ...]) -> Retry | None:
@@ -142,7 +143,7 @@ def _retry(retry_max: int, intervals: tuple[int, ...]) -> Retry | None:
     try:
         return Retry(max=retry_max, interval=list(intervals))
     except ValueError as exc:
-        raise UsageError(str(exc), '--retry-max/--retry-interval') from exc
+        raise CliError(str(exc), '--retry-max/--retry-interval') from exc
 
 
 def _schedule(schedule_in: str | None, schedule_at: str | None) -> datetime | None:
@@ -156,7 +157,7 @@ def _schedule(schedule_in: str | None, schedule_at: str | None) -> datetime | No
         try:
             return datetime.strptime(schedule_at, SCHEDULE_AT_FORMAT)  # naive: this machine's local time
         except ValueError as exc:
-            raise UsageError(
+            raise CliError(
                 f'expected a local time like 2021-05-27T21:45:00, not {schedule_at!r}', '--schedule-at'
             ) from exc
     return None

@@ -10,13 +10,14 @@ from rich.text import Text
 
 from rq.registry import FailedJobRegistry
 
+from ._command import RqCommand
 from ._config import CliConfig, shared_options
 from ._console import print_view, say, stdout_console
 from ._fitted_table import FittedTable
 from ._job_view import call_string, exception_line, latest_result, local_time, timestamp
 
 
-@click.command('failed')
+@click.command('failed', cls=RqCommand)
 @click.option('--limit', '-n', type=click.IntRange(min=1), default=20, show_default=True, help='Jobs per page.')
 @click.option('--page', '-p', type=click.IntRange(min=1), default=1, show_default=True, help='Page (1: newest).')
 @click.option('--json', 'as_json_output', is_flag=True, help='Print one JSON document.')

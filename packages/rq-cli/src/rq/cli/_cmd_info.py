@@ -1,4 +1,8 @@
-"""``rq info``: queues and workers at a glance, once or as a live view."""
+"""``rq info``: queues and workers at a glance, once or as a live view.
+
+On a terminal: rich tables. Piped (or with ``--plain``): upstream RQ's text, which scripts parse;
+``--raw``: upstream's raw lines; ``--json``: one JSON document.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,23 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ._command import RqCommand
 from ._config import CliConfig, shared_options
 from ._errors import UsageError
 from ._info_snapshot import Snapshot, clean_registries_of, resolve_queues, take_snapshot
+from ._output import plain_output
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-@click.command('info')
-@click.option('--interval', '-i', type=click.FloatRange(min=0, min_open=True), help='Refresh every N seconds.')
+@click.command('info', cls=RqCommand)
+@click.option('--interval', '-i', type=click.FloatRange(min=0), help='Refresh every N seconds (0: once).')
 @click.option('--count', type=click.IntRange(min=1), help='With --interval: stop after this many updates.')
-@click.option('--raw', '-r', is_flag=True, help="Upstream's plain lines, no tables.")
+@click.option('--raw', '-r', is_flag=True, help="Upstream's raw lines: only the numbers, no bars or summaries.")
+@click.option('--plain', is_flag=True, help="Upstream's text, as a pipe gets it, even on a terminal (no tables).")
 @click.option('--json', 'as_json_output', is_flag=True, help='One JSON document (one per line with --interval).')
-@click.option('--only-queues', '-Q', is_flag=True, help='Only the queues.')
+@click.option('--only-queues', '-Q', is_flag=True, help='Only the queues (wins over -W).')
 @click.option('--only-workers', '-W', is_flag=True, help='Only the workers.')
 @click.option('--by-queue', '-R', is_flag=True, help='Workers grouped by queue.')
 @click.option('--clean', is_flag=True, help='First drop expired registry entries and fail abandoned jobs.')
@@ -32,6 +39,7 @@ def info(
     interval: float | None,
     count: int | None,
     raw: bool,
+    plain: bool,
     as_json_output: bool,
     only_queues: bool,
     only_workers: bool,
@@ -40,10 +48,10 @@ def info(
     queues: tuple[str, ...],
 ) -> None:
     """Show QUEUES (default: all) with their job counts, and the workers."""
-    if raw and as_json_output:
-        raise UsageError('--raw and --json cannot be used together')
-    if only_queues and only_workers:
-        raise UsageError('--only-queues and --only-workers cannot be used together')
+    if as_json_output and (raw or plain):
+        raise UsageError(f'{"--raw" if raw else "--plain"} and --json cannot be used together')
+    only_workers = only_workers and not only_queues  # (upstream's precedence)
+    interval = interval or None  # (0: once, as upstream)
     chosen = resolve_queues(cli, queues)
     if clean:
         clean_registries_of(chosen)
@@ -51,8 +59,11 @@ def info(
     def snapshot() -> Snapshot:
         return take_snapshot(cli, chosen, bool(queues), show_queues=not only_workers, show_workers=not only_queues)
 
-    if raw or as_json_output:  # plain output for scripts: rich is not even imported
-        _repeat(snapshot, _raw_printer(by_queue) if raw else _json_printer, interval, count)
+    if as_json_output:  # output for scripts: rich is not even imported
+        _repeat(snapshot, _json_printer, interval, count)
+        return
+    if raw or plain_output(plain):
+        _repeat(snapshot, _text_printer(by_queue, raw, clear=interval is not None), interval, count)
         return
     from ._console import stdout_console
 
@@ -63,11 +74,14 @@ def info(
         _repeat(snapshot, _rich_printer(console, by_queue, separate=interval is not None), interval, count)
 
 
-def _raw_printer(by_queue: bool) -> Callable[[Snapshot], None]:
-    from ._info_text import raw_lines
+def _text_printer(by_queue: bool, raw: bool, clear: bool) -> Callable[[Snapshot], None]:
+    """Upstream's text; with ``clear`` (``--interval``) the screen is cleared first, on a terminal."""
+    from ._info_plain import info_lines
 
     def emit(snapshot: Snapshot) -> None:
-        for line in raw_lines(snapshot, by_queue):
+        if clear:
+            click.clear()  # (nothing when standard output is no terminal)
+        for line in info_lines(snapshot, by_queue, raw):
             click.echo(line)
 
     return emit

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from rq.results import Result
 
+from ._command import RqCommand
 from ._config import CliConfig, shared_options
 from ._console import print_view, stdout_console
 from ._fitted_table import AtLeast
@@ -35,7 +36,7 @@ STATUS_STYLES = {
 }
 
 
-@click.command('job')
+@click.command('job', cls=RqCommand)
 @click.option('--json', 'as_json_output', is_flag=True, help='Print one JSON document.')
 @click.argument('job_id')
 @shared_options

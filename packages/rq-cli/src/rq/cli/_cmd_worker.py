@@ -22,9 +22,10 @@ from rq.defaults import (
 from rq.suspension import is_suspended
 from rq.utils import import_attribute
 
+from ._command import RqCommand
 from ._config import CliConfig, shared_options
 from ._console import print_warning
-from ._errors import CliError, UsageError, one_line
+from ._errors import CliError, one_line
 
 DEQUEUE_STRATEGIES = ('default', 'round_robin', 'random')
 SUSPENDED_MESSAGE = 'RQ is currently suspended, to resume job execution run "rq resume"'
@@ -52,7 +53,7 @@ def shared_worker_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-@click.command('worker')
+@click.command('worker', cls=RqCommand)
 @click.option('--burst', '-b', is_flag=True, help='Quit once the queues are empty.')
 @click.option(
     '--logging_level',
@@ -111,7 +112,6 @@ def shared_worker_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     '--dequeue-strategy',
     '-ds',
-    type=click.Choice(DEQUEUE_STRATEGIES),
     default='default',
     show_default=True,
     help='Order of the queues: as given (default), rotated after each job (round_robin) or shuffled (random).',
@@ -142,6 +142,9 @@ def worker(
     queues: tuple[str, ...],
 ) -> None:
     """Run a worker on QUEUES (default: the QUEUES setting, else 'default'), highest priority first."""
+    if dequeue_strategy not in DEQUEUE_STRATEGIES:  # (checked here, not by click: exit code 1, as upstream)
+        choices = ', '.join(map(repr, DEQUEUE_STRATEGIES))
+        raise CliError(f'{dequeue_strategy!r} is not one of {choices}', '--dequeue-strategy')
     level = _logging_level(cli.verbose, quiet, logging_level)
     cli.apply_dict_config()
     if pid:
@@ -187,7 +190,7 @@ def worker(
         raise CliError(f'the worker stopped because of Redis: {type(exc).__name__}: {one_line(exc)}') from exc
 
 
-@click.command('worker-pool')
+@click.command('worker-pool', cls=RqCommand)
 @click.option('--burst', '-b', is_flag=True, help='Each worker quits once the queues are empty.')
 @click.option(
     '--logging-level',
@@ -245,14 +248,14 @@ def worker_pool(
 
 def _logging_level(verbose: bool, quiet: bool, level: str | None) -> str:
     if verbose and quiet:
-        raise UsageError('--verbose and --quiet cannot be used together')
+        raise CliError('--verbose and --quiet cannot be used together')
     if verbose:
         return 'DEBUG'
     if quiet:
         return 'WARNING'
     chosen = (level or 'INFO').upper()
     if not isinstance(logging.getLevelName(chosen), int):
-        raise UsageError(f'unknown logging level {level!r}', '--logging-level')
+        raise CliError(f'unknown logging level {level!r}', '--logging-level')
     return chosen
 
 
@@ -262,7 +265,7 @@ def _exception_handlers(paths: tuple[str, ...]) -> list[Any]:
         try:
             handlers.append(import_attribute(path))
         except (ImportError, AttributeError, ValueError) as exc:
-            raise UsageError(f'cannot import {path!r}: {exc}', '--exception-handler') from exc
+            raise CliError(f'cannot import {path!r}: {exc}', '--exception-handler') from exc
     return handlers
 
 

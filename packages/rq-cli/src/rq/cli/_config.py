@@ -34,7 +34,7 @@ from rq.serializers import Serializer, resolve_serializer
 from rq.utils import import_attribute
 
 from ._connection import connect, describe
-from ._errors import CliError, UsageError
+from ._errors import CliError
 
 #: Worker classes that may be named without their module.
 WORKER_CLASS_NAMES = ('Worker', 'SimpleWorker', 'SpawnWorker', 'HerokuWorker', 'RoundRobinWorker', 'RandomWorker')
@@ -158,7 +158,7 @@ class CliConfig:
         try:
             logging.config.dictConfig(dict_config)
         except (ValueError, TypeError, AttributeError, ImportError) as exc:
-            raise UsageError(f'invalid DICT_CONFIG: {exc}', '--config') from exc
+            raise CliError(f'invalid DICT_CONFIG: {exc}', '--config') from exc  # (exit code 1, as upstream)
 
     #: Set by the worker commands: a server that is there but slow to answer (a long script, a
     #: pause, a dataset still loading) is waited for, with one line on stderr, instead of failing.
@@ -209,7 +209,7 @@ class CliConfig:
         try:
             return resolve_serializer(self.serializer_path)
         except (ValueError, NotImplementedError) as exc:
-            raise UsageError(str(exc), '--serializer') from exc
+            raise CliError(str(exc), '--serializer') from exc
 
     def queue(self, name: str) -> Queue:
         """The queue ``name`` built with the configured queue class, job class and serializer."""
@@ -218,7 +218,7 @@ class CliConfig:
                 name, connection=self.connection, job_class=self.job_class, serializer=self.serializer
             )
         except ValueError as exc:
-            raise UsageError(str(exc)) from exc
+            raise CliError(str(exc)) from exc
 
     def all_queues(self) -> list[Queue]:
         """Every known queue (``Queue.all``), sorted by name."""
@@ -230,9 +230,9 @@ def import_class(path: str, base: type[Any], option: str) -> type[Any]:
     try:
         value = import_attribute(path)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise UsageError(f'cannot import {path!r}: {exc}', option) from exc
+        raise CliError(f'cannot import {path!r}: {exc}', option) from exc
     if not (isinstance(value, type) and issubclass(value, base)):
-        raise UsageError(f'{path!r} is not a subclass of {base.__module__}.{base.__qualname__}', option)
+        raise CliError(f'{path!r} is not a subclass of {base.__module__}.{base.__qualname__}', option)
     return value
 
 
@@ -249,4 +249,5 @@ def load_settings_module(name: str) -> Any:
             return module
         return importlib.import_module(name)
     except Exception as exc:  # the user's module may fail in any way: one line, the traceback with -v
-        raise UsageError(f'cannot load settings from {name!r}: {type(exc).__name__}: {exc}', '--config') from exc
+        # (exit code 1, as upstream's traceback)
+        raise CliError(f'cannot load settings from {name!r}: {type(exc).__name__}: {exc}', '--config') from exc

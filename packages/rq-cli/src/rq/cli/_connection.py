@@ -13,7 +13,7 @@ from typing import Any
 from redis import Redis
 from redis.connection import SSLConnection
 
-from ._errors import UsageError
+from ._errors import CliError
 
 _TRUE = ('y', 'yes', 't', 'true', '1', 'on')
 _FALSE = ('n', 'no', 'f', 'false', '0', 'off', '')
@@ -56,8 +56,8 @@ def from_settings(connection_class: type[Redis], settings: Mapping[str, Any]) ->
 def _from_url(connection_class: type[Redis], url: str, source: str) -> Redis:
     try:
         return connection_class.from_url(url)
-    except ValueError as exc:
-        raise UsageError(f'not a Redis URL: {url!r} ({exc})', source) from exc
+    except ValueError as exc:  # (exit code 1, as upstream's traceback)
+        raise CliError(f'not a Redis URL: {url!r} ({exc})', source) from exc
 
 
 def _from_sentinel(connection_class: type[Redis], options: Mapping[str, Any]) -> Redis:
@@ -86,7 +86,7 @@ def _integer(value: Any, name: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise UsageError(f'expected an integer, not {value!r}', name) from None
+        raise CliError(f'expected an integer, not {value!r}', name) from None
 
 
 def _boolean(value: Any, name: str) -> bool:
@@ -95,7 +95,7 @@ def _boolean(value: Any, name: str) -> bool:
             return True
         if value.strip().lower() in _FALSE:
             return False
-        raise UsageError(f'expected true or false, not {value!r}', name)
+        raise CliError(f'expected true or false, not {value!r}', name)
     return bool(value)
 
 

@@ -1,7 +1,9 @@
 """rich consoles for the ``rq`` command.
 
 Colour is used only on a terminal and never when ``NO_COLOR`` is set (rich honours both); output
-that scripts read (``--raw``, ``--json``) is printed without rich.
+that scripts read (upstream's text when piped, ``--raw``, ``--json``) is printed without rich.
+
+Whether standard output is taken for a terminal is decided in ``_output`` (rich's rules, without rich).
 
 Width: a terminal's own, or ``COLUMNS`` when set. Otherwise (a pipe, a file) rich would assume 80
 columns, or the width of whatever terminal stdin or stderr is, so the same command would lay out its
@@ -16,16 +18,26 @@ import os
 from rich.console import Console, RenderableType
 from rich.text import Text
 
+from ._output import stdout_is_terminal
+
 #: The width of output that is not a terminal (without ``COLUMNS``): wider than any row.
 PIPE_WIDTH = 100_000
 
 
 def stdout_console() -> Console:
     """A console on the current ``sys.stdout`` (looked up at each write, so test runners can swap it)."""
-    console = Console(highlight=False)
-    if not console.is_terminal and not os.environ.get('COLUMNS', '').isdigit():
+    console = Console(highlight=False, force_terminal=stdout_is_terminal())
+    if not _is_a_tty(console) and not os.environ.get('COLUMNS', '').isdigit():
         console.width = PIPE_WIDTH
     return console
+
+
+def _is_a_tty(console: Console) -> bool:
+    """Whether the console's file is a real terminal (``TTY_COMPATIBLE=1`` may draw tables into a pipe)."""
+    try:
+        return console.file.isatty()
+    except (ValueError, AttributeError):
+        return False
 
 
 def print_view(console: Console, view: RenderableType) -> None:

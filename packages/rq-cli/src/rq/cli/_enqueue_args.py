@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ._errors import UsageError
+from ._errors import CliError, UsageError
 
 
 class Form(Enum):
@@ -80,14 +80,15 @@ def parse_arguments(arguments: Iterable[str]) -> tuple[list[Any], dict[str, Any]
 
 
 def _read_file(name: str, where: str) -> str:
+    """The file's text; a file that cannot be read is exit code 1 (as upstream's ``click.FileError``)."""
     if not name:
-        raise UsageError(f'{where}: "@" must be followed by a file name')
+        raise CliError(f'{where}: "@" must be followed by a file name')
     try:
         return Path(name).expanduser().read_text()
     except FileNotFoundError:
-        raise UsageError(f'{where}: file not found: {name!r}') from None
+        raise CliError(f'{where}: file not found: {name!r}') from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f'{where}: cannot read {name!r}: {exc}') from exc
+        raise CliError(f'{where}: cannot read {name!r}: {exc}') from exc
 
 
 def _shorten(text: str, limit: int = 60) -> str:

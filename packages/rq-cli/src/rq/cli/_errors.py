@@ -21,18 +21,20 @@ FAILURE = 1
 
 
 class CliError(click.ClickException):
-    """Raised when a command cannot do what was asked; its message is shown as one line."""
+    """Raised when a command cannot do what was asked; its message is shown as one line, after the
+    ``option`` it is about. Exit code 1: upstream RQ's, too, for a value it cannot use (a Redis
+    URL, a class path, a duration...), which it finds only when it uses it."""
 
     exit_code = FAILURE
 
-
-class UsageError(CliError):
-    """Raised when an argument or option value is wrong (exit code 2)."""
-
-    exit_code = USAGE_ERROR
-
     def __init__(self, message: str, option: str | None = None) -> None:
         super().__init__(f'{option}: {message}' if option else message)
+
+
+class UsageError(CliError):
+    """Raised when the command line itself is wrong (exit code 2, as click's own errors)."""
+
+    exit_code = USAGE_ERROR
 
 
 def one_line(text: object) -> str:

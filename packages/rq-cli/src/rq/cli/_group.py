@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +10,7 @@ import click
 
 from rq.version import VERSION
 
-from ._errors import report, wants_traceback
+from ._command import run_as_program
 
 #: command name -> (module, attribute); a module is imported only when its command runs (or --help).
 COMMANDS = {
@@ -29,18 +28,27 @@ COMMANDS = {
 }
 
 
+def load_command(name: str) -> click.Command:
+    """The command ``name`` of :data:`COMMANDS` (importing its module now)."""
+    module_name, attribute = COMMANDS[name]
+    command: click.Command = getattr(importlib.import_module(module_name), attribute)
+    return command
+
+
 class RqGroup(click.Group):
-    """Loads subcommands on demand and turns every failure into one line on stderr."""
+    """Loads subcommands on demand and turns every failure into one line on stderr.
+
+    Commands that other packages add with ``@main.command()`` (as they do to upstream RQ's group)
+    are listed and run too.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted({*COMMANDS, *self.commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
-            return None
-        module_name, attribute = COMMANDS[cmd_name]
-        command: click.Command = getattr(importlib.import_module(module_name), attribute)
-        return command
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
 
     def main(
         self,
@@ -50,29 +58,11 @@ class RqGroup(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        argv = list(sys.argv[1:] if args is None else args)
-        _warn_about_upstream()
-        try:
+        def invoke(argv: list[str]) -> Any:
             # Always named 'rq' in messages (click's test runner would pass the function's name).
-            outcome = super().main(argv, 'rq', complete_var, standalone_mode=False, **extra)
-            code = outcome if isinstance(outcome, int) else 0
-        except Exception as exc:
-            code = report(exc, wants_traceback(argv))
-        except KeyboardInterrupt:
-            code = 130
-        if standalone_mode:
-            sys.exit(code)
-        return code
+            return super(RqGroup, self).main(argv, 'rq', complete_var, standalone_mode=False, **extra)
 
-
-def _warn_about_upstream() -> None:
-    from ._upstream import upstream_warning
-
-    warning = upstream_warning()
-    if warning:
-        from ._console import print_warning
-
-        print_warning(warning)
+        return run_as_program(invoke, args, standalone_mode)
 
 
 @click.group(cls=RqGroup, context_settings={'help_option_names': ['-h', '--help']})

@@ -67,6 +67,8 @@ class Snapshot:
     taken_at: datetime = field(default_factory=now)
     show_queues: bool = True
     show_workers: bool = True
+    #: The queues asked about (all known ones, or those named), even when only workers are shown.
+    queue_names: list[str] = field(default_factory=list)
 
     def workers_of(self, queue_name: str) -> list[WorkerRow]:
         return [worker for worker in self.workers if queue_name in worker.queues]
@@ -133,7 +135,7 @@ def read_workers(cli: CliConfig, queues: list[Queue], only_named: bool) -> list[
         found = cli.worker_class.all(
             connection=cli.connection, job_class=cli.job_class, queue_class=cli.queue_class, serializer=cli.serializer
         )
-        rows = [_row(worker) for worker in found]
+        rows = [worker_row(worker) for worker in found]
     wanted = {queue.name for queue in queues}
     if only_named:
         rows = [row for row in rows if wanted.intersection(row.queues)]
@@ -168,7 +170,8 @@ def _row_from_hash(key: str, raw: dict[bytes, bytes]) -> WorkerRow:
     )
 
 
-def _row(worker: Any) -> WorkerRow:
+def worker_row(worker: Any) -> WorkerRow:
+    """A row for a worker object (of any worker class)."""
     current = worker.get_current_job_id() if hasattr(worker, 'get_current_job_id') else None
     return WorkerRow(
         name=worker.name,
@@ -194,4 +197,5 @@ def take_snapshot(
         workers=read_workers(cli, queues, only_named) if show_workers else [],
         show_queues=show_queues,
         show_workers=show_workers,
+        queue_names=[queue.name for queue in queues],
     )

@@ -1,5 +1,5 @@
-"""``rq info --raw`` (upstream's plain lines) and ``rq info --json``: no rich needed, so scripts that
-call them often do not pay for importing it."""
+"""``rq info --json``, and what the tables and JSON share: no rich needed, so scripts that call it
+often do not pay for importing it (upstream's text lines are in ``_info_plain``)."""
 
 from __future__ import annotations
 
@@ -33,32 +33,6 @@ def uptime(worker: WorkerRow, moment: datetime) -> float | None:
 
 def worker_queue_names(snapshot: Snapshot) -> list[str]:
     return sorted({name for worker in snapshot.workers for name in worker.queues})
-
-
-# -- upstream's raw lines -----------------------------------------------------------------------
-
-
-def raw_lines(snapshot: Snapshot, by_queue: bool) -> list[str]:
-    """The lines upstream's ``rq info --raw`` prints, for scripts that read them."""
-    lines = []
-    if snapshot.show_queues:
-        lines += [
-            f'queue {q.name} {q.queued}, {q.started} executing, {q.finished} finished, {q.failed} failed'
-            for q in snapshot.queues
-        ]
-    if snapshot.show_workers and not by_queue:
-        lines += [
-            f'worker {w.name} ({w.hostname} {w.ip_address} {w.pid}) {w.state} {", ".join(w.queues)}. '
-            f'jobs: {w.successful_job_count} finished, {w.failed_job_count} failed'
-            for w in snapshot.workers
-        ]
-    elif snapshot.show_workers:
-        names = [q.name for q in snapshot.queues] or worker_queue_names(snapshot)
-        width = max((len(name) for name in names), default=0) + 1
-        for name in names:
-            workers = sorted(f'{w.name} ({w.state})' for w in snapshot.workers_of(name))
-            lines.append(f'{name + ":":<{width}} {", ".join(workers) or "-"}')
-    return lines
 
 
 # -- JSON ---------------------------------------------------------------------------------------
