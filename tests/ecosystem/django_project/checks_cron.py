@@ -31,7 +31,7 @@ def test_rqcron_enqueues_the_registered_interval_job(
         [scheduler] = DjangoCronScheduler.all(rq_connection)
         registered = {cron_job.func_name: cron_job for cron_job in scheduler.get_jobs()}
         assert set(registered) == {'rqsite.jobs.mark', 'rqsite.jobs.add'}
-        assert registered['rqsite.jobs.mark'].interval == 30
+        assert registered['rqsite.jobs.mark'].interval == 600
         assert registered['rqsite.jobs.mark'].queue_name == 'default'
         assert registered['rqsite.jobs.add'].cron == '0 9 * * *'
         assert registered['rqsite.jobs.add'].queue_name == 'high'
@@ -43,7 +43,7 @@ def test_rqcron_enqueues_the_registered_interval_job(
         assert detail.status_code == 200
         body = detail.content.decode()
         assert 'rqsite.jobs.mark' in body
-        assert 'Every 30 seconds' in body
+        assert 'Every 600 seconds' in body
         assert 'Cron: 0 9 * * *' in body
         history = admin_client.get(f'/django-rq/cron-schedulers/0/{scheduler.name}/jobs/rqsite.jobs.mark/')
         assert history.status_code == 200

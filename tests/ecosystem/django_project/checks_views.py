@@ -305,3 +305,27 @@ def test_rq_scheduler_page(admin_client: Client) -> None:
         assert job.id in body
     assert 'interval: 60 repeat: 3' in body
     assert "cron: '0 9 * * *'" in body
+
+
+def test_actions_inside_the_admin_stay_inside_the_admin(admin_client: Client) -> None:
+    prefix = '/admin/django_rq/dashboard'
+    enqueued = django_rq.enqueue(jobs.add, 1, 2)
+
+    detail = _page(admin_client, f'{prefix}/queues/{DEFAULT}/{enqueued.id}/')
+    assert f'{prefix}/queues/{DEFAULT}/{enqueued.id}/delete/' in detail  # links resolved in the admin
+    response = admin_client.post(f'{prefix}/queues/{DEFAULT}/{enqueued.id}/delete/')
+
+    assert response.status_code == 302
+    assert response['Location'] == f'{prefix}/queues/{DEFAULT}/'
+    assert django_rq.get_queue('default').count == 0
+
+
+def test_json_serialized_jobs_are_shown(admin_client: Client) -> None:
+    json_queue = 2
+    enqueued = django_rq.get_queue('json').enqueue(jobs.describe_process, 'json-arg')
+
+    assert enqueued.id in _page(admin_client, f'/django-rq/queues/{json_queue}/')
+    detail = _page(admin_client, f'/django-rq/queues/{json_queue}/{enqueued.id}/')
+    assert 'rqsite.jobs.describe_process' in detail
+    assert 'json-arg' in detail
+    assert 'Unpickling Error' not in detail

@@ -4,5 +4,5 @@
 from rq import cron
 from rqsite.jobs import add, mark
 
-cron.register(mark, queue_name='default', args=('cron-runs',), interval=30)
+cron.register(mark, queue_name='default', args=('cron-runs',), interval=600)
 cron.register(add, queue_name='high', args=(1, 2), cron='0 9 * * *')
