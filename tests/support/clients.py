@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -191,6 +192,14 @@ def run_client(code: str, port: int, db: int = 0, path: Path | None = None, time
         raise AssertionError(f'client code failed:\n{completed.stdout}\n{completed.stderr}')
     lines = [line for line in completed.stdout.splitlines() if line.strip()]
     return json.loads(lines[-1]) if lines else None
+
+
+def pytest_summary(output: str) -> dict[str, int]:
+    """The counts of the summary line that ends pytest's ``output`` (``18 passed, 1 warning in 9.1s`` ->
+    ``{'passed': 18, 'warning': 1}``): for the clients' own test suites, run by their pytest."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    last = lines[-1] if lines else ''
+    return {word.rstrip('s'): int(count) for count, word in re.findall(r'(\d+) (\w+)', last.split(' in ')[0])}
 
 
 def sdist(name: str, version: str) -> Path:

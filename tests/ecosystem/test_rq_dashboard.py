@@ -1,0 +1,52 @@
+"""rq-dashboard 0.9.0's own test suite (the tests/ of its PyPI sdist, unmodified) passes on our packages,
+as it does on upstream rq 2.12.0: 18 of 18."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import redis
+
+from clients import clean_environment, clients_python, pytest_summary, sdist
+from redis_server import RedisServer
+
+pytestmark = [pytest.mark.install, pytest.mark.timeout(600)]
+
+DASHBOARD_VERSION = '0.9.0'
+#: Its tests/test_basic.py: every one passes on upstream rq 2.12.0.
+EXPECTED_TESTS = 18
+HERE = Path(__file__).resolve().parent
+
+
+def test_summary_counts_reads_pytest_summaries() -> None:
+    assert pytest_summary('x\n18 passed in 9.10s\n') == {'passed': 18}
+    assert pytest_summary('== 2 failed, 16 passed, 1 warning in 9.10s ==') == {
+        'failed': 2,
+        'passed': 16,
+        'warning': 1,
+    }
+    assert pytest_summary('== 1 error in 0.20s ==') == {'error': 1}
+
+
+def test_rq_dashboard_own_suite_passes(redis_server: RedisServer, connection: redis.Redis, tmp_path: Path) -> None:
+    python = clients_python()
+    source = sdist('rq-dashboard', DASHBOARD_VERSION)
+    shutil.copytree(source / 'tests', tmp_path / 'tests')
+    shutil.copyfile(HERE / 'dashboard_conftest.py', tmp_path / 'conftest.py')
+    (tmp_path / 'pytest.ini').write_text('[pytest]\n')  # (the root: our conftest.py above its tests)
+    commands_before = _commands_processed(connection)
+    env = clean_environment() | {'RQ_CLIENT_REDIS_PORT': str(redis_server.port)}
+    command = [str(python), '-m', 'pytest', 'tests', '-p', 'no:cacheprovider', '-p', 'no:django', '-q']
+    completed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=500)
+    output = completed.stdout + completed.stderr
+    assert pytest_summary(completed.stdout) == {'passed': EXPECTED_TESTS}, output
+    assert completed.returncode == 0, output
+    # It talked to the test's server (not to a Redis that happened to listen on 6379).
+    assert _commands_processed(connection) > commands_before + 100, output
+
+
+def _commands_processed(connection: redis.Redis) -> int:
+    return int(connection.info('stats')['total_commands_processed'])
