@@ -236,7 +236,7 @@ def test_python_dash_m_rq_cli_and_console_script() -> None:
     from rq.version import VERSION
 
     by_module = subprocess.run([sys.executable, '-m', 'rq.cli', '--version'], capture_output=True, text=True)
-    assert by_module.returncode == 0 and by_module.stdout.strip() == f'rq {VERSION}'
+    assert by_module.returncode == 0 and by_module.stdout == f'rq, version {VERSION}\n'  # (upstream's form)
     script = Path(sys.executable).with_name('rq')
     by_script = subprocess.run([str(script), '--version'], capture_output=True, text=True)
-    assert by_script.stdout.strip() == f'rq {VERSION}'
+    assert by_script.stdout == f'rq, version {VERSION}\n'

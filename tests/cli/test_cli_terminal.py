@@ -102,3 +102,20 @@ def test_progress_bar_for_empty(url: str, connection: redis.Redis) -> None:
     assert '30/30' in raw and '30 jobs removed from default queue' in raw
     assert queue.count == 0
     assert not any(Job.exists(job_id, connection) for job_id in ids)
+
+
+def test_plain_gives_upstreams_text_on_a_terminal(url: str, connection: redis.Redis) -> None:
+    Queue(connection=connection).enqueue('rqtest_jobs_cli.echo')
+    tables = TerminalProcess('info', '-u', url, '-Q')
+    assert tables.finish() == 0
+    assert 'Queues (1)' in tables.text() and 'jobs total' not in tables.text()
+    for terminal in (
+        TerminalProcess('info', '-u', url, '-Q', '--plain'),
+        TerminalProcess('info', '-u', url, '-Q', env={'TTY_COMPATIBLE': '0'}),
+    ):
+        assert terminal.finish() == 0
+        text = SGR.sub('', terminal.text())
+        assert 'default      |█ 1, 0 executing, 0 finished, 0 failed' in text and '1 queues, 1 jobs total' in text
+        assert 'Queues (' not in text
+    coloured = TerminalProcess('info', '-u', url, '-Q', '--plain')
+    assert coloured.finish() == 0 and uses_colour(coloured.text())  # (upstream's green bar)

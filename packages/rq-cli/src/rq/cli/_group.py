@@ -66,7 +66,7 @@ class RqGroup(click.Group):
 
 
 @click.group(cls=RqGroup, context_settings={'help_option_names': ['-h', '--help']})
-@click.version_option(VERSION, '--version', prog_name='rq', message='%(prog)s %(version)s')
+@click.version_option(VERSION, '--version', prog_name='rq')  # ('rq, version X', as upstream's)
 @click.option('--verbose', '-v', is_flag=True, help='Tracebacks of errors (also accepted after the subcommand).')
 def main(verbose: bool) -> None:
     """rq: run and inspect RQ job queues from the shell.
