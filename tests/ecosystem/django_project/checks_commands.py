@@ -2,6 +2,7 @@
 our rq and a real Redis; each command runs in its own process, as an operator would run it."""
 
 import json
+import signal
 import socket
 import subprocess
 from datetime import datetime
@@ -9,7 +10,7 @@ from datetime import datetime
 import django_rq
 import pytest
 import redis
-from checks_plugin import interrupt, manage, start_manage, wait_for
+from checks_plugin import WAIT_LIMIT, interrupt, manage, start_manage, wait_for
 from rqsite import custom, jobs
 
 from rq.job import Job, JobStatus
@@ -322,3 +323,36 @@ def test_rqscheduler_moves_due_jobs_to_their_queue(rq_connection: redis.Redis) -
         code, output = interrupt(process)
     assert code == 0, output
     assert [job.id for job in scheduler.get_jobs()] == [later.id]
+
+
+@pytest.mark.parametrize('stop_signal', [signal.SIGTERM, signal.SIGINT])
+def test_rqworker_stops_on_a_signal(rq_connection: redis.Redis, stop_signal: signal.Signals) -> None:
+    worker = start_manage('rqworker', 'default', 'high', '--name', 'signalled')
+    try:
+        wait_for(lambda: Worker.find_by_key('rq:worker:signalled', connection=rq_connection), 'registered', worker)
+        job = django_rq.enqueue(jobs.add, 1, 2)
+        wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, 'the job ran', worker)
+        worker.send_signal(stop_signal)
+        output, _ = worker.communicate(timeout=WAIT_LIMIT)
+    finally:
+        if worker.poll() is None:
+            interrupt(worker)
+    assert worker.returncode == 0, output
+    assert Worker.all(connection=rq_connection) == []
+
+
+def test_rqworker_pool_stops_its_workers_on_sigterm(rq_connection: redis.Redis) -> None:
+    pool = start_manage('rqworker-pool', 'default', '--num-workers', '2')
+    try:
+        wait_for(lambda: len(Worker.all(connection=rq_connection)) == 2, 'both workers registered', pool)
+        jobs_run = [django_rq.enqueue(jobs.add, n, n) for n in range(4)]
+        wait_for(
+            lambda: all(job.get_status(refresh=True) == JobStatus.FINISHED for job in jobs_run), 'the jobs ran', pool
+        )
+        pool.send_signal(signal.SIGTERM)
+        output, _ = pool.communicate(timeout=WAIT_LIMIT)
+    finally:
+        if pool.poll() is None:
+            interrupt(pool)
+    assert pool.returncode == 0, output
+    assert Worker.all(connection=rq_connection) == []

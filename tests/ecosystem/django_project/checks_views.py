@@ -5,12 +5,14 @@ and the actions (delete, requeue, empty, stop)."""
 import html
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 import django_rq
 import pytest
 import redis
 from checks_plugin import WAIT_LIMIT, interrupt, start_manage, wait_for
 from django.test import Client
+from django_rq.cron import DjangoCronScheduler
 from rqsite import jobs
 
 from rq.job import Job, JobStatus
@@ -329,3 +331,68 @@ def test_json_serialized_jobs_are_shown(admin_client: Client) -> None:
     assert 'rqsite.jobs.describe_process' in detail
     assert 'json-arg' in detail
     assert 'Unpickling Error' not in detail
+
+
+#: Variables django-rq's own templates name without its views providing them (also so with upstream rq):
+#: the page title, the optional keys of a queue's settings, the admin's media and options.
+DJANGO_RQ_OWN_GAPS = re.compile(r'^(title|queue_config\.[A-Z_]+|media\.\w+|opts\.\w+)$')
+
+
+def test_pages_find_every_attribute_they_show(admin_client: Client, settings: Any, rq_connection: redis.Redis) -> None:
+    """With an invalid-variable marker, every page is rendered: a name a template reads from one of rq's
+    objects (a job, a result, an execution, a worker, a queue, a cron scheduler) that ours lacks shows."""
+    engine = dict(settings.TEMPLATES[0])
+    engine['OPTIONS'] = {**engine['OPTIONS'], 'string_if_invalid': '<<MISSING:%s>>'}
+    settings.TEMPLATES = [engine]
+    queue = django_rq.get_queue('default')
+    parent = queue.enqueue(jobs.add, 1, 1, meta={'k': 'v'})
+    child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    queue.enqueue_in(timedelta(hours=1), jobs.add, 3, 3)
+    django_rq.get_scheduler('default').schedule(datetime(2999, 1, 1), jobs.add, args=(1, 1), interval=60)
+    done = django_rq.get_queue('high').enqueue(jobs.add, 1, 1)
+    django_rq.get_worker('high').work(burst=True)
+    failed = _failed_job()
+    running = django_rq.get_queue('low').enqueue(jobs.wait_for_key, 'page-started', 'page-release')
+    worker = start_manage('rqworker', 'low', '--burst', '--name', 'paged-worker')
+    cron = start_manage('rqcron', 'rqsite/cron_config.py')
+    try:
+        wait_for(lambda: rq_connection.exists('page-started'), 'the job started', worker)
+        wait_for(lambda: DjangoCronScheduler.all(rq_connection), 'the cron scheduler registered itself', cron)
+        scheduler = DjangoCronScheduler.all(rq_connection)[0].name
+        [result] = done.results()
+        pages = [
+            '/django-rq/',
+            '/admin/django_rq/dashboard/',
+            f'/django-rq/queues/{DEFAULT}/',
+            f'/django-rq/queues/{DEFAULT}/details/',
+            f'/django-rq/queues/{HIGH}/finished/',
+            f'/django-rq/queues/{LOW}/failed/',
+            f'/django-rq/queues/{DEFAULT}/scheduled/',
+            f'/django-rq/queues/{LOW}/started/',
+            f'/django-rq/queues/{DEFAULT}/deferred/',
+            f'/django-rq/queues/{DEFAULT}/{parent.id}/',
+            f'/django-rq/queues/{DEFAULT}/{child.id}/',
+            f'/django-rq/queues/{HIGH}/{done.id}/',
+            f'/django-rq/queues/{HIGH}/{done.id}/results/{result.id}/',
+            f'/django-rq/queues/{LOW}/{failed.id}/',
+            f'/django-rq/queues/{LOW}/{running.id}/',
+            f'/django-rq/workers/{LOW}/',
+            f'/django-rq/workers/{LOW}/rq:worker:paged-worker/',
+            f'/django-rq/schedulers/{DEFAULT}/',
+            f'/django-rq/cron-schedulers/0/{scheduler}/',
+            f'/django-rq/cron-schedulers/0/{scheduler}/jobs/rqsite.jobs.mark/',
+            f'/django-rq/queues/{DEFAULT}/{parent.id}/delete/',
+            f'/django-rq/queues/{LOW}/requeue-all/',
+            f'/django-rq/queues/{LOW}/failed/clear/',
+        ]
+        missing = {}
+        for url in pages:
+            body = html.unescape(_page(admin_client, url))
+            names = {name for name in re.findall(r'<<MISSING:(.*?)>>', body) if not DJANGO_RQ_OWN_GAPS.match(name)}
+            if names:
+                missing[url] = sorted(names)
+    finally:
+        rq_connection.set('page-release', 1)
+        interrupt(cron)
+        worker.communicate(timeout=WAIT_LIMIT)
+    assert missing == {}
