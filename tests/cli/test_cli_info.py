@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 from typing import Any
 
 import pytest
 import redis
-from cli_helpers import assert_one_line_error, invoke
+from cli_helpers import assert_one_line_error, invoke, process_env
 
 from rq import Queue
 from rq.utils import current_timestamp
@@ -217,3 +220,21 @@ def test_custom_worker_class_lists_workers_through_its_all(url: str, populated: 
     fields = ('name', 'state', 'current_job', 'queues', 'successful_job_count', 'failed_job_count', 'pid', 'birth')
     assert [{f: w[f] for f in fields} for w in custom] == [{f: w[f] for f in fields} for w in default]
     assert [w['name'] for w in custom] == ['w-busy', 'w-idle']
+
+
+def test_ctrl_c_ends_a_piped_interval_with_a_newline_and_code_0(url: str, connection: redis.Redis) -> None:
+    """As upstream's: the frames so far, then an empty line."""
+    fill(connection, 'delta', 1)
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'rq.cli', 'info', '-Q', '-i', '0.2', '-u', url],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=process_env(),
+    )
+    assert process.stdout is not None
+    first = [process.stdout.readline(), process.stdout.readline()]
+    assert first[0].startswith('delta ') and first[1] == '1 queues, 1 jobs total\n'  # a whole frame
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert (''.join(first) + rest).endswith('\n\n')

@@ -63,7 +63,8 @@ def info(
         _repeat(snapshot, _json_printer, interval, count)
         return
     if raw or plain_output(plain):
-        _repeat(snapshot, _text_printer(by_queue, raw, clear=interval is not None), interval, count)
+        printer = _text_printer(by_queue, raw, clear=interval is not None)
+        _repeat(snapshot, printer, interval, count, on_interrupt=click.echo)  # (Ctrl-C: a newline, as upstream)
         return
     from ._console import stdout_console
 
@@ -106,9 +107,14 @@ def _rich_printer(console: Console, by_queue: bool, separate: bool) -> Callable[
 
 
 def _repeat(
-    snapshot: Callable[[], Snapshot], emit: Callable[[Snapshot], None], interval: float | None, count: int | None
+    snapshot: Callable[[], Snapshot],
+    emit: Callable[[Snapshot], None],
+    interval: float | None,
+    count: int | None,
+    on_interrupt: Callable[[], object] = lambda: None,
 ) -> None:
-    """Print one snapshot, or one every ``interval`` seconds (``count`` times, or until Ctrl-C)."""
+    """Print one snapshot, or one every ``interval`` seconds (``count`` times, or until Ctrl-C, after
+    which ``on_interrupt()`` is called)."""
     done = 0
     try:
         while True:
@@ -118,7 +124,7 @@ def _repeat(
                 return
             time.sleep(interval)
     except KeyboardInterrupt:
-        return
+        on_interrupt()
 
 
 def _live(
