@@ -356,3 +356,12 @@ def test_rqworker_pool_stops_its_workers_on_sigterm(rq_connection: redis.Redis) 
             interrupt(pool)
     assert pool.returncode == 0, output
     assert Worker.all(connection=rq_connection) == []
+
+
+def test_rqworker_max_idle_time(rq_connection: redis.Redis) -> None:
+    job = django_rq.enqueue(jobs.add, 1, 1)
+
+    result = manage('rqworker', 'default', '--max-idle-time', '1')
+
+    _ran(result, 'rqworker --max-idle-time 1')
+    assert Job.fetch(job.id, connection=rq_connection).return_value() == 2

@@ -396,3 +396,60 @@ def test_pages_find_every_attribute_they_show(admin_client: Client, settings: An
         interrupt(cron)
         worker.communicate(timeout=WAIT_LIMIT)
     assert missing == {}
+
+
+def test_lists_drop_the_entries_of_deleted_jobs(admin_client: Client, rq_connection: redis.Redis) -> None:
+    gone = _failed_job('then deleted')
+    kept = _failed_job('kept')
+    rq_connection.delete(gone.key)
+    registry = FailedJobRegistry('low', connection=rq_connection)
+    assert len(registry) == 2
+
+    body = _page(admin_client, f'/django-rq/queues/{LOW}/failed/')
+
+    assert kept.id in body
+    assert gone.id not in body
+    assert registry.get_job_ids() == [kept.id]  # django-rq cleaned the registry up
+
+    response = admin_client.post(f'/django-rq/queues/{LOW}/requeue-all/', follow=True)
+    assert response.status_code == 200
+    assert 'You have successfully requeued 1 jobs!' in response.content.decode()
+
+
+def test_deferred_list_with_a_deleted_job(admin_client: Client, rq_connection: redis.Redis) -> None:
+    queue = django_rq.get_queue('default')
+    parent = queue.enqueue(jobs.add, 1, 1)
+    children = [queue.enqueue(jobs.add, n, n, depends_on=parent) for n in (2, 3)]
+    rq_connection.delete(children[0].key)
+
+    body = _page(admin_client, f'/django-rq/queues/{DEFAULT}/deferred/')
+
+    assert children[1].id in body
+
+
+def test_stopping_a_job_that_does_not_run_fails_politely(admin_client: Client) -> None:
+    queued = django_rq.enqueue(jobs.add, 1, 2)
+
+    response = admin_client.post(f'/django-rq/queues/{DEFAULT}/{queued.id}/stop/', follow=True)
+
+    assert response.status_code == 200
+    assert f'Failed to stop {queued.id}' in response.content.decode()
+    assert queued.get_status(refresh=True) == JobStatus.QUEUED
+
+
+def test_requeue_finished_and_scheduled_jobs(admin_client: Client) -> None:
+    queue = django_rq.get_queue('default')
+    done = queue.enqueue(jobs.add, 1, 1)
+    django_rq.get_worker('default').work(burst=True)
+    later = queue.enqueue_in(timedelta(hours=1), jobs.add, 2, 2)
+
+    response = admin_client.post(
+        f'/django-rq/queues/actions/{DEFAULT}/', {'action': 'requeue', 'job_ids': [done.id, later.id]}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert 'You have successfully requeued 2 jobs!' in response.content.decode()
+    assert sorted(queue.job_ids) == sorted([done.id, later.id])
+    assert queue.finished_job_registry.count == 0
+    assert queue.scheduled_job_registry.count == 0
+    assert later.get_status(refresh=True) == JobStatus.QUEUED
