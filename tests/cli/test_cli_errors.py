@@ -18,7 +18,7 @@ from cli_helpers import assert_one_line_error, invoke, run_rq
         (['enqueue', '--job-class', 'rqtest_jobs_cli.Missing', 'f'], ['--job-class', 'Missing'], 1),
         (['info', '--worker-class', 'NoSuchWorker'], ['--worker-class', 'NoSuchWorker'], 1),
         (['enqueue', '-S', 'nowhere.Serializer', 'f'], ['--serializer', "Unknown serializer 'nowhere.Serializer'"], 1),
-        (['info', '-S', 'rqtest_jobs_cli.NOT_A_CLASS'], ['--serializer', 'must provide dumps() and loads()'], 1),
+        (['empty', '-S', 'rqtest_jobs_cli.NOT_A_CLASS', 'q'], ['--serializer', 'must provide dumps() and loads()'], 1),
         # a command line click cannot parse: exit code 2, as upstream's
         (['enqueue'], ["Missing argument 'FUNCTION'"], 2),
         (['info', '--no-such-option'], ['No such option', '--no-such-option', "(see 'rq info --help')"], 2),

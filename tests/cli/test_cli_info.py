@@ -238,3 +238,15 @@ def test_ctrl_c_ends_a_piped_interval_with_a_newline_and_code_0(url: str, connec
     rest, _ = process.communicate(timeout=30)
     assert process.returncode == 0
     assert (''.join(first) + rest).endswith('\n\n')
+
+
+def test_counting_takes_any_serializer_as_upstream_does(url: str, connection: redis.Redis) -> None:
+    """Counting reads no job, and upstream's ``rq info`` never resolves ``--serializer``; the clean-up
+    (``--clean``), which reads jobs, needs a working one."""
+    fill(connection, 'delta', 1)
+    for arguments in (['-Q'], ['-Q', 'delta'], ['--json']):
+        result = invoke('info', '-u', url, '-S', 'nowhere.Serializer', *arguments)
+        assert result.exit_code == 0 and 'delta' in result.stdout, result.output
+    cleaning = invoke('info', '-u', url, '-S', 'nowhere.Serializer', '--clean')
+    assert cleaning.exit_code == 1
+    assert_one_line_error(cleaning.stderr, '--serializer')

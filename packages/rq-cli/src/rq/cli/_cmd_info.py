@@ -52,7 +52,7 @@ def info(
         raise UsageError(f'{"--raw" if raw else "--plain"} and --json cannot be used together')
     only_workers = only_workers and not only_queues  # (upstream's precedence)
     interval = interval or None  # (0: once, as upstream)
-    chosen = resolve_queues(cli, queues)
+    chosen = resolve_queues(cli, queues, reads_jobs=clean)
     if clean:
         clean_registries_of(chosen)
 

@@ -21,6 +21,7 @@ from rq.utils import as_text, current_timestamp, now, str_to_date
 from rq.worker_registration import clean_worker_registry, get_keys
 
 from ._config import CliConfig
+from ._errors import CliError
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -85,9 +86,18 @@ def registries_of(queue: Queue) -> dict[str, BaseRegistry]:
     }
 
 
-def resolve_queues(cli: CliConfig, names: tuple[str, ...]) -> list[Queue]:
-    """The queues named, or every known queue."""
-    return [cli.queue(name) for name in names] if names else cli.all_queues()
+def resolve_queues(cli: CliConfig, names: tuple[str, ...], reads_jobs: bool = False) -> list[Queue]:
+    """The queues named, or every known queue. Unless they will read jobs (``reads_jobs``: the
+    clean-up), they are built without the serializer, which counting does not need: upstream's
+    ``rq info`` takes any ``--serializer``."""
+    if reads_jobs:
+        return [cli.queue(name) for name in names] if names else cli.all_queues()
+    if not names:
+        return cli.queue_class.all(connection=cli.connection, job_class=cli.job_class)
+    try:
+        return [cli.queue_class(name, connection=cli.connection, job_class=cli.job_class) for name in names]
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
 
 
 def clean_registries_of(queues: list[Queue]) -> None:
