@@ -40,6 +40,7 @@ from ._info_plain import chart_scale, info_lines, state_text
 from ._info_snapshot import Snapshot, WorkerRow, count_queues, worker_row
 
 __all__ = [
+    'ClassPathError',
     'CliConfig',
     'ParsingMode',
     'get_redis_from_config',
@@ -89,10 +90,16 @@ def get_redis_from_config(settings: Mapping[str, Any], connection_class: type[Re
         raise ValueError(exc.message) from exc
 
 
+class ClassPathError(CliError, ValueError):
+    """A class path :class:`CliConfig` cannot use: a ``ValueError``, as upstream's (whose
+    ``import_attribute`` raises one), which the ``rq`` command reports as one line, exit code 1."""
+
+
 class CliConfig(_config.CliConfig):
     """What the shared options say, with upstream's signature: the classes are imported at once (a
-    path that cannot be imported is a ``click.BadParameter`` naming its option), ``path`` entries are
-    added to ``sys.path``, and ``connection`` is made on first use (without a round trip)."""
+    path that cannot be used raises :class:`ClassPathError`, a ``ValueError`` naming its option),
+    ``path`` entries are added to ``sys.path``, and ``connection`` is made on first use (without a
+    round trip)."""
 
     def __init__(
         self,
@@ -118,20 +125,15 @@ class CliConfig(_config.CliConfig):
             serializer=kwargs.get('serializer') or DEFAULT_SERIALIZER_CLASS,
             verbose=bool(kwargs.get('verbose')),
         )
-        for attribute, option in (
-            ('worker_class', '--worker-class'),
-            ('job_class', '--job-class'),
-            ('queue_class', '--queue-class'),
-            ('connection_class', '--connection-class'),
-        ):
+        for attribute in ('worker_class', 'job_class', 'queue_class', 'connection_class'):
             try:
-                getattr(self, attribute)
-            except click.ClickException as exc:
-                raise click.BadParameter(exc.message.removeprefix(f'{option}: '), param_hint=option) from exc
+                getattr(self, attribute)  # (each message names its option)
+            except CliError as exc:
+                raise ClassPathError(exc.message) from exc
         try:
             self.death_penalty_class: type[Any] = import_attribute(death_penalty_class)
         except (ImportError, AttributeError, ValueError) as exc:
-            raise click.BadParameter(str(exc), param_hint='--death-penalty-class') from exc
+            raise ClassPathError(f'cannot import {death_penalty_class!r}: {exc}', '--death-penalty-class') from exc
 
     @cached_property
     def connection(self) -> Redis:
