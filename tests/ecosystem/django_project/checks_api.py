@@ -273,3 +273,14 @@ def test_get_worker_runs_the_exception_handlers_of_the_settings(rq_connection: r
 
     assert rq_connection.get(f'handled:{failing.id}') == b'ValueError: in process'
     assert failing.get_status(refresh=True) == JobStatus.FAILED
+
+
+def test_delay_takes_rqs_own_keywords() -> None:
+    first = jobs.decorated_default.delay(1)
+    front = jobs.decorated_default.delay(2, job_id='chosen-id', at_front=True)
+    after = jobs.decorated_default.delay(3, depends_on=first)
+
+    assert front.id == 'chosen-id'
+    assert django_rq.get_queue('default').job_ids == ['chosen-id', first.id]
+    assert after.get_status() == JobStatus.DEFERRED
+    assert after._dependency_ids == [first.id]  # what django-rq's job page reads

@@ -23,7 +23,10 @@ def _ran(result, what: str) -> None:
     assert result.returncode == 0, f'{what} exited with {result.returncode}:\n{result.stdout}\n{result.stderr}'
 
 
-@pytest.mark.parametrize('worker_class', [None, 'rq.worker.SimpleWorker', 'rq.SimpleWorker'])
+@pytest.mark.parametrize(
+    'worker_class',
+    [None, 'rq.worker.SimpleWorker', 'rq.SimpleWorker', 'rq.worker.SpawnWorker', 'rq.worker.RoundRobinWorker'],
+)
 def test_rqworker_burst_runs_a_job_enqueued_with_django_rq(rq_connection: redis.Redis, worker_class) -> None:
     job = django_rq.enqueue(jobs.add, 2, 3)
     assert job.get_status() == JobStatus.QUEUED
