@@ -1,5 +1,6 @@
-"""django-rq's management commands (rqworker, rqworker-pool, rqstats, rqsuspend/rqresume) against
-our rq and a real Redis; each command runs in its own process, as an operator would run it."""
+"""django-rq's management commands (rqworker, rqworker-pool, rqstats, rqsuspend/rqresume, rqenqueue,
+rqscheduler) against our rq and a real Redis; each command runs in its own process, as an operator
+would run it (rqcron: checks_cron.py)."""
 
 import json
 import signal
