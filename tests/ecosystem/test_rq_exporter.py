@@ -1,67 +1,29 @@
 """rq-exporter 3.1.0 (installed unmodified, with our packages in place of upstream rq) reports the same
 figures from our data as from upstream rq 2.12.0's: the same scenario (queues with queued, started,
-finished, failed, deferred and scheduled jobs; one idle and one busy worker) is played once by our
-packages and once by upstream's, on two databases of the test's Redis, and read by the exporter.
+finished, failed, deferred and scheduled jobs; one idle and one busy worker: ecosystem_scenario.py) is
+played once by our packages and once by upstream's, on two databases of the test's Redis, and read by the
+exporter.
 
 Its own test suite (tests/ of its sdist, run against mocks of rq's classes) passes too."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import signal
 import subprocess
-import textwrap
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+from ecosystem_scenario import Side, both_sides, run, wait_for
 
 from clients import clean_environment, clients_python, pytest_summary, sdist
 from redis_server import RedisServer
-from upstream import upstream_python
 
 pytestmark = [pytest.mark.install, pytest.mark.upstream, pytest.mark.timeout(300)]
 
 EXPORTER_VERSION = '3.1.0'
-HERE = Path(__file__).resolve().parent
-OUR_DB, UPSTREAM_DB = 1, 2
-RELEASE_KEY = 'eco:release'  # (ecosystem_jobs.block waits on it)
-#: How long the workers may take to reach the scenario's state (a guard against hangs, not a speed limit).
-WAIT_LIMIT = 90.0
-
-#: The same code for both implementations: the rq API that both share.
-SCENARIO = """
-from datetime import timedelta
-from rq import Queue
-import ecosystem_jobs
-
-eco = Queue('eco', connection=conn)
-waiting = Queue('waiting', connection=conn)
-slow = Queue('slow', connection=conn)
-eco.enqueue(ecosystem_jobs.add, 1, 2)
-eco.enqueue(ecosystem_jobs.add, 3, 4)
-eco.enqueue(ecosystem_jobs.fail, 'boom')
-parent = waiting.enqueue(ecosystem_jobs.add, 5, 6)
-waiting.enqueue(ecosystem_jobs.add, 7, 8)
-waiting.enqueue(ecosystem_jobs.add, 9, 10, depends_on=parent)
-waiting.enqueue_in(timedelta(hours=1), ecosystem_jobs.add, 11, 12)
-waiting.enqueue_in(timedelta(hours=2), ecosystem_jobs.add, 13, 14)
-slow.enqueue(ecosystem_jobs.block, 'eco:release')
-print('null')
-"""
-
-#: A worker that runs until it is stopped (SIGTERM: a warm shutdown).
-WORKER = """
-import rq
-rq.{cls}([rq.Queue(name, connection=conn) for name in {queues!r}], connection=conn, name={name!r}).work(
-    with_scheduler=False, logging_level='WARNING'
-)
-"""
-
 #: The exporter's two readers, ``get_workers_stats`` and ``get_jobs_by_queue``, normalised for JSON: statuses
 #: and states as strings, the working time as whether there was any (it is a duration). Run under upstream,
 #: the module is loaded from the sdist by path (upstream's virtualenv has no prometheus_client, which the
@@ -157,93 +119,14 @@ def expected_samples() -> list[Any]:
     return sorted(samples)
 
 
-def _script(code: str, port: int, db: int) -> str:
-    return f'import json, redis\nconn = redis.Redis(port={port}, db={db})\n' + textwrap.dedent(code)
-
-
-def _env() -> dict[str, str]:
-    return clean_environment() | {'PYTHONPATH': str(HERE)}
-
-
-def run(python: Path, code: str, port: int, db: int) -> Any:
-    completed = subprocess.run(
-        [str(python), '-c', _script(code, port, db)], capture_output=True, text=True, env=_env(), cwd=HERE, timeout=120
-    )
-    if completed.returncode != 0:
-        raise AssertionError(f'{python} failed:\n{completed.stdout}\n{completed.stderr}')
-    return json.loads(completed.stdout.splitlines()[-1])
-
-
-class Side:
-    """One implementation's half of the test: its interpreter, its database, its worker processes."""
-
-    def __init__(self, python: Path, server: RedisServer, db: int, logs: Path) -> None:
-        self.python, self.port, self.db, self.logs = python, server.port, db, logs
-        self.workers: list[subprocess.Popen[str]] = []
-
-    def run(self, code: str) -> Any:
-        return run(self.python, code, self.port, self.db)
-
-    def start_worker(self, cls: str, name: str, queues: list[str]) -> None:
-        log = self.logs / f'{self.db}-{name}.log'
-        code = WORKER.format(cls=cls, queues=queues, name=name)
-        with open(log, 'w') as output:
-            self.workers.append(
-                subprocess.Popen(
-                    [str(self.python), '-c', _script(code, self.port, self.db)],
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                    env=_env(),
-                    cwd=HERE,
-                )
-            )
-
-    def play(self) -> None:
-        self.run(SCENARIO)
-        self.start_worker('SimpleWorker', 'idle-worker', ['eco'])
-        self.start_worker('Worker', 'busy-worker', ['slow'])
-
-    def stop(self) -> None:
-        redis.Redis(port=self.port, db=self.db).rpush(RELEASE_KEY, 'done')
-        for process in self.workers:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.workers:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def worker_logs(self) -> str:
-        return '\n'.join(f'--- {log.name}\n{log.read_text()}' for log in sorted(self.logs.glob(f'{self.db}-*.log')))
-
-
 def stats_code(utils_path: str = '') -> str:
     return STATS.format(utils_path=utils_path)
 
 
-def wait_for(read: Callable[[], Any], expected: Any) -> Any:
-    """Reads until ``read()`` gives ``expected`` (the workers are still getting there) or the limit
-    passes; returns the last reading."""
-    deadline = time.monotonic() + WAIT_LIMIT
-    while True:
-        seen = read()
-        if seen == expected or time.monotonic() > deadline:
-            return seen
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def sides(redis_server: RedisServer, connection: redis.Redis, tmp_path: Path) -> Iterator[tuple[Side, Side]]:
-    ours = Side(clients_python(), redis_server, OUR_DB, tmp_path)
-    theirs = Side(upstream_python(), redis_server, UPSTREAM_DB, tmp_path)
-    try:
-        yield ours, theirs
-    finally:
-        ours.stop()
-        theirs.stop()
+    with both_sides(redis_server, tmp_path) as pair:
+        yield pair
 
 
 def test_exporter_reads_the_same_figures_from_our_data_as_from_upstreams(sides: tuple[Side, Side]) -> None:
