@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -172,53 +171,57 @@ def test_piped_admin_commands_are_upstreams_text(
     assert ours.stderr == ''
 
 
-def suspended_worker(connection: redis.Redis) -> None:
-    populate(connection)
-    connection.set('rq:suspended', 1)
-
-
 @pytest.mark.parametrize(
-    ('arguments', 'prepare'),
+    ('arguments', 'words'),
     [
-        (['info', '-u', 'redis://127.0.0.1:1/0'], None),  # Redis down
-        (['empty', 'alpha', '-u', 'redis://127.0.0.1:1/0'], None),
-        (['info', '-u', 'not-a-url'], None),
-        (['suspend', '--duration', '0'], None),
+        (['info', '-u', 'redis://127.0.0.1:1/0'], 'Connection refused'),  # Redis down
+        (['empty', 'alpha', '-u', 'redis://127.0.0.1:1/0'], 'Connection refused'),
+        (['info', '-u', 'not-a-url'], 'Redis URL must specify one of the following schemes'),
+        (['suspend', '--duration', '0'], 'Duration must be an integer greater than 1'),
         (['worker', '--burst', '--dequeue-strategy', 'fastest'], None),
-        (['worker', '--burst'], suspended_worker),
         (['info', '--queue-class', 'nowhere.Queue'], None),
         (['info', '--worker-class', 'NoSuchWorker'], None),
         (['enqueue', 'rqtest_jobs_cli.echo', '--timeout', 'soon'], None),
-        (['enqueue', 'rqtest_jobs_cli.echo', ':not-json'], None),
-        (['enqueue', 'rqtest_jobs_cli.echo', '--schedule-in', '1m', '--schedule-at', '2030-01-01T00:00:00'], None),
-        (['enqueue'], None),
-        (['info', '--no-such-option'], None),
-        (['no-such-command'], None),
-        (['requeue', '--all'], None),
-        (['suspend', '--duration', 'long'], None),
+        (['enqueue', 'rqtest_jobs_cli.echo', ':not-json'], 'Unable to parse 1. non keyword argument as JSON.'),
+        (['enqueue', 'rqtest_jobs_cli.echo', '%(1,'], 'Unable to eval 1. non keyword argument as Python object.'),
+        (['enqueue', 'rqtest_jobs_cli.echo', 'k=1', 'k=2'], "You can't specify multiple values for the same keyword."),
+        (['enqueue', 'rqtest_jobs_cli.echo', '@no-such-file'], "Could not open file 'no-such-file': Not found"),
+        (
+            ['enqueue', 'rqtest_jobs_cli.echo', '--schedule-in', '1m', '--schedule-at', '2030-01-01T00:00:00'],
+            "You can't specify both --schedule-in and --schedule-at",
+        ),
+        (['enqueue'], "Missing argument 'FUNCTION'."),
+        (['info', '--no-such-option'], "No such option '--no-such-option'."),
+        (['no-such-command'], "No such command 'no-such-command'."),
+        (['requeue', '--all'], "Missing option '--queue'"),
+        (['suspend', '--duration', 'long'], "Invalid value for '--duration': 'long' is not a valid integer."),
     ],
     ids=lambda a: ' '.join(a) if isinstance(a, list) else '',
 )
 def test_exit_codes_are_upstreams(
-    connection: redis.Redis,
-    redis_server: RedisServer,
-    arguments: list[str],
-    prepare: Callable[[redis.Redis], None] | None,
+    connection: redis.Redis, redis_server: RedisServer, arguments: list[str], words: str | None
 ) -> None:
+    """The same exit code; ours says it in one ``Error:`` line on stderr, with upstream's words when
+    upstream has some for it (not a traceback)."""
     if '-u' not in arguments and arguments[0] != 'no-such-command':
         arguments = [*arguments, '-u', redis_server.url]
-    (prepare or populate)(connection)
+    populate(connection)
     theirs = upstream_rq(*arguments)
-    (prepare or populate)(connection)
+    populate(connection)
     ours = run_rq(*arguments)
     assert ours.returncode == theirs.returncode != 0, (ours.stderr, theirs.stdout, theirs.stderr[-300:])
     errors = [line for line in ours.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith('Error: '), ours.stderr
+    if words is not None:
+        assert words in theirs.stdout + theirs.stderr
+        assert words in errors[0]
 
 
-def test_a_suspended_worker_says_so_and_leaves(connection: redis.Redis, redis_server: RedisServer) -> None:
-    suspended_worker(connection)
-    completed = run_rq('worker', '--burst', '-u', redis_server.url)
-    assert completed.returncode == 1
-    assert completed.stderr == 'Error: RQ is currently suspended, to resume job execution run "rq resume"\n'
+def test_a_suspended_worker_says_so_on_stdout_and_leaves(connection: redis.Redis, redis_server: RedisServer) -> None:
+    populate(connection)
+    connection.set('rq:suspended', 1)
+    theirs = upstream_rq('worker', '--burst', '-u', redis_server.url)
+    ours = run_rq('worker', '--burst', '-u', redis_server.url)
+    assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
+    assert ours.stdout == 'RQ is currently suspended, to resume job execution run "rq resume"\n'
     assert is_suspended(connection)

@@ -107,7 +107,8 @@ UPSTREAM_SUSPENDED_FOR = (
 def suspend(cli: CliConfig, duration: int | None) -> None:
     """Stop workers from starting new jobs (running jobs finish)."""
     if duration is not None and duration < 1:
-        raise CliError('must be a whole number of seconds, 1 or more', '--duration')  # (exit code 1, as upstream)
+        # (upstream's words and exit code 1; it means 1 or more)
+        raise CliError('Duration must be an integer greater than 1 (1 second at least)', '--duration')
     suspend_workers(cli.connection, duration)
     if plain_output():
         click.echo(UPSTREAM_SUSPENDED_FOR.format(duration=duration) if duration else UPSTREAM_SUSPENDED)

@@ -148,7 +148,7 @@ def _retry(retry_max: int, intervals: tuple[int, ...]) -> Retry | None:
 
 def _schedule(schedule_in: str | None, schedule_at: str | None) -> datetime | None:
     if schedule_in is not None and schedule_at is not None:
-        raise UsageError('give --schedule-in or --schedule-at, not both')
+        raise UsageError("You can't specify both --schedule-in and --schedule-at")  # (upstream's words)
     if schedule_in is not None:
         delay = _duration(schedule_in, '--schedule-in')
         assert delay is not None

@@ -26,6 +26,7 @@ from ._command import RqCommand
 from ._config import CliConfig, shared_options
 from ._console import print_warning
 from ._errors import CliError, one_line
+from ._output import plain_output
 
 DEQUEUE_STRATEGIES = ('default', 'round_robin', 'random')
 SUSPENDED_MESSAGE = 'RQ is currently suspended, to resume job execution run "rq resume"'
@@ -155,6 +156,9 @@ def worker(
     _warn_if_deprecated(worker_class)
     handlers = _exception_handlers(exception_handler)
     if is_suspended(cli.connection):
+        if plain_output():  # (for scripts: upstream's line, on stdout)
+            click.echo(SUSPENDED_MESSAGE)
+            raise click.exceptions.Exit(1)
         raise CliError(SUSPENDED_MESSAGE)
     try:
         instance = worker_class(

@@ -22,6 +22,8 @@ from typing import Any
 
 from ._errors import CliError, UsageError
 
+LITERAL_EVAL_DOCS = 'https://docs.python.org/3/library/ast.html#ast.literal_eval'
+
 
 class Form(Enum):
     PLAIN = 'text'
@@ -46,21 +48,27 @@ def split_argument(argument: str) -> tuple[str | None, Form, str]:
 
 
 def parse_argument(argument: str, position: int) -> tuple[str | None, Any]:
-    """``(keyword or None, value)`` for the ``position``-th argument (1-based, for messages)."""
+    """``(keyword or None, value)`` for the ``position``-th argument (1-based, for messages).
+
+    The messages start with upstream's sentences (``Unable to parse 1. non keyword argument as
+    JSON.``, ...), which its users may look for, and go on with what was wrong."""
     keyword, form, text = split_argument(argument)
-    where = f'keyword {keyword!r}' if keyword is not None else f'argument {position}'
+    where = keyword if keyword is not None else f'{position}. non keyword argument'
     if text.startswith('@'):
         text = _read_file(text[1:], where)
     if form is Form.JSON:
         try:
             return keyword, json.loads(text)
         except ValueError as exc:
-            raise UsageError(f'{where} is not valid JSON ({exc}): {_shorten(text)!r}') from exc
+            raise UsageError(f'Unable to parse {where} as JSON. ({exc}: {_shorten(text)!r})') from exc
     if form is Form.LITERAL:
         try:
             return keyword, ast.literal_eval(text)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
-            raise UsageError(f'{where} is not a Python literal ({type(exc).__name__}): {_shorten(text)!r}') from exc
+            raise UsageError(
+                f'Unable to eval {where} as Python object. See {LITERAL_EVAL_DOCS} '
+                f'({type(exc).__name__}: {_shorten(text)!r})'
+            ) from exc
     return keyword, text
 
 
@@ -73,22 +81,23 @@ def parse_arguments(arguments: Iterable[str]) -> tuple[list[Any], dict[str, Any]
         if keyword is None:
             args.append(value)
         elif keyword in kwargs:
-            raise UsageError(f'keyword {keyword!r} is given more than once')
+            raise UsageError(f"You can't specify multiple values for the same keyword. ({keyword!r} is given twice)")
         else:
             kwargs[keyword] = value
     return args, kwargs
 
 
 def _read_file(name: str, where: str) -> str:
-    """The file's text; a file that cannot be read is exit code 1 (as upstream's ``click.FileError``)."""
+    """The file's text; a file that cannot be read is exit code 1 (as upstream's ``click.FileError``,
+    whose message this is)."""
     if not name:
         raise CliError(f'{where}: "@" must be followed by a file name')
     try:
         return Path(name).expanduser().read_text()
     except FileNotFoundError:
-        raise CliError(f'{where}: file not found: {name!r}') from None
+        raise CliError(f'Could not open file {name!r}: Not found (the value of {where})') from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f'{where}: cannot read {name!r}: {exc}') from exc
+        raise CliError(f'Could not open file {name!r}: {exc} (the value of {where})') from exc
 
 
 def _shorten(text: str, limit: int = 60) -> str:
