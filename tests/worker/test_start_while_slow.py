@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from redis_server import RedisServer, free_port
-from rq import Queue
+from rq import Queue, SimpleWorker, Worker
 from worker_process import worker_env
 
 COMMANDS = {
@@ -53,3 +53,13 @@ def test_a_worker_started_without_redis_exits_with_an_error(command: str) -> Non
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert f'cannot connect to Redis at {url}' in completed.stderr
     assert 'Traceback' not in completed.stderr
+
+
+@pytest.mark.parametrize('worker_class', [Worker, SimpleWorker])
+def test_work_without_redis_raises_the_connection_error(worker_class: type[Worker]) -> None:
+    """As upstream's: ``work()`` lets the ``ConnectionError`` out (django-rq's ``rqworker`` prints it
+    and exits 1) instead of waiting for a Redis that was never there."""
+    connection = redis.Redis(port=free_port())
+    worker = worker_class(['default'], connection=connection)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        worker.work(burst=True)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from rq._redis import codec, scripts, worker_ops
+from rq._redis.first_answer import wait_for_first_answer
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import DeserializationError, NoSuchJobError, StopRequested
 from rq.executions import Execution
@@ -157,8 +158,13 @@ class BaseWorker(JobHooks, UpstreamWorkerAPI, ShutdownHandling, WorkerIdentity):
     def bootstrap(self, logging_level: str | int | None, date_format: str, log_format: str) -> None:
         if logging_level is not None:
             setup_loghandlers(logging_level, date_format, log_format, name='rq')
+        # A Redis that is absent at start is the caller's error, raised as upstream's worker raises it
+        # (django-rq's rqworker then exits 1); one that is there but slow is waited for.
+        wait_for_first_answer(
+            self.connection, lambda exc: self.log.warning('Redis is slow to answer (%s); waiting', exc)
+        )
         self._redis_link = RedisLink(self.log, self.note_redis_unreachable)  # (before the threads that share it start)
-        # (Redis may be slow or restarting as the worker starts: its first steps wait for it too)
+        # (Redis may be slow or restart as the worker starts: its first steps wait for it too)
         self._redis_version = self._with_reconnect(lambda: get_version(self.connection))
         birth = now()
         self._with_reconnect(lambda: self.register_birth_at(birth))
