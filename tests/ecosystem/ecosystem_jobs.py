@@ -3,6 +3,8 @@ this directory on their ``PYTHONPATH``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rq import get_current_job
 
 
@@ -30,3 +32,13 @@ def block(key: str, timeout: int = 300) -> str | None:
         return None
     value = popped[1]
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def record_success(job: Any, connection: Any, result: Any, *args: Any, **kwargs: Any) -> None:
+    """An ``on_success`` callback: notes the job and its result in the Redis list ``eco:callbacks``."""
+    connection.rpush('eco:callbacks', f'success {job.id} {result}')
+
+
+def record_failure(job: Any, connection: Any, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+    """An ``on_failure`` callback: notes the job and its exception in the Redis list ``eco:callbacks``."""
+    connection.rpush('eco:callbacks', f'failure {job.id} {exc_type.__name__}: {exc_value}')

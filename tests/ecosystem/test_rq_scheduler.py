@@ -309,3 +309,49 @@ def test_rqscheduler_console_script_moves_due_jobs_for_the_rq_worker_command(
     assert ran.returncode == 0, ran.stdout + ran.stderr
     result = run(f'job = fetch({scheduled!r})\nprint(json.dumps([job.get_status(), job.return_value()]))', redis_server)
     assert result == ['finished', 8]
+
+
+def test_job_options_callbacks_and_classes_pass_through(redis_server: RedisServer, connection: redis.Redis) -> None:
+    report = run(
+        """
+        from rq import Callback
+        now = utcnow()
+        past = now - timedelta(seconds=5)
+        options = scheduler.enqueue_at(
+            past, ecosystem_jobs.add, 20, 22, job_id='options', timeout=45, job_ttl=900, job_result_ttl=120,
+            job_description='the answer', meta={'why': 'test'}, on_success=Callback(ecosystem_jobs.record_success),
+        )
+        failing = scheduler.enqueue_at(
+            past, ecosystem_jobs.fail, 'scheduled boom', job_id='failing',
+            on_failure=Callback(ecosystem_jobs.record_failure),
+        )
+        # A scheduler made from a queue, naming its queue class by dotted path (kept in the job's meta).
+        by_queue = Scheduler(queue=Queue('bar', connection=conn), connection=conn, queue_class='rq.Queue',
+                             job_class='rq.job.Job')
+        classy = by_queue.enqueue_at(past, ecosystem_jobs.add, 1, 1, job_id='classy')
+        stored = fetch('options')
+        report = {
+            'stored': [stored.timeout, stored.ttl, stored.result_ttl, stored.description, stored.meta, stored.origin],
+            'classy': [fetch('classy').origin, fetch('classy').meta],
+        }
+        scheduler.enqueue_jobs()
+        report['queued'] = {'eco': job_ids('eco'), 'bar': job_ids('bar')}
+        report['ttl_queued'] = 0 < conn.ttl(stored.key) <= 900
+        work('eco', 'bar')
+        done, failed = fetch('options'), fetch('failing')
+        report['done'] = [done.get_status(), done.return_value(), 0 < conn.ttl(done.key) <= 120]
+        report['failed'] = [failed.get_status(), failed.latest_result().exc_string.strip().splitlines()[-1]]
+        report['classy_done'] = fetch('classy').return_value()
+        report['callbacks'] = sorted(item.decode() for item in conn.lrange('eco:callbacks', 0, -1))
+        print(json.dumps(report))
+        """,
+        redis_server,
+    )
+    assert report['stored'] == [45, 900, 120, 'the answer', {'why': 'test'}, 'eco']
+    assert report['classy'] == ['bar', {'queue_class_name': 'rq.Queue'}]
+    assert report['queued'] == {'eco': ['failing', 'options'], 'bar': ['classy']}
+    assert report['ttl_queued'] is True
+    assert report['done'] == ['finished', 42, True]
+    assert report['failed'] == ['failed', 'ValueError: scheduled boom']
+    assert report['classy_done'] == 2
+    assert report['callbacks'] == ['failure failing ValueError: scheduled boom', 'success options 42']
