@@ -1,17 +1,20 @@
 """rq-dashboard 0.9.0's own test suite (the tests/ of its PyPI sdist, unmodified) passes on our packages,
-as it does on upstream rq 2.12.0: 18 of 18."""
+as it does on upstream rq 2.12.0: 18 of 18. Its ``rq-dashboard`` command serves our queues."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import redis
+from served import read_page
 
 from clients import clean_environment, clients_python, pytest_summary, sdist
-from redis_server import RedisServer
+from redis_server import RedisServer, free_port
+from rq import Queue
 
 pytestmark = [pytest.mark.install, pytest.mark.timeout(600)]
 
@@ -50,3 +53,17 @@ def test_rq_dashboard_own_suite_passes(redis_server: RedisServer, connection: re
 
 def _commands_processed(connection: redis.Redis) -> int:
     return int(connection.info('stats')['total_commands_processed'])
+
+
+def test_rq_dashboard_command_serves_our_queues(
+    redis_server: RedisServer, connection: redis.Redis, tmp_path: Path
+) -> None:
+    Queue('eco', connection=connection).enqueue('ecosystem_jobs.add', 1, 2)
+    Queue('eco', connection=connection).enqueue('ecosystem_jobs.add', 3, 4)
+    port = free_port()
+    command = [str(clients_python().parent / 'rq-dashboard'), '--bind', '127.0.0.1', '--port', str(port)]
+    command += ['--redis-url', redis_server.url]
+    page = read_page(command, f'http://127.0.0.1:{port}/0/data/queues.json', clean_environment(), tmp_path / 'log')
+    queues = {queue['name']: queue for queue in json.loads(page)['queues']}
+    assert queues['eco']['count'] == 2
+    assert queues['eco']['failed_job_registry_count'] == 0

@@ -4,7 +4,8 @@ finished, failed, deferred and scheduled jobs; one idle and one busy worker: eco
 played once by our packages and once by upstream's, on two databases of the test's Redis, and read by the
 exporter.
 
-Its own test suite (tests/ of its sdist, run against mocks of rq's classes) passes too."""
+Its own test suite (tests/ of its sdist, run against mocks of rq's classes) passes too, and its
+``rq-exporter`` command serves our figures."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from typing import Any
 import pytest
 import redis
 from ecosystem_scenario import Side, both_sides, run, wait_for
+from served import read_page
 
 from clients import clean_environment, clients_python, pytest_summary, sdist
-from redis_server import RedisServer
+from redis_server import RedisServer, free_port
+from rq import Queue
 
 pytestmark = [pytest.mark.install, pytest.mark.upstream, pytest.mark.timeout(300)]
 
@@ -163,3 +166,16 @@ def test_exporter_own_suite_passes(tmp_path: Path) -> None:
     )
     assert pytest_summary(completed.stdout) == {'passed': 28}, completed.stdout + completed.stderr
     assert completed.returncode == 0
+
+
+def test_rq_exporter_command_serves_our_metrics(
+    redis_server: RedisServer, connection: redis.Redis, tmp_path: Path
+) -> None:
+    Queue('eco', connection=connection).enqueue('ecosystem_jobs.add', 1, 2)
+    port = free_port()
+    command = [str(clients_python().parent / 'rq-exporter'), '--host', '127.0.0.1', '--port', str(port)]
+    command += ['--redis-url', redis_server.url, '--log-level', 'WARNING']
+    page = read_page(command, f'http://127.0.0.1:{port}/metrics', clean_environment(), tmp_path / 'log')
+    lines = page.splitlines()
+    assert 'rq_jobs{queue="eco",status="queued"} 1.0' in lines, page
+    assert 'rq_jobs{queue="eco",status="failed"} 0.0' in lines, page
