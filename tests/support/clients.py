@@ -224,7 +224,10 @@ def sdist(name: str, version: str) -> Path:
         if len(archives) != 1:
             raise RuntimeError(f'expected one sdist in {directory}, found {[a.name for a in archives]}')
         with tarfile.open(archives[0]) as archive:
-            archive.extractall(unpacked, filter='data')
+            if hasattr(tarfile, 'data_filter'):
+                archive.extractall(unpacked, filter='data')
+            else:  # (a Python 3.10 or 3.11 from before the extraction filters: an archive from the index)
+                archive.extractall(unpacked)
         marker.write_text(f'{archives[0].name}\n')
     return _top_directory(unpacked)
 
