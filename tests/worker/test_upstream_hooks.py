@@ -449,3 +449,24 @@ def test_dequeue_job_and_maintain_ttl_claims_a_job_for_perform_job(connection: r
         worker.register_death()
     assert job.return_value(refresh=True) == 42
     assert worker_counts(connection, worker) == (1, 0)
+
+
+@pytest.mark.parametrize('worker_class', [Worker, SimpleWorker, SpawnWorker])
+def test_execute_job_called_by_hand_on_a_fresh_worker(
+    connection: redis.Redis, queue: Queue, worker_class: type[BaseWorker]
+) -> None:
+    """rq-dashboard's own tests (and upstream users) build a worker and call ``execute_job(job,
+    queue)`` on a job that is still queued, without ``work()``: the job runs and its outcome is
+    recorded, as upstream's worker does."""
+    succeeding = queue.enqueue(rqtest_jobs.add, 4, 5)
+    failing = queue.enqueue(rqtest_jobs.fail, 'by hand')
+    worker = worker_class([queue], connection=connection)
+    worker.execute_job(succeeding, queue)
+    worker.execute_job(failing, queue)
+    assert succeeding.get_status(refresh=True) == 'finished'
+    assert succeeding.return_value(refresh=True) == 9
+    assert failing.get_status(refresh=True) == 'failed'
+    latest = failing.latest_result()
+    assert latest is not None and 'ValueError: by hand' in (latest.exc_string or '')
+    assert failing.id in FailedJobRegistry(queue=queue)
+    assert not StartedJobRegistry(queue=queue).get_job_ids()

@@ -54,7 +54,7 @@ class Worker(BaseWorker):
         """Run ``job`` in a work horse and record its outcome. A class that overrides upstream's job
         hooks takes upstream's steps instead: ``prepare_execution``, ``fork_work_horse`` (the horse
         runs ``main_work_horse`` -> ``perform_job``), ``monitor_work_horse``."""
-        if self.uses_hooks:
+        if self.takes_hook_path(job):
             self._execute_with_hooks(job, queue)
             return
         execution = execution or self.prepare_execution(job)

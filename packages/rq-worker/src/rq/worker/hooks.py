@@ -109,6 +109,13 @@ class JobHooks:
         runs jobs on the hook path, else on the fast path of its class."""
         return bool(overridden_hooks(type(self)))
 
+    def takes_hook_path(self, job: Job) -> bool:
+        """Whether ``execute_job`` runs ``job`` through the hooks: when this worker's class overrides
+        one, or when the job is not the one its loop claimed (code that calls ``execute_job(job,
+        queue)`` by hand, as upstream's tests and dashboards do, gets upstream's steps)."""
+        claim = self._current_claim
+        return self.uses_hooks or claim is None or claim[1] != job.id
+
     @property
     def is_horse(self) -> bool:
         """True in a work horse (a process that runs one job for the worker)."""

@@ -35,7 +35,7 @@ class SimpleWorker(BaseWorker):
     def execute_job(self, job: Job, queue: Queue, execution: Execution | None = None) -> None:
         """Run ``job`` in this process and record its outcome. A class that overrides upstream's job
         hooks takes upstream's steps instead: ``prepare_execution``, then ``perform_job``."""
-        if self.uses_hooks:
+        if self.takes_hook_path(job):
             self._execute_with_hooks(job, queue)
             return
         execution = execution or self.prepare_execution(job)

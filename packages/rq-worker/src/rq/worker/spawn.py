@@ -32,7 +32,7 @@ _HOOKED_BOOTSTRAP = 'from rq.worker.spawn import hooked_horse_entry; hooked_hors
 
 class SpawnWorker(Worker):
     def execute_job(self, job: Job, queue: Queue, execution: Execution | None = None) -> None:
-        if self.uses_hooks:
+        if self.takes_hook_path(job):
             self._execute_with_hooks(job, queue)
             return
         execution = execution or self.prepare_execution(job)
