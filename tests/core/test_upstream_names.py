@@ -433,6 +433,12 @@ class TestReprs:
         assert repr(Retry(3, [1, 2])) == 'Retry(max=3, interval=[1, 2], enqueue_at_front=False)'
         assert repr(Retry(2, interval=5, enqueue_at_front=True)) == 'Retry(max=2, interval=5, enqueue_at_front=True)'
 
+    def test_retry_with_an_empty_interval_list_waits_nothing(self, connection: redis.Redis) -> None:
+        # (RQ accepts the empty list, then its worker fails at the retry reading it back)
+        job = Queue(connection=connection).enqueue(len, 'ab', retry=Retry(2, interval=[]))
+        assert Retry(2, interval=[]).intervals == [0]
+        assert connection.hget(job.key, 'retry_intervals') == b'[0]'
+
     def test_result(self, connection: redis.Redis) -> None:
         result = Result('j1', Result.Type.SUCCESSFUL, connection, id='1700000000000-0')
         assert repr(result) == 'Result(id=1700000000000-0, type=SUCCESSFUL)'

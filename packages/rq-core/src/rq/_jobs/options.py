@@ -55,9 +55,9 @@ class Retry:
     def __init__(self, max: int, interval: int | Iterable[int] = 0, enqueue_at_front: bool = False) -> None:
         if not isinstance(max, int) or isinstance(max, bool) or max < 1:
             raise ValueError('Retry max must be an integer of at least 1')
-        intervals = [interval] if isinstance(interval, int) else list(interval)
-        if not intervals:
-            raise ValueError('Retry interval list must not be empty')
+        # (an empty list, accepted by RQ, means no wait: stored as RQ stores the default, since an RQ
+        # worker reading an empty list fails at the retry)
+        intervals = [interval] if isinstance(interval, int) else list(interval) or [0]
         for value in intervals:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError('Retry intervals must be integers of at least 0')
