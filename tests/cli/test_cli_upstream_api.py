@@ -57,7 +57,9 @@ def test_rqinfo_is_rq_info(url: str, connection: redis.Redis) -> None:
     )
     bad = script('rqinfo', '--no-such-option')
     assert bad.returncode == 2
-    assert_one_line_error(bad.stderr, "No such option '--no-such-option'", "(see 'rqinfo --help')")
+    assert_one_line_error(
+        bad.stderr, 'No such option', '--no-such-option', "(see 'rqinfo --help')"
+    )  # (click's wording varies)
     down = script('rqinfo', '-u', 'redis://127.0.0.1:1/0')
     assert down.returncode == 1
     assert_one_line_error(down.stderr, 'cannot connect to Redis')
