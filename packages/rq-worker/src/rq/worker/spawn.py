@@ -38,20 +38,7 @@ class SpawnWorker(Worker):
         execution = execution or self.prepare_execution(job)
         log_start(self, job, queue)
         read_fd, write_fd = os.pipe()
-        spec = self._horse_spec(job, queue, write_fd)
-        process = subprocess.Popen(
-            [sys.executable, '-c', _BOOTSTRAP],
-            stdin=subprocess.PIPE,
-            pass_fds=(write_fd,),
-            start_new_session=True,
-        )
-        os.close(write_fd)
-        assert process.stdin is not None
-        try:
-            process.stdin.write(spec)
-            process.stdin.flush()  # and kept open: its end tells the horse that the worker is gone
-        except BrokenPipeError:
-            pass
+        process = _spawn(_BOOTSTRAP, self._horse_spec(job, queue, write_fd), write_fd)
         self._horse_pid = process.pid
         try:
             result, stopped = self._monitor(job, queue, execution, process.pid, read_fd, wait_child, poll_child)
@@ -59,7 +46,8 @@ class SpawnWorker(Worker):
             os.close(read_fd)
             _reap(process)
             try:
-                process.stdin.close()
+                if process.stdin is not None:
+                    process.stdin.close()
             except BrokenPipeError:
                 pass
             self._horse_pid = 0
@@ -79,20 +67,7 @@ class SpawnWorker(Worker):
             super().fork_work_horse(job, queue)
             return
         read_fd, write_fd = os.pipe()  # (its end tells the worker that the horse is gone)
-        spec = self._hooked_horse_spec(job, queue, worker_class)
-        process = subprocess.Popen(
-            [sys.executable, '-c', _HOOKED_BOOTSTRAP],
-            stdin=subprocess.PIPE,
-            pass_fds=(write_fd,),
-            start_new_session=True,
-        )
-        os.close(write_fd)
-        assert process.stdin is not None
-        try:
-            process.stdin.write(spec)
-            process.stdin.flush()  # and kept open: its end tells the horse that the worker is gone
-        except BrokenPipeError:
-            pass
+        process = _spawn(_HOOKED_BOOTSTRAP, self._hooked_horse_spec(job, queue, worker_class), write_fd)
         self._spawned: subprocess.Popen[bytes] | None = process
         self._horse_pid = process.pid
         self._horse_pipe = read_fd
@@ -276,3 +251,20 @@ def _as_bytes(value: Any) -> bytes:
     if isinstance(value, bytes):
         return value
     return codec.text(str(value)).encode('utf-8')
+
+
+def _spawn(bootstrap: str, spec: bytes, write_fd: int) -> subprocess.Popen[bytes]:
+    """Start a horse: a new interpreter running ``bootstrap``, which reads ``spec`` from its stdin
+    and writes to ``write_fd`` (closed here, the horse holds it). Its stdin is kept open: its end
+    tells the horse that the worker is gone."""
+    process = subprocess.Popen(
+        [sys.executable, '-c', bootstrap], stdin=subprocess.PIPE, pass_fds=(write_fd,), start_new_session=True
+    )
+    os.close(write_fd)
+    assert process.stdin is not None
+    try:
+        process.stdin.write(spec)
+        process.stdin.flush()
+    except BrokenPipeError:
+        pass
+    return process
