@@ -372,6 +372,7 @@ STATUS_PROPERTIES = {
     JobStatus.CANCELED: 'is_canceled',
     JobStatus.SCHEDULED: 'is_scheduled',
     JobStatus.STOPPED: 'is_stopped',
+    JobStatus.READY_TO_ENQUEUE: 'is_ready_to_enqueue',  # RQ 3.0's
 }
 
 
@@ -395,6 +396,8 @@ def test_job_status_values() -> None:
         'scheduled',
         'stopped',
         'canceled',
+        'rate_limited',  # RQ 3.0's two, read and kept (tests/interop/test_rq3_data.py)
+        'ready_to_enqueue',
     ]
     assert JobStatus('queued') is JobStatus.QUEUED
     assert JobStatus.QUEUED == 'queued'

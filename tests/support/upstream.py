@@ -1,4 +1,5 @@
-"""Upstream rq 2.12.0 in its own virtualenv (never ours: it installs into the same ``rq/`` directory).
+"""Upstream rq in its own virtualenv (never ours: it installs into the same ``rq/`` directory): 2.12.0 by
+default, 3.0.0 beside it for the rq 3.0 data tests (``version='3.0.0'``).
 
 ``run_upstream(code, port)`` runs Python code with upstream's interpreter against the test Redis and
 returns what the code printed as JSON on its last line.
@@ -20,40 +21,50 @@ from typing import Any
 from file_lock import exclusive
 
 UPSTREAM_VERSION = '2.12.0'
+#: The other upstream release the interop tests install (rq 3.0 data read by ours).
+UPSTREAM_3_VERSION = '3.0.0'
 ROOT = Path(__file__).resolve().parents[2]
 SUPPORT_DIR = Path(__file__).resolve().parent
-#: Every package of upstream's virtualenv pinned (rq, redis-py, click, ...): the interop tests then
-#: talk to the same upstream everywhere, whatever was released since.
-CONSTRAINTS = ROOT / 'constraints' / f'upstream-rq-{UPSTREAM_VERSION}.txt'
 CACHE_DIR = ROOT / '.cache'
 #: Settings that would pin our own environment's versions into upstream's (hatch sets it).
 _FOREIGN_PIP_SETTINGS = ('PIP_CONSTRAINT', 'PIP_REQUIREMENT', 'PYTHONPATH', 'PYTHONHOME')
 
 
-def constraints_digest() -> str:
+def constraints_file(version: str = UPSTREAM_VERSION) -> Path:
+    """The constraints file of upstream ``version``: every package of its virtualenv pinned (rq,
+    redis-py, click, ...), so the interop tests talk to the same upstream everywhere, whatever was
+    released since."""
+    return ROOT / 'constraints' / f'upstream-rq-{version}.txt'
+
+
+#: The default version's constraints file.
+CONSTRAINTS = constraints_file()
+
+
+def constraints_digest(version: str = UPSTREAM_VERSION) -> str:
     """A short hash of the constraints file: part of the virtualenv's name, so a changed pin gets a
     new virtualenv."""
+    path = constraints_file(version)
     try:
-        data = CONSTRAINTS.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise RuntimeError(
-            f'{CONSTRAINTS} is missing: it pins upstream rq {UPSTREAM_VERSION} and its dependencies'
-        ) from None
+        raise RuntimeError(f'{path} is missing: it pins upstream rq {version} and its dependencies') from None
     return hashlib.sha256(data).hexdigest()[:12]
 
 
-def venv_dir() -> Path:
-    """Where upstream's virtualenv lives: ``$RQ_UPSTREAM_VENV``, or ``.cache/upstream-rq-<version>-<pin hash>``."""
+def venv_dir(version: str = UPSTREAM_VERSION) -> Path:
+    """Where upstream's virtualenv lives: ``.cache/upstream-rq-<version>-<pin hash>``, or
+    ``$RQ_UPSTREAM_VENV`` for the default version (2.12.0)."""
     configured = os.environ.get('RQ_UPSTREAM_VENV')
-    if configured:
+    if configured and version == UPSTREAM_VERSION:
         return Path(configured)
-    return CACHE_DIR / f'upstream-rq-{UPSTREAM_VERSION}-{constraints_digest()}'
+    return CACHE_DIR / f'upstream-rq-{version}-{constraints_digest(version)}'
 
 
-def upstream_python() -> Path:
-    """The upstream virtualenv's interpreter, creating the virtualenv on first use (once, whatever
-    the number of processes asking at the same time)."""
-    directory = venv_dir()
+def upstream_python(version: str = UPSTREAM_VERSION) -> Path:
+    """The interpreter of upstream ``version``'s virtualenv, creating the virtualenv on first use
+    (once, whatever the number of processes asking at the same time)."""
+    directory = venv_dir(version)
     python = directory / 'bin' / 'python'
     marker = directory / '.installed'
     if python.exists() and marker.exists():
@@ -61,31 +72,31 @@ def upstream_python() -> Path:
     with exclusive(directory.parent / f'{directory.name}.lock'):  # (pytest-xdist workers build it once)
         if python.exists() and marker.exists():  # built by another process while this one waited
             return python
-        _build(directory, python)
-        marker.write_text(f'rq=={UPSTREAM_VERSION}\n{CONSTRAINTS.name} {constraints_digest()}\n')
+        _build(directory, python, version)
+        marker.write_text(f'rq=={version}\n{constraints_file(version).name} {constraints_digest(version)}\n')
     return python
 
 
-def _build(directory: Path, python: Path) -> None:
+def _build(directory: Path, python: Path, version: str) -> None:
     if directory.exists():
         shutil.rmtree(directory)  # a build that was interrupted
     venv.EnvBuilder(with_pip=True, clear=True).create(directory)
     env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_PIP_SETTINGS}
     command = [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check']
-    command += ['-c', str(CONSTRAINTS), f'rq=={UPSTREAM_VERSION}']
+    command += ['-c', str(constraints_file(version)), f'rq=={version}']
     completed = subprocess.run(command, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(
-            f'installing upstream rq {UPSTREAM_VERSION} into {directory} failed:\n{completed.stdout}{completed.stderr}'
+            f'installing upstream rq {version} into {directory} failed:\n{completed.stdout}{completed.stderr}'
         )
 
 
-def _command(code: str, port: int, db: int) -> tuple[list[str], dict[str, str]]:
+def _command(code: str, port: int, db: int, version: str) -> tuple[list[str], dict[str, str]]:
     prelude = f'import json, redis\nconn = redis.Redis(port={port}, db={db})\n'
     script = prelude + textwrap.dedent(code)
     env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'PYTHONHOME')}
     env['PYTHONPATH'] = str(SUPPORT_DIR / 'shared_jobs')
-    return [str(upstream_python()), '-c', script], env
+    return [str(upstream_python(version)), '-c', script], env
 
 
 def _last_json_line(stdout: str) -> Any:
@@ -93,10 +104,10 @@ def _last_json_line(stdout: str) -> Any:
     return json.loads(lines[-1]) if lines else None
 
 
-def run_upstream(code: str, port: int, db: int = 0, timeout: float = 120) -> Any:
-    """Run ``code`` under upstream rq; ``conn`` is a ``redis.Redis`` on the test server. The code
-    must print one JSON document as its last line; that document is returned."""
-    command, env = _command(code, port, db)
+def run_upstream(code: str, port: int, db: int = 0, timeout: float = 120, version: str = UPSTREAM_VERSION) -> Any:
+    """Run ``code`` under upstream rq ``version``; ``conn`` is a ``redis.Redis`` on the test server. The
+    code must print one JSON document as its last line; that document is returned."""
+    command, env = _command(code, port, db, version)
     completed = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=timeout, cwd=str(SUPPORT_DIR / 'shared_jobs')
     )
@@ -105,10 +116,10 @@ def run_upstream(code: str, port: int, db: int = 0, timeout: float = 120) -> Any
     return _last_json_line(completed.stdout)
 
 
-def start_upstream(code: str, port: int, db: int = 0) -> subprocess.Popen[str]:
+def start_upstream(code: str, port: int, db: int = 0, version: str = UPSTREAM_VERSION) -> subprocess.Popen[str]:
     """Start ``code`` under upstream rq like :func:`run_upstream`, without waiting for it (for code the
     test must watch while it runs, such as a worker busy with a job). Finish with :func:`finish_upstream`."""
-    command, env = _command(code, port, db)
+    command, env = _command(code, port, db, version)
     return subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -176,4 +187,4 @@ def worker_code(
 
 
 if __name__ == '__main__':
-    print(upstream_python(), file=sys.stderr)
+    print(upstream_python(sys.argv[1] if len(sys.argv) > 1 else UPSTREAM_VERSION), file=sys.stderr)

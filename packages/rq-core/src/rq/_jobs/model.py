@@ -97,6 +97,9 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
         self.enqueue_at_front: bool | None = None
         self.enqueue_at_front_on_retry: bool | None = None
         self.group_id: str | None = None
+        #: RQ 3.0's rate limit of the job (``RateLimit(key, concurrency)``), read and kept, not enforced.
+        self.rate_limit_key: str | None = None
+        self.rate_limit_concurrency: int | None = None
         self.webhooks: list[Webhook] = []
         self.redis_server_version: tuple[int, int, int] | None = None
         self._cached_result: Result | None = None
@@ -337,6 +340,15 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
     @property
     def is_stopped(self) -> bool:
         return self._is_status(JobStatus.STOPPED)
+
+    @property
+    def is_ready_to_enqueue(self) -> bool:
+        return self._is_status(JobStatus.READY_TO_ENQUEUE)
+
+    @property
+    def has_rate_limit(self) -> bool:
+        """Whether RQ 3.0 gave the job a rate limit (both ``rate_limit_key`` and ``rate_limit_concurrency``)."""
+        return bool(self.rate_limit_key and self.rate_limit_concurrency)
 
     def get_position(self) -> int | None:
         """Position of the job in its queue (0 is next), or None."""

@@ -18,6 +18,11 @@ class JobStatus(str, Enum):
     SCHEDULED = 'scheduled'
     STOPPED = 'stopped'
     CANCELED = 'canceled'
+    # RQ 3.0's states; rq-core reads and keeps them but does not produce them (no rate limiter, no
+    # ready-job registry yet): a job waiting for a rate-limit slot, and a dependent released by its
+    # parent that is not on its queue yet.
+    RATE_LIMITED = 'rate_limited'
+    READY_TO_ENQUEUE = 'ready_to_enqueue'
 
     def __str__(self) -> str:
         return self.value

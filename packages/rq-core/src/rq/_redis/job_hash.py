@@ -1,4 +1,4 @@
-"""The job hash ``rq:job:<id>``: every field RQ 2.x writes, and how it is read back.
+"""The job hash ``rq:job:<id>``: every field RQ 2.x writes (and RQ 3.0's rate limit), and how it is read back.
 
 Fields written even when empty: ``data``, ``created_at``, ``status``, the three callback names,
 ``started_at``, ``ended_at``, ``last_heartbeat``, ``worker_name``, ``group_id``. The rest only when
@@ -75,6 +75,10 @@ def to_mapping(job: Job, include_meta: bool = True, include_result: bool = True)
         timeout = getattr(job, f'_{kind}_callback_timeout')
         if timeout is not None:
             mapping[f'{kind}_callback_timeout'] = timeout
+    if job.rate_limit_key:
+        mapping['rate_limit_key'] = job.rate_limit_key  # RQ 3.0's rate limit: written only when set
+    if job.rate_limit_concurrency:
+        mapping['rate_limit_concurrency'] = job.rate_limit_concurrency
     if job.webhooks:
         mapping['webhooks'] = codec.encode_json([webhook.to_dict() for webhook in job.webhooks])
     if include_result:
@@ -114,7 +118,16 @@ def restore(job: Job, raw: dict[bytes, bytes]) -> None:
         job.description = _optional_text(fields.get('description'))
         job.worker_name = _optional_text(fields.get('worker_name'))
         job.group_id = _optional_text(fields.get('group_id'))
-        for current in ('timeout', 'result_ttl', 'failure_ttl', 'ttl', 'retries_left', 'number_of_retries'):
+        job.rate_limit_key = _optional_text(fields.get('rate_limit_key'))
+        for current in (
+            'timeout',
+            'result_ttl',
+            'failure_ttl',
+            'ttl',
+            'retries_left',
+            'number_of_retries',
+            'rate_limit_concurrency',
+        ):
             setattr(job, current, codec.decode_int(fields.get(current)))
         current = 'repeats_left'
         job.repeats_left = codec.decode_int(fields.get('repeats_left'))
