@@ -178,6 +178,7 @@ def test_a_claim_sent_again_renews_the_execution_the_outage_let_expire(connectio
     assert connection.hget('rq:worker:w', 'state') == b'busy'
     assert connection.hgetall(f'rq:execution:{job.id}:e1').keys() == {
         b'id',
+        b'job_id',
         b'created_at',
         b'last_heartbeat',
         b'worker_name',

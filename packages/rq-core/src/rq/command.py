@@ -1,4 +1,5 @@
-"""Commands to workers, published on ``rq:pubsub:<worker_name>`` as JSON ``{"command": ...}``."""
+"""Commands to workers, published on ``rq:pubsub:<worker_name>`` as JSON ``{"command": ...}``:
+``shutdown``, ``kill-horse``, ``stop-job`` and rq 3.0's ``stop-execution``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._redis import keys
 from .exceptions import InvalidJobOperation
+from .executions import Execution
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -19,11 +21,13 @@ __all__ = [
     'handle_command',
     'handle_kill_worker_command',
     'handle_shutdown_command',
+    'handle_stop_execution_command',
     'handle_stop_job_command',
     'parse_payload',
     'send_command',
     'send_kill_horse_command',
     'send_shutdown_command',
+    'send_stop_execution_command',
     'send_stop_job_command',
 ]
 
@@ -69,6 +73,20 @@ def send_stop_job_command(connection: Redis, job_id: str, serializer: Any = None
     return send_command(connection, job.worker_name, 'stop-job', job_id=job_id)
 
 
+def send_stop_execution_command(connection: Redis, job_id: str, execution_id: str) -> int:
+    """Ask the worker running execution ``execution_id`` of ``job_id`` to stop it (the job ends
+    ``stopped``), as rq 3.0 does; the worker is the one the execution names.
+
+    Raises:
+        InvalidJobOperation: no such execution is running.
+    """
+    try:
+        execution = Execution.fetch(execution_id, job_id, connection)
+    except ValueError:
+        raise InvalidJobOperation('Execution is not running') from None
+    return send_command(connection, execution.worker_name, 'stop-execution', job_id=job_id, execution_id=execution_id)
+
+
 # -- the worker side ----------------------------------------------------------------------
 # ``worker`` is any worker object: these use ``get_current_job_id()``, ``horse_pid``,
 # ``kill_horse()``, ``_stopped_job_id`` and, when present, ``log``.
@@ -84,6 +102,8 @@ def handle_command(worker: Any, payload: dict[str, Any]) -> None:
     command = payload.get('command')
     if command == 'stop-job':
         handle_stop_job_command(worker, payload)
+    elif command == 'stop-execution':
+        handle_stop_execution_command(worker, payload)
     elif command == 'shutdown':
         handle_shutdown_command(worker)
     elif command == 'kill-horse':
@@ -116,3 +136,22 @@ def handle_stop_job_command(worker: Any, payload: dict[str, Any]) -> None:
         worker.kill_horse()
     else:
         _log(worker).info('Received command to stop job %s, which this worker is not running: ignored.', job_id)
+
+
+def handle_stop_execution_command(worker: Any, payload: dict[str, Any]) -> None:
+    """Stop the execution the payload names if the worker is running it (its job ends ``stopped``,
+    as with stop-job): the worker's ``request_stop_execution(execution_id)`` when it has one, else
+    a comparison with its ``execution``."""
+    job_id = payload.get('job_id', '')
+    execution_id = payload.get('execution_id', '')
+    request = getattr(worker, 'request_stop_execution', None)
+    if callable(request):
+        request(execution_id)
+        return
+    execution = getattr(worker, 'execution', None)
+    if execution_id and execution is not None and execution.id == execution_id:
+        _log(worker).info('Received command to stop execution %s of job %s: stopping it.', execution_id, job_id)
+        worker._stopped_job_id = execution.job_id
+        worker.kill_horse()
+    else:
+        _log(worker).warning('Not running execution %s, command ignored.', execution_id)

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._redis import codec, keys
+from ._redis import codec, keys, worker_ops
 from .utils import current_timestamp, now
 
 if TYPE_CHECKING:
@@ -17,7 +17,16 @@ if TYPE_CHECKING:
     from .job import Job
     from .registry import StartedJobRegistry
 
-__all__ = ['Execution', 'ExecutionRegistry', 'cleanup_execution', 'prepare_execution']
+__all__ = [
+    'WORKER_EXECUTIONS_KEY_TEMPLATE',
+    'Execution',
+    'ExecutionRegistry',
+    'cleanup_execution',
+    'prepare_execution',
+]
+
+#: The key of a worker's execution index (rq 3.0): ``.format(worker_name)``.
+WORKER_EXECUTIONS_KEY_TEMPLATE = keys.worker_executions_key('{0}')
 
 logger = logging.getLogger('rq.worker')
 
@@ -26,7 +35,9 @@ _BUSY = 'busy'
 
 
 class Execution:
-    """One run of a job: its hash holds ``id``, ``created_at``, ``last_heartbeat``, ``worker_name``."""
+    """One run of a job: its hash holds ``id``, ``job_id``, ``created_at``, ``last_heartbeat``,
+    ``worker_name``. A run by a worker is also a member ``<job_id>:<id>`` of that worker's execution
+    index (``rq:worker:<name>:executions``, rq 3.0's)."""
 
     def __init__(self, id: str, job_id: str, connection: Redis, worker_name: str = '') -> None:
         self.id = id
@@ -53,6 +64,11 @@ class Execution:
     def composite_key(self) -> str:
         """The started-registry member ``'<job_id>:<execution_id>'``."""
         return f'{self.job_id}:{self.id}'
+
+    @property
+    def worker_executions_key(self) -> str:
+        """The execution index of the worker running this execution."""
+        return keys.worker_executions_key(self.worker_name)
 
     @property
     def job(self) -> Job:
@@ -83,6 +99,8 @@ class Execution:
         self.restore(raw)  # type: ignore[arg-type]
 
     def restore(self, raw: dict[bytes, bytes]) -> None:
+        # (hashes written by rq 2.x have no job_id: the one the execution was looked up with stays)
+        self.job_id = codec.text(raw.get(b'job_id', b'')) or self.job_id
         created_at = codec.parse_epoch(raw.get(b'created_at'))
         heartbeat = codec.parse_epoch(raw.get(b'last_heartbeat'))
         self.created_at = created_at or self.created_at
@@ -92,6 +110,7 @@ class Execution:
     def serialize(self) -> dict[str, Any]:
         return {
             'id': self.id,
+            'job_id': self.job_id,
             'created_at': codec.format_epoch(self.created_at),
             'last_heartbeat': codec.format_epoch(self.last_heartbeat),
             'worker_name': self.worker_name,
@@ -100,13 +119,16 @@ class Execution:
     @classmethod
     def create(cls, job: Job, ttl: int, pipeline: Pipeline, worker_name: str | None = None) -> Execution:
         """A new execution of ``job`` by ``worker_name`` (default: the job's ``worker_name``): its hash
-        (EXPIRE ``ttl``), its entry in the job's executions set, and its member in the started
-        registry (scored now + ``ttl``)."""
+        (EXPIRE ``ttl``), its entry in the job's executions set, its member in the started registry
+        (scored now + ``ttl``) and, when a worker runs it, in that worker's execution index (which
+        then lives ``ttl`` + 60 s, as rq 3.0 sets it)."""
         name = worker_name if worker_name is not None else (job.worker_name or '')
         execution = cls(uuid.uuid4().hex, job.id, connection=job.connection, worker_name=name)
         execution.save(ttl, pipeline=pipeline)
         ExecutionRegistry(job.id, connection=job.connection).add(execution, ttl=ttl, pipeline=pipeline)
         job.started_job_registry.add_execution(execution, pipeline=pipeline, ttl=ttl)
+        if name:
+            worker_ops.index_execution(pipeline, name, job.id, execution.id, ttl)
         return execution
 
     def save(self, ttl: int, pipeline: Pipeline | None = None) -> None:
@@ -115,10 +137,13 @@ class Execution:
         client.expire(self.key, ttl)
 
     def delete(self, job: Job, pipeline: Pipeline | None = None) -> None:
-        """Remove the execution everywhere (hash, the job's executions set, the started registry)."""
+        """Remove the execution everywhere (hash, the job's executions set, the started registry, its
+        worker's execution index)."""
         client = pipeline if pipeline is not None else self.connection
         client.delete(self.key)
         client.zrem(keys.executions_key(self.job_id), self.id)
+        if self.worker_name:
+            worker_ops.end_execution(client, self.worker_name, self.job_id, self.id)
         job.started_job_registry.remove_execution(self, pipeline=pipeline)
 
     def heartbeat(self, started_job_registry: StartedJobRegistry, ttl: int, pipeline: Pipeline) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._jobs.liveness import kept_until, read_holder
 from ._jobs.outcome import handle_abandoned_job
-from ._redis import codec, keys, ops
+from ._redis import codec, keys, ops, worker_ops
 from ._redis import registries as zsets
 from ._redis.results_ops import failed_registry_score, registry_score
 from .defaults import DEFAULT_FAILURE_TTL, DEFAULT_JOB_MONITORING_INTERVAL
@@ -297,11 +297,18 @@ class StartedJobRegistry(BaseRegistry):
             job = None if job_id in handled else self._fetch_or_none(job_id)
             if job is None:
                 zsets.remove(self.connection, self.key, member)
+                if holder.worker_name:
+                    worker_ops.end_execution(self.connection, holder.worker_name, job_id, execution_id)
                 continue
             handled.add(job_id)
 
-            def forget(pipe: Pipeline, member: str = member) -> None:
+            # (the execution hash naming the worker may have expired with the entry: the job names it too)
+            dead_worker = holder.worker_name or job.worker_name or ''
+
+            def forget(pipe: Pipeline, member: str = member, worker_name: str = dead_worker) -> None:
                 zsets.remove(pipe, self.key, member)
+                if worker_name:  # (and out of the dead worker's execution index)
+                    worker_ops.end_execution(pipe, worker_name, *parse_composite_key(member))
 
             try:
                 handle_abandoned_job(

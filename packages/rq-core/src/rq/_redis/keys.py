@@ -93,6 +93,12 @@ def worker_key(name: str) -> str:
     return WORKER_PREFIX + name
 
 
+def worker_executions_key(name: str) -> str:
+    """The set of ``<job_id>:<execution_id>`` a worker is running (rq 3.0's execution index; 2.x
+    readers ignore it)."""
+    return f'{WORKER_PREFIX}{name}:executions'
+
+
 def workers_by_queue_key(queue_name: str) -> str:
     return f'rq:workers:{queue_name}'
 

@@ -73,6 +73,7 @@ def claim_job_call(
         *[keys.registry_key('started', name) for name in queue_names],
         keys.worker_key(worker_name),
         keys.SUSPENDED,
+        keys.worker_executions_key(worker_name),
     ]
     args = [
         len(queue_names),
@@ -156,7 +157,8 @@ def register_birth(
 
 
 def register_death(connection: Redis, worker_name: str, queue_names: Sequence[str], timestamp: str) -> None:
-    """Mark the worker dead (``death``, EXPIRE 60) and take it out of the worker sets."""
+    """Mark the worker dead (``death``, EXPIRE 60), take it out of the worker sets and delete its
+    execution index."""
     key = keys.worker_key(worker_name)
     with connection.pipeline() as pipe:
         pipe.srem(keys.WORKERS, key)
@@ -164,14 +166,69 @@ def register_death(connection: Redis, worker_name: str, queue_names: Sequence[st
             pipe.srem(keys.workers_by_queue_key(name), key)
         pipe.hset(key, 'death', timestamp)
         pipe.expire(key, 60)
+        pipe.delete(keys.worker_executions_key(worker_name))
         pipe.execute()
 
 
 def heartbeat(client: Redis | Pipeline, worker_name: str, ttl: int, timestamp: str) -> None:
-    """Keep the worker hash alive ``ttl`` more seconds and record ``last_heartbeat``."""
+    """Keep the worker hash (and its execution index, if any) alive ``ttl`` more seconds and record
+    ``last_heartbeat``: one round trip with a connection, or added to ``client``'s pipeline."""
     key = keys.worker_key(worker_name)
-    client.hset(key, 'last_heartbeat', timestamp)
-    client.expire(key, ttl)
+    if isinstance(client, Pipeline):
+        _heartbeat(client, key, worker_name, ttl, timestamp)
+        return
+    with client.pipeline(transaction=False) as pipe:
+        _heartbeat(pipe, key, worker_name, ttl, timestamp)
+        pipe.execute()
+
+
+def _heartbeat(pipe: Pipeline, key: str, worker_name: str, ttl: int, timestamp: str) -> None:
+    pipe.hset(key, 'last_heartbeat', timestamp)
+    pipe.expire(key, ttl)
+    pipe.expire(keys.worker_executions_key(worker_name), ttl)
+
+
+def end_execution(client: Redis | Pipeline, worker_name: str, job_id: str, execution_id: str) -> None:
+    """Take ``<job_id>:<execution_id>`` out of the worker's execution index (the run is over)."""
+    client.srem(keys.worker_executions_key(worker_name), f'{job_id}:{execution_id}')
+
+
+def index_execution(client: Redis | Pipeline, worker_name: str, job_id: str, execution_id: str, ttl: int) -> None:
+    """Add ``<job_id>:<execution_id>`` to the worker's execution index, which then lives ``ttl`` + 60 s
+    (rq 3.0's rule at an execution's creation; the worker's heartbeats renew it)."""
+    key = keys.worker_executions_key(worker_name)
+    client.sadd(key, f'{job_id}:{execution_id}')
+    client.expire(key, ttl + 60)
+
+
+def execution_count(connection: Redis, worker_name: str) -> int:
+    """How many executions the worker's execution index holds."""
+    return int(connection.scard(keys.worker_executions_key(worker_name)))
+
+
+def read_executions(connection: Redis, worker_name: str) -> list[tuple[str, str, RawHash]]:
+    """The worker's running executions, from its execution index: ``(job id, execution id, raw
+    execution hash)`` each. Members whose execution hash is gone (expired) are removed from the
+    index and left out."""
+    index_key = keys.worker_executions_key(worker_name)
+    members = sorted(codec.texts(connection.smembers(index_key)))
+    found: list[tuple[str, str, RawHash]] = []
+    if not members:
+        return found
+    pairs = [member.rsplit(':', 1) for member in members]
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id, execution_id in pairs:
+            pipe.hgetall(keys.execution_key(job_id, execution_id))
+        replies = pipe.execute()
+    stale = []
+    for member, (job_id, execution_id), raw in zip(members, pairs, replies, strict=True):
+        if raw:
+            found.append((job_id, execution_id, raw))
+        else:
+            stale.append(member)
+    if stale:
+        connection.srem(index_key, *stale)
+    return found
 
 
 def set_fields(client: Redis | Pipeline, worker_name: str, mapping: Mapping[str, Any]) -> None:
@@ -204,7 +261,8 @@ def execution_heartbeat(
     working_seconds: float,
 ) -> None:
     """Say a running job is alive for ``ttl`` more seconds: worker hash, execution hash, started
-    registry (only if the entry is still there), the job's executions and ``last_heartbeat``.
+    registry (only if the entry is still there), the job's executions, the worker's execution index
+    and ``last_heartbeat``.
 
     The started score is the exact moment (``epoch``) + ttl, as claim_job.lua writes it: floored
     to the second it could expire up to a second early, before the next heartbeat is due."""
@@ -219,6 +277,7 @@ def execution_heartbeat(
     pipe.zadd(keys.registry_key('started', queue_name), {f'{job_id}:{execution_id}': started_score}, xx=True)
     pipe.zadd(keys.executions_key(job_id), {execution_id: now_score + ttl + 60})
     pipe.expire(keys.executions_key(job_id), expire_ttl + 60)
+    pipe.expire(keys.worker_executions_key(worker_name), expire_ttl + 60)
     scripts.queue(pipe, 'hset_if_exists', [keys.job_key(job_id)], ['last_heartbeat', timestamp])
 
 
@@ -307,6 +366,7 @@ def finish_job_call(
         keys.dependents_key(job_id),
         keys.dependencies_key(job_id),
         keys.QUEUES,
+        keys.worker_executions_key(worker_name),
     ]
     score = '+inf' if finished_score == float('inf') else finished_score
     args: list[Any] = [
@@ -401,19 +461,21 @@ def hand_back_claim(connection: Redis, queue_name: str, job_id: str, execution_i
         keys.execution_key(job_id, execution_id),
         keys.executions_key(job_id),
         keys.worker_key(worker_name),
+        keys.worker_executions_key(worker_name),
     ]
     return bool(scripts.call('hand_back_claim', connection, script_keys, [job_id, execution_id]))
 
 
 def let_go_of_execution(connection: Redis, job_id: str, execution_id: str, worker_name: str) -> None:
     """Let go of a run whose outcome Redis refused to record, even its failure: its execution hash,
-    its entry in the job's executions and the worker hash's ``current_job`` are deleted (DEL, ZREM
-    and HDEL only free memory: Redis accepts them when out of memory). Its started entry stays and
-    expires, no longer renewed; as no live worker is named for it any more, the job is then failed
-    (or retried) as abandoned by whichever worker looks first. (Not a MULTI: out of memory, Redis
-    refuses every command queued in a transaction.)"""
+    its entry in the job's executions and in the worker's execution index, and the worker hash's
+    ``current_job`` are deleted (DEL, ZREM, SREM and HDEL only free memory: Redis accepts them when
+    out of memory). Its started entry stays and expires, no longer renewed; as no live worker is
+    named for it any more, the job is then failed (or retried) as abandoned by whichever worker
+    looks first. (Not a MULTI: out of memory, Redis refuses every command queued in a transaction.)"""
     with connection.pipeline(transaction=False) as pipe:
         pipe.delete(keys.execution_key(job_id, execution_id))
         pipe.zrem(keys.executions_key(job_id), execution_id)
+        end_execution(pipe, worker_name, job_id, execution_id)
         pipe.hdel(keys.worker_key(worker_name), 'current_job')
         pipe.execute()

@@ -130,6 +130,7 @@ def record(claimed: Claimed, outcome: Outcome, runner_name: str) -> str:
 
     def forget_runner(pipe: Pipeline) -> None:
         pipe.delete(keys.worker_key(runner_name))
+        worker_ops.end_execution(pipe, runner_name, job.id, execution.id)
 
     common: dict[str, Any] = {'worker_name': runner_name, 'execution': execution, 'extra': forget_runner}
     if outcome.status == FINISHED:

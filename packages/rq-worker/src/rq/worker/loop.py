@@ -28,6 +28,7 @@ from rq.suspension import is_suspended
 from rq.utils import current_timestamp, get_version, now
 
 from . import recording
+from .execution_index import ExecutionIndex
 from .hooks import JobHooks
 from .identity import DequeueStrategy, WorkerIdentity, WorkerStatus
 from .job_log import log_claim_handed_back, log_closing
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 Claimed = tuple['Job', 'Queue', Execution]
 
 
-class BaseWorker(JobHooks, UpstreamWorkerAPI, ShutdownHandling, WorkerIdentity):
+class BaseWorker(JobHooks, UpstreamWorkerAPI, ExecutionIndex, ShutdownHandling, WorkerIdentity):
     """A worker: takes jobs from its queues, in priority order, and runs them (subclasses say how)."""
 
     _unanswered_claim: str | None = None  # the execution id of a claim sent without a reply yet

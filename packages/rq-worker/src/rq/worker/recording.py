@@ -83,6 +83,7 @@ def record(worker: Any, job: Job, queue: Queue, execution: Execution, result: Ru
 
     def count(pipe: Pipeline) -> None:
         worker_ops.count_outcome(pipe, worker.name, succeeded, working_seconds)
+        worker_ops.end_execution(pipe, worker.name, job.id, execution.id)
 
     job.worker_name = worker.name
     job.started_at = job.started_at or result.started_at
@@ -224,6 +225,7 @@ def _record_refusal(
 
     def count(pipe: Pipeline) -> None:
         worker_ops.count_outcome(pipe, worker.name, False, working_seconds)
+        worker_ops.end_execution(pipe, worker.name, job.id, execution.id)
 
     delays = iter(REFUSAL_RETRY_DELAYS)
     while True:

@@ -207,12 +207,15 @@ class UpstreamWorkerAPI:
         self.total_working_time = float(raw[2] or 0)
 
     def cleanup_execution(self, job: Job, pipeline: Any) -> None:
-        """Remove the job's execution (its started entry and hash) in ``pipeline``."""
+        """Remove the job's execution (its started entry, hash and member of the worker's execution
+        index) in ``pipeline``."""
         queue = next((q for q in self.queues if q.name == job.origin), None) or Queue(
             job.origin, connection=self.connection
         )
         execution = self.execution if self.execution is not None and self.execution.job_id == job.id else None
         cleanup_execution(job, queue, pipeline, execution)
+        if execution is not None:
+            worker_ops.end_execution(pipeline, self.name, job.id, execution.id)
         self.execution = None
 
     # -- commands ---------------------------------------------------------------------------

@@ -7,6 +7,8 @@
 -- KEYS[n+1 .. 2n]     rq:wip:<q>           their started registries
 -- KEYS[2n+1]          rq:worker:<name>     the worker hash
 -- KEYS[2n+2]          rq:suspended         when it exists, nothing is claimed
+-- KEYS[2n+3]          rq:worker:<name>:executions   the worker's execution index (rq 3.0's): the
+--                     claimed '<job_id>:<execution_id>' is added, EXPIRE ttl rounded up + 60
 --
 -- ARGV[1]  n, the number of queues
 -- ARGV[2]  worker name
@@ -34,7 +36,8 @@
 --
 -- Repeating a call is safe: when a job is already started under this execution id (the first call
 -- applied but its reply was lost, and the client sent it again), that same job is returned again,
--- its execution renewed (started entry, execution hash, worker hash), and nothing else is taken.
+-- its execution renewed (started entry, execution hash, worker hash, execution index), and nothing
+-- else is taken.
 -- The job is found through the worker hash's current_job or, for a call marked as sent again
 -- (ARGV[11]) and whenever the worker hash is gone, by its execution id in the started registries
 -- (a scan, never on a live worker's ordinary claim): the worker hash lives only one heartbeat ttl
@@ -57,6 +60,13 @@ local now = tonumber(ARGV[6])
 local moment = tonumber(ARGV[5])
 local ttl = tonumber(ARGV[7])
 local expire_ttl = math.ceil(ttl)
+local index_key = KEYS[2 * n + 3]
+
+-- The worker's execution index, as rq 3.0 readers look for it (get_current_executions()).
+local function index_execution(job_id)
+    redis.call('SADD', index_key, job_id .. ':' .. ARGV[3])
+    redis.call('EXPIRE', index_key, expire_ttl + 60)
+end
 
 -- The claim of this execution applied already (queue index i, job job_id): renew what a heartbeat
 -- renews, and what may have expired meanwhile, and return the same job.
@@ -65,11 +75,13 @@ local function taken_again(i, job_id)
     redis.call('ZADD', KEYS[n + i], 'XX', moment + ttl, job_id .. ':' .. execution_id)
     local execution_key = ARGV[9] .. job_id .. ':' .. execution_id
     redis.call('HSETNX', execution_key, 'created_at', ARGV[5])
-    redis.call('HSET', execution_key, 'id', execution_id, 'last_heartbeat', ARGV[5], 'worker_name', ARGV[2])
+    redis.call('HSET', execution_key, 'id', execution_id, 'job_id', job_id, 'last_heartbeat', ARGV[5], 'worker_name',
+        ARGV[2])
     redis.call('EXPIRE', execution_key, expire_ttl)
     local executions_key = ARGV[10] .. job_id
     redis.call('ZADD', executions_key, now + ttl + 60, execution_id)
     redis.call('EXPIRE', executions_key, expire_ttl + 60)
+    index_execution(job_id)
     redis.call('HSET', worker_key, 'state', 'busy', 'current_job', job_id, 'last_heartbeat', ARGV[4])
     redis.call('EXPIRE', worker_key, expire_ttl)
     return {i, job_id, packed_hash(ARGV[8] .. job_id)}
@@ -119,12 +131,13 @@ for i = 1, n do
             redis.call('PERSIST', job_key)
             redis.call('ZADD', KEYS[n + i], moment + ttl, job_id .. ':' .. execution_id)
             local execution_key = ARGV[9] .. job_id .. ':' .. execution_id
-            redis.call('HSET', execution_key, 'id', execution_id, 'created_at', ARGV[5], 'last_heartbeat', ARGV[5],
-                'worker_name', ARGV[2])
+            redis.call('HSET', execution_key, 'id', execution_id, 'job_id', job_id, 'created_at', ARGV[5],
+                'last_heartbeat', ARGV[5], 'worker_name', ARGV[2])
             redis.call('EXPIRE', execution_key, expire_ttl)
             local executions_key = ARGV[10] .. job_id
             redis.call('ZADD', executions_key, now + ttl + 60, execution_id)
             redis.call('EXPIRE', executions_key, expire_ttl + 60)
+            index_execution(job_id)
             redis.call('HSET', worker_key, 'state', 'busy', 'current_job', job_id, 'current_job_working_time', '0',
                 'last_heartbeat', ARGV[4])
             redis.call('EXPIRE', worker_key, expire_ttl)

@@ -13,6 +13,7 @@
 -- KEYS[8]  rq:job:<id>:dependents
 -- KEYS[9]  rq:job::<id>:dependencies
 -- KEYS[10] rq:queues
+-- KEYS[11] rq:worker:<name>:executions   (the worker's execution index: '<id>:<execution_id>' is removed)
 --
 -- ARGV[1]  job id
 -- ARGV[2]  execution id
@@ -45,6 +46,14 @@ local function count_for_worker()
     redis.call('HDEL', KEYS[7], 'current_job')
 end
 
+-- The end of this execution, wherever the call ends: its hash, its entry in the job's executions
+-- and in the worker's execution index.
+local function end_execution()
+    redis.call('DEL', KEYS[5])
+    redis.call('ZREM', KEYS[6], ARGV[2])
+    redis.call('SREM', KEYS[11], job_id .. ':' .. ARGV[2])
+end
+
 -- Whether the job's results hold one of this execution (the stream is short: MAXLEN ~ ARGV[9]).
 local function recorded_before()
     for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+')) do
@@ -63,6 +72,7 @@ end
 -- worker was cut off from Redis for longer than its entry lived); the result is kept all the same.
 if not redis.call('ZSCORE', KEYS[4], job_id .. ':' .. ARGV[2]) then
     if redis.call('EXISTS', KEYS[1]) == 0 or recorded_before() then
+        redis.call('SREM', KEYS[11], job_id .. ':' .. ARGV[2])
         return 2
     end
     local stream_ttl = redis.call('TTL', KEYS[2])
@@ -75,8 +85,7 @@ if not redis.call('ZSCORE', KEYS[4], job_id .. ':' .. ARGV[2]) then
     if stream_ttl == -2 and ttl > 0 then
         redis.call('EXPIRE', KEYS[2], ttl)
     end
-    redis.call('DEL', KEYS[5])
-    redis.call('ZREM', KEYS[6], ARGV[2])
+    end_execution()
     count_for_worker()
     return 3
 end
@@ -102,8 +111,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
     recorded = 1
 end
 
-redis.call('DEL', KEYS[5])
-redis.call('ZREM', KEYS[6], ARGV[2])
+end_execution()
 redis.call('ZREM', KEYS[4], job_id .. ':' .. ARGV[2])
 count_for_worker()
 return recorded

@@ -1,7 +1,7 @@
 -- hand_back_claim.lua: undo a claim whose job the worker will not run (the claim was sent together
 -- with the previous job's recording, and Redis refused that recording). The job goes back to the
 -- front of its queue, queued, as if the claim had never taken it: its started entry, its execution
--- and the worker hash's current_job are removed.
+-- (also in the worker's execution index) and the worker hash's current_job are removed.
 --
 -- KEYS[1]  rq:queue:<q>
 -- KEYS[2]  rq:wip:<q>
@@ -9,6 +9,7 @@
 -- KEYS[4]  rq:execution:<id>:<execution_id>
 -- KEYS[5]  rq:executions:<id>
 -- KEYS[6]  rq:worker:<name>
+-- KEYS[7]  rq:worker:<name>:executions
 --
 -- ARGV[1]  job id
 -- ARGV[2]  execution id of the claim
@@ -28,6 +29,7 @@ if redis.call('ZREM', KEYS[2], member) == 0 then
 end
 redis.call('DEL', KEYS[4])
 redis.call('ZREM', KEYS[5], ARGV[2])
+redis.call('SREM', KEYS[7], member)
 if redis.call('EXISTS', KEYS[3]) == 1 then
     redis.call('HDEL', KEYS[3], 'started_at', 'last_heartbeat', 'worker_name')
     redis.call('HSET', KEYS[3], 'status', 'queued')
