@@ -152,7 +152,7 @@ class Execution:
         pipeline.hset(self.key, 'last_heartbeat', codec.format_epoch(self.last_heartbeat))
         pipeline.expire(self.key, ttl)
         started_job_registry.add_execution(self, pipeline=pipeline, ttl=ttl, xx=True)
-        ExecutionRegistry(self.job_id, connection=self.connection).add(self, ttl=ttl, pipeline=pipeline)
+        ExecutionRegistry(self.job_id, connection=self.connection).add(self, ttl=ttl, pipeline=pipeline, xx=True)
 
 
 class ExecutionRegistry:
@@ -165,8 +165,9 @@ class ExecutionRegistry:
         self.connection = connection
         self.key = self.key_template.format(job_id)
 
-    def add(self, execution: Execution, ttl: int, pipeline: Pipeline) -> None:
-        pipeline.zadd(self.key, {execution.id: current_timestamp() + ttl + 60})
+    def add(self, execution: Execution, ttl: int, pipeline: Pipeline, xx: bool = False) -> None:
+        """Score ``execution`` now + ``ttl`` + 60 s; with ``xx`` only an existing member is updated."""
+        pipeline.zadd(self.key, {execution.id: current_timestamp() + ttl + 60}, xx=xx)
         pipeline.expire(self.key, ttl + 60)
 
     def remove(self, execution: Execution, pipeline: Pipeline) -> None:

@@ -24,6 +24,8 @@ class Group:
 
     REDIS_GROUP_NAME_PREFIX = keys.GROUP_PREFIX
     REDIS_GROUP_KEY = keys.GROUPS
+    #: The lock that lets one worker at a time clean every group (rq 3.0's ``rq:clean_groups``).
+    REDIS_GROUP_CLEANING_KEY = keys.PREFIX + 'clean_groups'
 
     def __init__(self, connection: Redis, name: str | None = None) -> None:
         """A group named ``name`` (default: a new uuid4 hex); names follow the job id rules.
@@ -116,6 +118,12 @@ class Group:
             pipe.delete(self.key)
             pipe.srem(keys.GROUPS, self.name)
             pipe.execute()
+
+    @classmethod
+    def acquire_maintenance_lock(cls, connection: Redis, timeout: int) -> bool:
+        """Take the group-cleaning lock for ``timeout`` seconds (SET NX EX); True when taken. It is
+        never released: it expires, so groups are cleaned at most once a window by all workers."""
+        return bool(connection.set(cls.REDIS_GROUP_CLEANING_KEY, 1, nx=True, ex=timeout))
 
     @classmethod
     def clean_registries(cls, connection: Redis) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     'import_worker_class',
     'is_nonstring_iterable',
     'logger',
+    'missing_keys',
     'normalize_config_path',
     'now',
     'parse_composite_key',
@@ -235,6 +236,18 @@ def split_list(a_list: Sequence[_T], segment_size: int) -> Iterator[Sequence[_T]
     """Consecutive slices of ``a_list`` of at most ``segment_size`` items."""
     for start in range(0, len(a_list), segment_size):
         yield a_list[start : start + segment_size]
+
+
+def missing_keys(connection: Redis, keys: Sequence[str]) -> list[str]:
+    """The ``keys`` that do not exist. One multi-key EXISTS answers when all exist (the usual
+    case); otherwise each key is checked on its own, in one pipeline."""
+    if not keys or connection.exists(*keys) == len(keys):
+        return []
+    with connection.pipeline() as pipeline:
+        for key in keys:
+            pipeline.exists(key)
+        found = pipeline.execute()
+    return [key for key, exists in zip(keys, found, strict=True) if not exists]
 
 
 def truncate_long_string(data: str, max_length: int | None = None) -> str:

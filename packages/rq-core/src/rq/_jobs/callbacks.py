@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import callbacks
 from ..defaults import CALLBACK_TIMEOUT
 from .options import load_callback
 from .status import JobStatus
@@ -48,20 +49,15 @@ class JobCallbacksMixin:
     def stopped_callback_timeout(self) -> int:
         return self._stopped_callback_timeout or CALLBACK_TIMEOUT
 
+    # rq 2.x's methods; rq 3.0 moved them to :mod:`rq.callbacks`, which these delegate to.
     def execute_success_callback(self, death_penalty_class: type[BaseDeathPenalty], result: Any) -> None:
-        if self._success_callback_name:
-            with death_penalty_class(self.success_callback_timeout, job_id=self.id):
-                self.success_callback(self, self.connection, result)
+        callbacks.execute_success_callback(self, death_penalty_class, result)  # type: ignore[arg-type]
 
     def execute_failure_callback(self, death_penalty_class: type[BaseDeathPenalty], *exc_info: Any) -> None:
-        if self._failure_callback_name:
-            with death_penalty_class(self.failure_callback_timeout, job_id=self.id):
-                self.failure_callback(self, self.connection, *exc_info)
+        callbacks.execute_failure_callback(self, death_penalty_class, *exc_info)  # type: ignore[arg-type]
 
     def execute_stopped_callback(self, death_penalty_class: type[BaseDeathPenalty]) -> None:
-        if self._stopped_callback_name:
-            with death_penalty_class(self.stopped_callback_timeout, job_id=self.id):
-                self.stopped_callback(self, self.connection)
+        callbacks.execute_stopped_callback(self, death_penalty_class)  # type: ignore[arg-type]
 
     def send_webhooks(self, status: str | JobStatus, *, exc_string: str | None = None) -> None:
         from ..webhook import send_webhooks

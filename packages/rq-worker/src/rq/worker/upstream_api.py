@@ -14,6 +14,7 @@ from rq._jobs.outcome import cleanup_execution
 from rq._redis import codec, worker_ops
 from rq.command import handle_command, parse_payload
 from rq.exceptions import StopRequested
+from rq.group import Group
 from rq.queue import Queue
 from rq.utils import get_version, now
 
@@ -57,6 +58,7 @@ class UpstreamWorkerAPI:
         _stop_requested: bool
         _ordered_queues: list[Queue]
         _redis_version: tuple[int, ...]
+        maintenance_interval: int
 
         def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None: ...
         def claim(self) -> Any: ...
@@ -93,6 +95,13 @@ class UpstreamWorkerAPI:
         workers, put back ids stuck in an intermediate list, and prune groups."""
         self._maintenance().clean_queues()
         self.last_cleaned_at = now()
+
+    def clean_group_registries(self) -> None:
+        """rq 3.0's group maintenance: prune every group, unless another worker did within this
+        maintenance interval (the lock ``rq:clean_groups`` expires just before the next one)."""
+        if Group.acquire_maintenance_lock(self.connection, max(int(self.maintenance_interval) - 1, 1)):
+            self.log.info('cleaning group registries')
+            Group.clean_registries(self.connection)
 
     def _maintenance(self) -> Maintenance:
         maintenance: Maintenance | None = getattr(self, 'maintenance', None)
