@@ -46,11 +46,12 @@ def test_decorated_function_still_callable(connection: redis.Redis) -> None:
     assert connection.keys('rq:*') == []
 
 
-def test_result_ttl_500_written_explicitly(connection: redis.Redis) -> None:
+def test_result_ttl_not_written_by_default(connection: redis.Redis) -> None:
+    """RQ 3.0: the decorator's result_ttl defaults to None, so the worker's default applies."""
     add = job('default', connection=connection)(rqtest_jobs.add)
     enqueued = add.delay(1)  # type: ignore[attr-defined]
-    assert connection.hget(enqueued.key, 'result_ttl') == b'500'
-    assert Job.fetch(enqueued.id, connection=connection).result_ttl == 500
+    assert connection.hget(enqueued.key, 'result_ttl') is None
+    assert Job.fetch(enqueued.id, connection=connection).result_ttl is None
 
 
 def test_options(connection: redis.Redis) -> None:
@@ -166,7 +167,7 @@ def test_other_kwargs_reach_the_function(connection: redis.Redis) -> None:
     enqueued = function.delay(timeout=5, ttl=7, description='to the function', result_ttl=3)  # type: ignore[attr-defined]
     assert enqueued.return_value() == {'timeout': 5, 'ttl': 7, 'description': 'to the function', 'result_ttl': 3}
     # the decorator's own options are unaffected
-    assert enqueued.result_ttl == 500
+    assert enqueued.result_ttl is None
     assert enqueued.ttl is None
 
 

@@ -312,7 +312,7 @@ def test_delete_queued_job(queue: Queue) -> None:
         Job.fetch(job.id, connection=connection)
 
 
-def test_delete_removes_everything_but_results(queue: Queue) -> None:
+def test_delete_removes_everything(queue: Queue) -> None:
     connection = queue.connection
     group = Group.create(connection, name='g1')
     parent = group.enqueue_many(queue, [Queue.prepare_data(say_hello, job_id='parent')])[0]
@@ -338,8 +338,8 @@ def test_delete_removes_everything_but_results(queue: Queue) -> None:
     assert connection.zcard('rq:wip:default') == 0
     assert parent not in FailedJobRegistry(queue=queue)
     assert not connection.sismember('rq:group:g1', 'parent')
-    # the results stream is kept (it expires on its own)
-    assert connection.exists('rq:results:parent')
+    # the results stream goes too (RQ 3.0; RQ 2.x left it to expire)
+    assert not connection.exists('rq:results:parent')
     # the dependent keeps existing
     assert Job.exists('job', connection)
 
@@ -438,8 +438,9 @@ def test_queue_empty(queue: Queue) -> None:
     for job in jobs:
         assert not connection.exists(job.key)
     assert not connection.exists(parent.dependents_key)
-    # what RQ leaves behind: registries, results streams, deferred jobs and dependency sets
-    assert connection.exists(f'rq:results:{parent.id}')
+    # the results streams go too (RQ 3.0); what RQ leaves behind: registries, deferred jobs and
+    # dependency sets
+    assert not connection.exists(f'rq:results:{parent.id}')
     assert connection.zscore('rq:finished:default', 'x') is not None
     assert Job.exists(child.id, connection)
     assert connection.exists(child.dependencies_key)

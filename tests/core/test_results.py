@@ -461,14 +461,12 @@ def test_execution_registry(connection: redis.Redis, job: Job, execution: Execut
     assert connection.zcard('rq:wip:default') == 0
 
 
-def test_job_delete_removes_executions_but_keeps_results(
-    connection: redis.Redis, job: Job, execution: Execution
-) -> None:
+def test_job_delete_removes_executions_and_results(connection: redis.Redis, job: Job, execution: Execution) -> None:
     Result.create(job, Result.Type.SUCCESSFUL, ttl=100, return_value=1)
     job.delete()
     assert connection.exists(job.key, execution.key, 'rq:executions:rjob') == 0
     assert connection.zscore('rq:wip:default', execution.composite_key) is None
-    assert connection.exists('rq:results:rjob') == 1
+    assert connection.exists('rq:results:rjob') == 0  # RQ 3.0 deletes the results stream with the job
 
 
 def test_execution_create_with_worker_name_and_refresh(connection: redis.Redis, job: Job) -> None:

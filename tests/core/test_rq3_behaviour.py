@@ -1,9 +1,12 @@
-"""rq 3.0's module layout in rq-core: ``rq.callbacks``, ``rq.job_lifecycle``, ``rq.utils.missing_keys``,
-the group-cleaning lock, ``ExecutionRegistry.add(xx=)``. Core only: no worker is imported here."""
+"""rq 3.0's module layout and behaviour changes, in rq-core: ``rq.callbacks``, ``rq.job_lifecycle``,
+``rq.utils.missing_keys``, the group-cleaning lock, ``ExecutionRegistry.add(xx=)``; result streams
+deleted with their jobs, ``get_job_ids(length=0)``, duplicate ids in ``enqueue_many``, the ``@job``
+defaults and a returned ``Retry``'s ``enqueue_at_front``. Core only: no worker is imported here."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -13,13 +16,16 @@ import redis
 import rq
 import rq.job
 import rqtest_jobs
-from rq import Callback, Queue
+import rqtest_jobs_lifecycle
+from rq import Callback, Queue, Retry
+from rq._jobs.outcome import record_retry_by_return
 from rq.callbacks import execute_failure_callback, execute_stopped_callback, execute_success_callback
+from rq.decorators import job
 from rq.executions import Execution, ExecutionRegistry
 from rq.group import Group
 from rq.job import Job, JobStatus
 from rq.job_lifecycle import call_exception_handlers, format_exc_info, record_job_failure
-from rq.registry import FailedJobRegistry
+from rq.registry import FailedJobRegistry, FinishedJobRegistry
 from rq.results import Result
 from rq.timeouts import TimerDeathPenalty
 from rq.utils import missing_keys
@@ -35,6 +41,11 @@ def _exc_info(message: str = 'boom') -> tuple[Any, Any, Any]:
         raise ValueError(message)
     except ValueError:
         return sys.exc_info()
+
+
+def _add_result(connection: redis.Redis, enqueued: Job) -> None:
+    Result.create(enqueued, Result.Type.SUCCESSFUL, 500, return_value=3)
+    assert connection.exists(f'rq:results:{enqueued.id}')
 
 
 # -- rq.callbacks ------------------------------------------------------------------------------------
@@ -198,3 +209,108 @@ def test_execution_restore_and_hash(connection: redis.Redis) -> None:
     assert execution.worker_name == 'w1'
     assert execution.job_id == 'job-1'  # rq 2.x hashes have no job_id
     assert {execution, Execution('e1', 'job-1', connection)} == {execution}
+
+
+# -- result streams go with their jobs ---------------------------------------------------------------
+
+
+def test_job_delete_deletes_the_result_stream(connection: redis.Redis, queue: Queue) -> None:
+    enqueued = queue.enqueue(rqtest_jobs.add, 1)
+    _add_result(connection, enqueued)
+    enqueued.delete()
+    assert not connection.exists(f'rq:results:{enqueued.id}')
+    assert not connection.exists(enqueued.key)
+
+
+def test_registry_delete_job_deletes_the_result_stream(connection: redis.Redis, queue: Queue) -> None:
+    enqueued = queue.enqueue(rqtest_jobs.add, 1)
+    registry = FinishedJobRegistry(queue=queue)
+    registry.add(enqueued, ttl=100)
+    _add_result(connection, enqueued)
+    registry.remove(enqueued, delete_job=True)
+    assert not connection.exists(f'rq:results:{enqueued.id}')
+
+
+def test_queue_empty_deletes_the_result_streams(connection: redis.Redis, queue: Queue) -> None:
+    jobs = [queue.enqueue(rqtest_jobs.add, n) for n in range(3)]
+    for enqueued in jobs:
+        _add_result(connection, enqueued)
+    other = Queue('other', connection=connection).enqueue(rqtest_jobs.add, 9)
+    _add_result(connection, other)
+    assert queue.empty() == 3
+    for enqueued in jobs:
+        assert not connection.exists(f'rq:results:{enqueued.id}', enqueued.key)
+    assert connection.exists(f'rq:results:{other.id}')
+
+
+# -- get_job_ids(length=0), enqueue_many duplicates --------------------------------------------------
+
+
+def test_get_job_ids_length_zero_is_empty(queue: Queue) -> None:
+    ids = [queue.enqueue(rqtest_jobs.add, n).id for n in range(3)]
+    assert queue.get_job_ids(length=0) == []
+    assert queue.get_job_ids(1, 0) == []
+    assert queue.get_jobs(length=0) == []
+    assert queue.get_job_ids(length=2) == ids[:2]
+    assert queue.get_job_ids(1) == ids[1:]
+
+
+def test_enqueue_many_refuses_duplicate_ids(connection: redis.Redis, queue: Queue) -> None:
+    datas = [
+        Queue.prepare_data(rqtest_jobs.add, (1,), job_id='same'),
+        Queue.prepare_data(rqtest_jobs.add, (2,), job_id='other'),
+        Queue.prepare_data(rqtest_jobs.add, (3,), job_id='same'),
+    ]
+    with pytest.raises(ValueError, match=re.escape("Job ID 'same' appears more than once in enqueue_many()")):
+        queue.enqueue_many(iter(datas))
+    assert connection.keys('rq:*') == []
+    unnamed = queue.enqueue_many(Queue.prepare_data(rqtest_jobs.add, (n,)) for n in range(2))
+    assert len({j.id for j in unnamed}) == 2
+
+
+# -- @job defaults -----------------------------------------------------------------------------------
+
+
+def test_decorator_writes_no_result_ttl_by_default(connection: redis.Redis) -> None:
+    enqueued = job('default', connection=connection)(rqtest_jobs.add).delay(1)  # type: ignore[attr-defined]
+    assert connection.hget(enqueued.key, 'result_ttl') is None
+    assert Job.fetch(enqueued.id, connection=connection).result_ttl is None
+    explicit = job('default', connection=connection, result_ttl=20)(rqtest_jobs.add).delay(1)  # type: ignore[attr-defined]
+    assert connection.hget(explicit.key, 'result_ttl') == b'20'
+
+
+def test_decorator_at_front_false_overrides_true(queue: Queue) -> None:
+    add = job(queue, at_front=True)(rqtest_jobs.add)
+    back = queue.enqueue(rqtest_jobs.add, 0)
+    front = add.delay(1)  # type: ignore[attr-defined]
+    last = add.delay(2, at_front=False)  # type: ignore[attr-defined]
+    still_front = add.delay(3, at_front=None)  # type: ignore[attr-defined]
+    assert queue.get_job_ids() == [still_front.id, front.id, back.id, last.id]
+
+
+def test_decorator_falsy_depends_on_keeps_the_decorators(queue: Queue) -> None:
+    parent = queue.enqueue(rqtest_jobs.say_hello)
+    add = job(queue, depends_on=parent)(rqtest_jobs.add)
+    assert add.delay(1, depends_on=None).dependency_ids == [parent.id]  # type: ignore[attr-defined]
+    assert add.delay(1, depends_on=[]).dependency_ids == [parent.id]  # type: ignore[attr-defined]
+
+
+# -- a returned Retry ------------------------------------------------------------------------------
+
+
+def test_returned_retry_enqueue_at_front(connection: redis.Redis, queue: Queue) -> None:
+    """What a worker records when the function returned ``Retry(..., enqueue_at_front=True)``."""
+    enqueued = queue.enqueue(rqtest_jobs_lifecycle.return_kwargs)
+    other = queue.enqueue(rqtest_jobs.add, 1)
+    connection.lrem(queue.key, 1, enqueued.id)  # (as a worker's claim does)
+    assert record_retry_by_return(enqueued, queue, Retry(max=2, enqueue_at_front=True)) is True
+    assert queue.get_job_ids() == [enqueued.id, other.id]
+    assert connection.hget(enqueued.key, 'enqueue_at_front_on_retry') == b'1'
+
+
+def test_returned_retry_scheduled_keeps_at_front_for_when_it_is_due(connection: redis.Redis, queue: Queue) -> None:
+    enqueued = queue.enqueue(rqtest_jobs_lifecycle.return_kwargs)
+    connection.lrem(queue.key, 1, enqueued.id)
+    assert record_retry_by_return(enqueued, queue, Retry(max=2, interval=60, enqueue_at_front=True)) is True
+    assert enqueued.get_status(refresh=True) == JobStatus.SCHEDULED
+    assert connection.hget(enqueued.key, 'enqueue_at_front_on_retry') == b'1'

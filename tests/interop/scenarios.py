@@ -57,7 +57,8 @@ SCENARIOS = {
     "    q.enqueue_many([Queue.prepare_data(add, (1,), job_id='m1'), Queue.prepare_data(add, (2,), job_id='m2',"
     ' result_ttl=10)], pipeline=pipe)\n'
     '    pipe.execute()',
-    'decorator': "f = job_decorator('default', connection=conn, timeout=5)(rqtest_jobs.add)\nf.delay(5, job_id='d1')",
+    'decorator': "f = job_decorator('default', connection=conn, timeout=5, result_ttl=500)(rqtest_jobs.add)\n"
+    "f.delay(5, job_id='d1')",  # (2.12 writes its default 500; 3.0 and rq-core write none: test_rq3_behaviour.py)
     'unique': "q.enqueue(add, 1, job_id='u1', unique=True)",
     'other_queue_and_default_timeout': "Queue('low', connection=conn, default_timeout='10m')"
     ".enqueue(add, 1, job_id='j1')",

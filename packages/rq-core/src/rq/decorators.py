@@ -6,7 +6,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 
-from .defaults import DEFAULT_RESULT_TTL
 from .queue import Queue
 
 if TYPE_CHECKING:
@@ -20,8 +19,10 @@ __all__ = ['job']
 class job:
     """Decorate a function so that ``f.delay(*args, **kwargs)`` enqueues it on ``queue``.
 
-    At call time, ``depends_on``, ``job_id`` and ``at_front`` may be overridden; every other keyword
-    goes to the function. ``result_ttl`` defaults to 500 and is written to the job explicitly.
+    At call time, ``depends_on`` (when truthy), ``job_id`` and ``at_front`` (when not None, so
+    ``at_front=False`` overrides the decorator's ``True``) may be overridden; every other keyword goes to
+    the function. ``result_ttl`` defaults to None, as in RQ 3.0: no ``result_ttl`` is written and the
+    worker's default (500 s for RQ 2.x and 3.0 workers alike) applies.
     """
 
     queue_class: type[Queue] = Queue
@@ -31,7 +32,7 @@ class job:
         queue: Queue | str,
         connection: Redis | None = None,
         timeout: int | str | None = None,
-        result_ttl: int | str | None = DEFAULT_RESULT_TTL,
+        result_ttl: int | str | None = None,
         ttl: int | str | None = None,
         queue_class: type[Queue] | None = None,
         depends_on: Any = None,
@@ -74,9 +75,11 @@ class job:
     def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(f)
         def delay(*args: Any, **kwargs: Any) -> Job:
-            depends_on = kwargs.pop('depends_on', self.depends_on)
+            depends_on = kwargs.pop('depends_on', None) or self.depends_on
             job_id = kwargs.pop('job_id', None)
-            at_front = kwargs.pop('at_front', self.at_front)
+            at_front = kwargs.pop('at_front', None)
+            if at_front is None:
+                at_front = self.at_front
             return self._queue().enqueue_call(
                 f,
                 args=args,

@@ -277,7 +277,7 @@ class Queue:
         ops.compact_queue(self.connection, self.name)
 
     def empty(self) -> int:
-        """Remove every queued job (its hash and dependents set). Returns how many."""
+        """Remove every queued job (its hash, dependents set and results stream). Returns how many."""
         return ops.empty_queue(self.connection, self.name)
 
     def delete(self, delete_jobs: bool = True) -> None:
@@ -565,8 +565,15 @@ class Queue:
         self, job_datas: Iterable[EnqueueData], pipeline: Pipeline | None = None, group_id: str | None = None
     ) -> list[Job]:
         """Enqueue several jobs in one pipeline; every job is built (and checked) before anything is
-        written. Returns the jobs in the order given."""
+        written. Returns the jobs in the order given. Two entries with the same ``job_id`` raise
+        ValueError (RQ 3.0: one would overwrite the other)."""
         job_datas = list(job_datas)
+        seen: set[str] = set()
+        for data in job_datas:
+            if data.job_id is not None:
+                if data.job_id in seen:
+                    raise ValueError(f"Job ID '{data.job_id}' appears more than once in enqueue_many()")
+                seen.add(data.job_id)
         jobs = []
         for data in job_datas:
             options = data._asdict()

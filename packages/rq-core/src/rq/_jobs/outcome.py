@@ -263,7 +263,10 @@ def record_retry_by_return(
             job.number_of_retries = count + 1
             delay = Retry.get_interval(count, retry.intervals)
             job._result = retry  # RQ re-saves the job with the returned Retry in the legacy `result` field
-            place_again(job, queue, pipe, delay, at_front=bool(retry.enqueue_at_front), include_result=True)
+            # RQ 3.0: the returned Retry's enqueue_at_front is kept on the job, so a scheduled retry
+            # also goes to the front when it comes due
+            job.enqueue_at_front_on_retry = bool(job.enqueue_at_front_on_retry or retry.enqueue_at_front)
+            place_again(job, queue, pipe, delay, at_front=job.enqueue_at_front_on_retry, include_result=True)
         else:
             job._status = JobStatus.FAILED
             FailedJobRegistry(queue=queue).add(job, ttl=job.failure_ttl, exc_string='', pipeline=pipe)

@@ -233,8 +233,8 @@ def delete_job(
     group_id: str | None,
     remove_from_queue: bool = True,
 ) -> None:
-    """Delete a job's hash, dependency sets and executions; take it out of its queue, registries and
-    group. The results stream ``rq:results:<id>`` is kept (it expires on its own)."""
+    """Delete a job's hash, dependency sets, executions and results stream (``rq:results:<id>``, as
+    RQ 3.0 does); take it out of its queue, registries and group."""
     if queue_name:
         if remove_from_queue:
             client.lrem(keys.queue_key(queue_name), 1, job_id)
@@ -249,6 +249,7 @@ def delete_job(
         keys.dependents_key(job_id),
         keys.dependencies_key(job_id),
         keys.executions_key(job_id),
+        keys.results_key(job_id),
         *[keys.execution_key(job_id, e) for e in execution_ids],
     )
 
@@ -341,7 +342,9 @@ def empty_queue(connection: Redis, queue_name: str) -> int:
     removed, budget = 0, None
     while budget is None or removed < budget:
         limit = scripts.SWEEP_BATCH if budget is None else min(scripts.SWEEP_BATCH, budget - removed)
-        popped, left = scripts.run('empty_queue', connection, script_keys, [keys.JOB_PREFIX, limit])
+        popped, left = scripts.run(
+            'empty_queue', connection, script_keys, [keys.JOB_PREFIX, limit, keys.results_key('')]
+        )
         if budget is None:
             budget = int(popped) + int(left)
         removed += int(popped)
