@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from ._redis import keys
+
+#: RQ 3.0's: the first part of every Redis key, from the environment variable ``RQ_KEY_PREFIX`` when rq
+#: is imported (default ``'rq'``); ``FORMAT_KEY_PREFIX`` is it with braces doubled for ``str.format()``.
+RQ_KEY_PREFIX = keys.KEY_PREFIX
+FORMAT_KEY_PREFIX = keys.FORMAT_KEY_PREFIX
+
 DEFAULT_JOB_CLASS = 'rq.job.Job'
 DEFAULT_QUEUE_CLASS = 'rq.Queue'
 DEFAULT_WORKER_CLASS = 'rq.Worker'

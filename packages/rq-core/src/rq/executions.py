@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 #: The key of a worker's execution index (rq 3.0): ``.format(worker_name)``.
-WORKER_EXECUTIONS_KEY_TEMPLATE = keys.worker_executions_key('{0}')
+WORKER_EXECUTIONS_KEY_TEMPLATE = keys.format_escaped(keys.WORKER_PREFIX) + '{0}:executions'
 
 logger = logging.getLogger('rq.worker')
 
@@ -158,7 +158,7 @@ class Execution:
 class ExecutionRegistry:
     """The executions of one job: ``rq:executions:<job_id>``, scored by expiry (now + ttl + 60)."""
 
-    key_template = keys.EXECUTIONS_PREFIX + '{0}'
+    key_template = keys.format_escaped(keys.EXECUTIONS_PREFIX) + '{0}'
 
     def __init__(self, job_id: str, connection: Redis) -> None:
         self.job_id = job_id

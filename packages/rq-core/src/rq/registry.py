@@ -54,7 +54,7 @@ class BaseRegistry:
 
     kind = 'base'
     #: The registry's key is this, formatted with the queue name.
-    key_template = keys.REGISTRY_PREFIXES['base'] + '{0}'
+    key_template = keys.format_escaped(keys.REGISTRY_PREFIXES['base']) + '{0}'
     #: What the registry's jobs are fetched as, unless ``job_class`` (or the queue's) is given.
     job_class: type[Job] = Job
     #: Unless ``death_penalty_class`` (or the queue's) is given.
@@ -207,7 +207,7 @@ class StartedJobRegistry(BaseRegistry):
     """
 
     kind = 'started'
-    key_template = keys.REGISTRY_PREFIXES['started'] + '{0}'
+    key_template = keys.format_escaped(keys.REGISTRY_PREFIXES['started']) + '{0}'
 
     def add(self, job: Job | str, ttl: int = 0, pipeline: Pipeline | None = None, xx: bool = False) -> Any:
         raise NotImplementedError('StartedJobRegistry holds executions: use add_execution()')
@@ -322,14 +322,14 @@ class FinishedJobRegistry(BaseRegistry):
     """Finished jobs, scored by when their result expires (``+inf``: never)."""
 
     kind = 'finished'
-    key_template = keys.REGISTRY_PREFIXES['finished'] + '{0}'
+    key_template = keys.format_escaped(keys.REGISTRY_PREFIXES['finished']) + '{0}'
 
 
 class FailedJobRegistry(BaseRegistry):
     """Failed jobs, scored by when they expire (``failure_ttl``, one year by default)."""
 
     kind = 'failed'
-    key_template = keys.REGISTRY_PREFIXES['failed'] + '{0}'
+    key_template = keys.format_escaped(keys.REGISTRY_PREFIXES['failed']) + '{0}'
 
     def add(  # type: ignore[override]
         self,
@@ -353,7 +353,7 @@ class DeferredJobRegistry(BaseRegistry):
     """Jobs waiting for their dependencies, scored by when they were deferred. Never expires."""
 
     kind = 'deferred'
-    key_template = keys.REGISTRY_PREFIXES['deferred'] + '{0}'
+    key_template = keys.format_escaped(keys.REGISTRY_PREFIXES['deferred']) + '{0}'
 
     def add(self, job: Job | str, ttl: int = 0, pipeline: Pipeline | None = None, xx: bool = False) -> Any:
         score = current_timestamp() + ttl if ttl and ttl > 0 else current_timestamp()
@@ -367,7 +367,7 @@ class ScheduledJobRegistry(BaseRegistry):
     """Jobs waiting for a time, scored by that time (whole UTC seconds)."""
 
     kind = 'scheduled'
-    key_template = keys.REGISTRY_PREFIXES['scheduled'] + '{0}'
+    key_template = keys.format_escaped(keys.REGISTRY_PREFIXES['scheduled']) + '{0}'
 
     def schedule(self, job: Job, scheduled_datetime: datetime, pipeline: Pipeline | None = None) -> Any:
         """Add ``job`` due at ``scheduled_datetime`` (a naive value is local time, as in RQ)."""
@@ -408,7 +408,7 @@ class CanceledJobRegistry(BaseRegistry):
     """Canceled jobs, scored by when they were canceled. Never cleaned."""
 
     kind = 'canceled'
-    key_template = keys.REGISTRY_PREFIXES['canceled'] + '{0}'
+    key_template = keys.format_escaped(keys.REGISTRY_PREFIXES['canceled']) + '{0}'
 
     def get_expired_job_ids(self, timestamp: float | None = None) -> list[str]:
         raise NotImplementedError('Canceled jobs do not expire')

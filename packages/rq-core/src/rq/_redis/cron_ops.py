@@ -30,7 +30,7 @@ from redis.client import Pipeline
 
 from . import codec, keys
 
-CRON_RUN_PREFIX = 'rq:cron_run:'
+CRON_RUN_PREFIX = keys.CRON_RUN_PREFIX
 
 
 def cron_run_key(identity: str) -> str:

@@ -1,4 +1,10 @@
-"""Every Redis key rq reads or writes, byte-identical to RQ 2.x.
+"""Every Redis key and pub/sub channel rq reads or writes, byte-identical to RQ 2.x by default.
+
+Every name starts with one prefix, ``rq`` unless the environment variable ``RQ_KEY_PREFIX`` says
+otherwise (RQ 3.0's setting): it is read once, when this module is imported, and checked there
+(letters, digits and ``_ . : - { }`` only, so that it is safe inside ``%``- and ``str.format()``
+templates and Lua; braces allow a Redis Cluster hash tag such as ``{rq}``). Lua scripts that build
+names from ids they read get the prefixes below through ARGV.
 
 Note the forward dependency set's double colon (``rq:job::<id>:dependencies``) against the
 single-colon reverse set (``rq:job:<id>:dependents``): that is how RQ 2.x spells them.
@@ -6,33 +12,53 @@ single-colon reverse set (``rq:job:<id>:dependents``): that is how RQ 2.x spells
 
 from __future__ import annotations
 
-PREFIX = 'rq:'
+import os
+import re
 
-QUEUES = 'rq:queues'
-WORKERS = 'rq:workers'
-SUSPENDED = 'rq:suspended'
-GROUPS = 'rq:groups'
-CRON_SCHEDULERS = 'rq:cron_schedulers'
-CRON_JOBS = 'rq:cron_jobs'
+#: The first part of every key and channel name (RQ 3.0's ``rq.defaults.RQ_KEY_PREFIX``).
+KEY_PREFIX = os.environ.get('RQ_KEY_PREFIX', 'rq')
+if not re.fullmatch(r'[A-Za-z0-9_.:{}-]+', KEY_PREFIX):
+    raise ValueError(f'Invalid RQ_KEY_PREFIX {KEY_PREFIX!r}: only letters, digits, and _ . : - {{ }} are allowed')
 
-JOB_PREFIX = 'rq:job:'
-QUEUE_PREFIX = 'rq:queue:'
-WORKER_PREFIX = 'rq:worker:'
-PUBSUB_PREFIX = 'rq:pubsub:'
-GROUP_PREFIX = 'rq:group:'
-EXECUTION_PREFIX = 'rq:execution:'
-EXECUTIONS_PREFIX = 'rq:executions:'
+PREFIX = KEY_PREFIX + ':'
+
+QUEUES = PREFIX + 'queues'
+WORKERS = PREFIX + 'workers'
+SUSPENDED = PREFIX + 'suspended'
+GROUPS = PREFIX + 'groups'
+CRON_SCHEDULERS = PREFIX + 'cron_schedulers'
+CRON_JOBS = PREFIX + 'cron_jobs'
+
+JOB_PREFIX = PREFIX + 'job:'
+QUEUE_PREFIX = PREFIX + 'queue:'
+WORKER_PREFIX = PREFIX + 'worker:'
+PUBSUB_PREFIX = PREFIX + 'pubsub:'
+GROUP_PREFIX = PREFIX + 'group:'
+EXECUTION_PREFIX = PREFIX + 'execution:'
+EXECUTIONS_PREFIX = PREFIX + 'executions:'
+RESULTS_PREFIX = PREFIX + 'results:'
+CRON_RUN_PREFIX = PREFIX + 'cron_run:'
 
 #: registry kind -> key prefix; the kinds are the names RQ uses for its registries.
 REGISTRY_PREFIXES = {
-    'started': 'rq:wip:',
-    'finished': 'rq:finished:',
-    'failed': 'rq:failed:',
-    'deferred': 'rq:deferred:',
-    'scheduled': 'rq:scheduled:',
-    'canceled': 'rq:canceled:',
-    'base': 'rq:registry:',
+    'started': PREFIX + 'wip:',
+    'finished': PREFIX + 'finished:',
+    'failed': PREFIX + 'failed:',
+    'deferred': PREFIX + 'deferred:',
+    'scheduled': PREFIX + 'scheduled:',
+    'canceled': PREFIX + 'canceled:',
+    'base': PREFIX + 'registry:',
 }
+
+
+def format_escaped(name: str) -> str:
+    """``name`` with its braces doubled, for a template that ``str.format()`` fills in (the
+    ``key_template`` attributes): a hash-tag prefix such as ``{rq}`` must come out as it is."""
+    return name.replace('{', '{{').replace('}', '}}')
+
+
+#: The prefix as it is written into ``str.format()`` templates (RQ 3.0's ``FORMAT_KEY_PREFIX``).
+FORMAT_KEY_PREFIX = format_escaped(KEY_PREFIX)
 
 
 def job_key(job_id: str) -> str:
@@ -48,7 +74,7 @@ def dependencies_key(job_id: str) -> str:
 
 
 def results_key(job_id: str) -> str:
-    return f'rq:results:{job_id}'
+    return RESULTS_PREFIX + job_id
 
 
 def execution_key(job_id: str, execution_id: str) -> str:
@@ -86,7 +112,7 @@ def registry_key(kind: str, queue_name: str) -> str:
 
 
 def clean_registries_lock_key(queue_name: str) -> str:
-    return f'rq:clean_registries:{queue_name}'
+    return f'{PREFIX}clean_registries:{queue_name}'
 
 
 def worker_key(name: str) -> str:
@@ -100,7 +126,7 @@ def worker_executions_key(name: str) -> str:
 
 
 def workers_by_queue_key(queue_name: str) -> str:
-    return f'rq:workers:{queue_name}'
+    return f'{WORKERS}:{queue_name}'
 
 
 def pubsub_channel(worker_name: str) -> str:
@@ -108,11 +134,11 @@ def pubsub_channel(worker_name: str) -> str:
 
 
 def scheduler_lock_key(queue_name: str) -> str:
-    return f'rq:scheduler-lock:{queue_name}'
+    return f'{PREFIX}scheduler-lock:{queue_name}'
 
 
 def scheduler_key(name: str) -> str:
-    return f'rq:scheduler:{name}'
+    return f'{PREFIX}scheduler:{name}'
 
 
 def group_key(name: str) -> str:
@@ -120,15 +146,15 @@ def group_key(name: str) -> str:
 
 
 def cron_scheduler_key(name: str) -> str:
-    return f'rq:cron_scheduler:{name}'
+    return f'{PREFIX}cron_scheduler:{name}'
 
 
 def cron_job_history_key(name: str) -> str:
-    return f'rq:cron_job:{name}:jobs'
+    return f'{PREFIX}cron_job:{name}:jobs'
 
 
 def enqueue_token_key(token: str) -> str:
     """A call's token, kept a few minutes by the scripts that push ids onto queues, so that a copy
     of the call sent again by the client does nothing (see ``ops.ENQUEUE_TOKEN_TTL``). Only rq
     writes it; upstream rq never reads a key under this prefix."""
-    return f'rq:enqueue-token:{token}'
+    return f'{PREFIX}enqueue-token:{token}'

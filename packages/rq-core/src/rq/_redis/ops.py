@@ -313,7 +313,7 @@ def job_heartbeat(
 
 
 #: What compact_queue.lua writes over a dead id before it removes it (a colon: never a job id).
-_COMPACT_PLACEHOLDER = 'rq:compact:dropped'
+_COMPACT_PLACEHOLDER = keys.PREFIX + 'compact:dropped'
 
 
 def compact_queue(connection: Redis, queue_name: str) -> int:

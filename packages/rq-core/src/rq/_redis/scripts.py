@@ -30,6 +30,12 @@ others are safe to repeat by what they check: ``move_due_jobs`` moves an id only
 scheduled registry, ``release_dependents`` only a dependent still ``deferred``,
 ``move_back_from_intermediate`` only an id still in the intermediate list, and ``claim_job`` returns
 the job already claimed under its execution id.
+
+No script spells a key prefix (the headers name keys as they are with the default prefix ``rq``):
+key names come in KEYS, and a script that builds names from ids it reads (``claim_job``,
+``empty_queue``, ``compact_queue``, ``forget_empty_group``, ``lib_release`` through
+``release_dependents`` and ``finish_job``) gets the prefixes of :mod:`rq._redis.keys`, which follow
+``RQ_KEY_PREFIX``, in ARGV.
 """
 
 from __future__ import annotations
