@@ -390,7 +390,7 @@ def test_execution_create(connection: redis.Redis, job: Job, execution: Executio
     assert execution.key == f'rq:execution:rjob:{execution.id}'
     assert execution.composite_key == f'rjob:{execution.id}'
     raw = connection.hgetall(execution.key)
-    assert set(raw) == {b'id', b'created_at', b'last_heartbeat', b'worker_name'}
+    assert set(raw) == {b'id', b'job_id', b'created_at', b'last_heartbeat', b'worker_name'}  # (job_id: rq 3.0's field)
     assert raw[b'id'] == execution.id.encode()
     assert raw[b'worker_name'] == b'w-exec'
     created = float(raw[b'created_at'])
