@@ -277,11 +277,14 @@ class StartedJobRegistry(BaseRegistry):
         A heartbeat that arrives between the look and the claim wins: the claim then fails.
         """
         score = timestamp if timestamp is not None else current_timestamp()
+        # (workers are judged as of the look's moment: a write of this look held back by Redis, as
+        # a CLIENT PAUSE WRITE does while reads go on, must not age the workers it reads after it)
+        as_of = min(time.time(), score)
         handled: set[str] = set()
         for member in zsets.members_up_to(self.connection, self.key, score):
             job_id, execution_id = parse_composite_key(member)
             holder = read_holder(self.connection, job_id, execution_id)
-            keep_until = kept_until(holder, time.time(), heartbeat_lifetime)
+            keep_until = kept_until(holder, as_of, heartbeat_lifetime)
             if keep_until is not None:
                 if ops.claim_expired(self.connection, self.key, member, score, math.ceil(keep_until)):
                     logger.info(

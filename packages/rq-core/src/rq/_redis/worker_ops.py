@@ -296,15 +296,11 @@ def find_started(connection: Redis, queue_names: Sequence[str], execution_id: st
     return None
 
 
-def renew_started(connection: Redis, executions: Sequence[tuple[str, str, str]], score: float) -> None:
+def renew_started(pipe: Pipeline, executions: Sequence[tuple[str, str, str]], score: float) -> None:
     """Give the started entries of ``executions`` (queue name, job id, execution id), those still
-    there, the expiry ``score``: a live worker's word that it holds them."""
-    if not executions:
-        return
-    with connection.pipeline(transaction=False) as pipe:
-        for queue_name, job_id, execution_id in executions:
-            pipe.zadd(keys.registry_key('started', queue_name), {f'{job_id}:{execution_id}': score}, xx=True)
-        pipe.execute()
+    there, the expiry ``score``, in ``pipe``: a live worker's word that it holds them."""
+    for queue_name, job_id, execution_id in executions:
+        pipe.zadd(keys.registry_key('started', queue_name), {f'{job_id}:{execution_id}': score}, xx=True)
 
 
 def all_worker_keys(connection: Redis, queue_name: str | None = None) -> list[str]:

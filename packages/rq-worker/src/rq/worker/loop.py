@@ -169,6 +169,9 @@ class BaseWorker(JobHooks, UpstreamWorkerAPI, ExecutionIndex, ShutdownHandling, 
         self._redis_version = self._with_reconnect(lambda: get_version(self.connection))
         birth = now()
         self._with_reconnect(lambda: self.register_birth_at(birth))
+        # (its first look for abandoned jobs then sees an outage since this answer: a worker that
+        # starts just before one gives live workers the same grace as the others do)
+        self.redis_reachability.note_answered(gap_limit=float(self.heartbeat_interval))
         self.log.info('started with PID %d, version %s', self.pid, self.version)
         self.maintenance = Maintenance(self)
         self.waiter = QueueWaiter(self.connection, can_block=self._redis_version >= (6, 2, 0), log=self.log)

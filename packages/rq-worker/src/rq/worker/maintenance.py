@@ -137,11 +137,17 @@ class Maintenance:
 
     def renew_held_executions(self, not_before: float = 0.0) -> None:
         """Push the expiry of the started entries this worker holds one ttl past now (and past
-        ``not_before``)."""
+        ``not_before``), with the worker's heartbeat, in one round trip. It writes even when the
+        worker holds nothing: while Redis holds writes back (``CLIENT PAUSE WRITE``, a stalled
+        disk) and reads go on, this call waits as every worker's renewals do, so the look that
+        follows sees the gap as an outage (and gives live workers their grace) instead of reading
+        entries their workers cannot renew."""
         held = self.worker.held_executions()
-        if held:
-            expiry = max(time.time(), not_before) + self.worker.execution_ttl
-            worker_ops.renew_started(self.worker.connection, held, expiry)
+        expiry = max(time.time(), not_before) + self.worker.execution_ttl
+        with self.worker.connection.pipeline(transaction=False) as pipe:
+            worker_ops.renew_started(pipe, held, expiry)
+            self.worker.heartbeat(pipeline=pipe)
+            pipe.execute()
 
     def clean_queues(self) -> None:
         connection = self.worker.connection
