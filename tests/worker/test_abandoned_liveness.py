@@ -86,7 +86,7 @@ def test_after_an_outage_no_live_workers_job_is_failed_or_run_twice(
 ) -> None:
     """Two workers each run a long job (one with a retry left). Redis goes away for two heartbeat
     intervals, and one worker stays cut off a while longer: the other gets through first and finds
-    the first one's entry lapsed. It waits one entry lifetime before failing anything; meanwhile
+    the first one's entry lapsed. It waits two entry lifetimes before failing anything; meanwhile
     the late worker renews its entry. Both jobs then finish, each run exactly once.
 
     (Without the grace, the first worker through fails the late one's job at its first look: it

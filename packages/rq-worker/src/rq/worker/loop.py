@@ -447,6 +447,7 @@ class BaseWorker(JobHooks, UpstreamWorkerAPI, ExecutionIndex, ShutdownHandling, 
             recovery = self._recovery = Recovery(Probe(self.connection))
         delay = self.first_reconnect_delay
         while True:
+            attempt_began = time.monotonic()
             try:
                 result = step()
             except redis.exceptions.WatchError:
@@ -457,6 +458,14 @@ class BaseWorker(JobHooks, UpstreamWorkerAPI, ExecutionIndex, ShutdownHandling, 
                 link.failed('loop', exc)
                 recovery.step_failed(exc)
                 self._stop_waiting_for_redis(exc)
+                if (
+                    isinstance(exc, redis.exceptions.TimeoutError)
+                    and time.monotonic() - attempt_began >= PROBE_INTERVAL
+                ):
+                    # (it waited already: Redis is there but held it back, as a CLIENT PAUSE WRITE
+                    # does while PINGs pass; sent again at once, it is served as soon as Redis
+                    # serves anyone, instead of after a backoff that left its entries to lapse)
+                    continue
                 deadline = time.monotonic() + delay
                 while (remaining := deadline - time.monotonic()) > 0:
                     time.sleep(min(PROBE_INTERVAL, remaining))  # (a stop request may interrupt it here)

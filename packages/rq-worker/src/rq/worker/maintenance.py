@@ -2,7 +2,7 @@
 
 - Every quarter heartbeat interval: fail or retry the jobs of dead workers (started entries whose
   heartbeats stopped, and whose workers are not heard from either) on this worker's queues, except
-  for one entry lifetime after Redis was unreachable (see :mod:`rq.worker.reachability`); an entry
+  for two entry lifetimes after Redis was unreachable (see :mod:`rq.worker.reachability`); an entry
   expires 1.5 intervals after the last heartbeat, so a dead worker's job is noticed within 1.75
   intervals (52.5 s with the default 30 s ``job_monitoring_interval``), within two intervals as
   promised. The worker first renews the
@@ -40,6 +40,11 @@ logger = logging.getLogger('rq.worker')
 
 CLEANING_LOCK_SECONDS = 899
 STUCK_AFTER_SECONDS = 60
+
+
+#: Entry lifetimes after an outage during which no job is failed as abandoned (see
+#: :mod:`rq.worker.reachability`).
+GRACE_LIFETIMES = 2
 
 
 class Maintenance:
@@ -113,7 +118,7 @@ class Maintenance:
             self.worker.log.warning('could not renew its own jobs (%s); not looking for abandoned jobs now', exc)
             return
         reachability.note_answered(gap_limit=float(self.worker.heartbeat_interval))
-        grace_left = reachability.seconds_of_grace_left(self.worker.execution_ttl)
+        grace_left = reachability.seconds_of_grace_left(GRACE_LIFETIMES * self.worker.execution_ttl)
         if grace_left > 0:
             if not self._announced_grace:
                 self._announced_grace = True
@@ -137,16 +142,18 @@ class Maintenance:
 
     def renew_held_executions(self, not_before: float = 0.0) -> None:
         """Push the expiry of the started entries this worker holds one ttl past now (and past
-        ``not_before``), with the worker's heartbeat, in one round trip. It writes even when the
-        worker holds nothing: while Redis holds writes back (``CLIENT PAUSE WRITE``, a stalled
-        disk) and reads go on, this call waits as every worker's renewals do, so the look that
-        follows sees the gap as an outage (and gives live workers their grace) instead of reading
-        entries their workers cannot renew."""
+        ``not_before``); holding none, send its (idle) heartbeat instead. Either way a write, sent
+        even when there is nothing to renew: while Redis holds writes back (``CLIENT PAUSE WRITE``,
+        a stalled disk) and reads go on, this call waits as every worker's renewals do, so the
+        look that follows sees the gap as an outage (and gives live workers their grace) instead
+        of reading entries their workers cannot renew."""
         held = self.worker.held_executions()
+        if not held:
+            self.worker.heartbeat()
+            return
         expiry = max(time.time(), not_before) + self.worker.execution_ttl
         with self.worker.connection.pipeline(transaction=False) as pipe:
             worker_ops.renew_started(pipe, held, expiry)
-            self.worker.heartbeat(pipeline=pipe)
             pipe.execute()
 
     def clean_queues(self) -> None:

@@ -2,9 +2,10 @@
 
 When Redis comes back after an outage longer than a started entry's slack, every running job's
 entry has expired, including those of live workers that simply could not renew them. The first
-worker to get through must not take them for abandoned: it waits one entry lifetime (1.5 heartbeat
-intervals) after Redis answered again, by which time every live worker has renewed its own entries
-(each renews them first thing, every quarter interval).
+worker to get through must not take them for abandoned: it waits two entry lifetimes (3 heartbeat
+intervals) after Redis answered again, by which time every live worker has reconnected and renewed
+its own entries (each renews them first thing, every quarter interval; one lifetime proved too
+short for a worker still backing off its reconnection on a loaded machine).
 
 An outage shows in two ways, both fed here: a Redis error (:meth:`note_unreachable`, from the
 maintenance's own calls and from the worker's :meth:`~rq.worker.loop.BaseWorker.note_redis_unreachable`
