@@ -20,11 +20,10 @@ import select
 import signal
 import socket
 import struct
-import sys
 from typing import Any
 
 from . import compaction, protocol, rehearsal
-from .run import run_job
+from .run import exit_horse, run_job
 
 FACTORY_REHEARSALS = 20  # enough for the interpreter to specialise the horse's code path
 SPARE_HORSES = 1  # forked ahead, so that fork() overlaps the running job; more do not help a CPU-bound host
@@ -206,9 +205,4 @@ def _horse_main(worker: Any, job_fd: int, result_fd: int, stand_in: rehearsal.Jo
     except BaseException:
         status = 1
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os._exit(status)
+        exit_horse(status)

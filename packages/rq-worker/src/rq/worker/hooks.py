@@ -12,7 +12,6 @@ override that calls ``super()`` loses nothing.
 from __future__ import annotations
 
 import functools
-import os
 import random
 import sys
 import time
@@ -33,7 +32,7 @@ from rq.utils import now
 from . import recording
 from .identity import WorkerStatus
 from .reconnect import is_transient
-from .run import FAILED, FINISHED, RETRY, ColdShutdown, RunResult, StopJob, effective_timeout
+from .run import FAILED, FINISHED, RETRY, ColdShutdown, RunResult, StopJob, effective_timeout, exit_horse
 
 if TYPE_CHECKING:
     from rq.job import Job
@@ -222,12 +221,7 @@ class JobHooks:
             self.log.exception('job %s: the work horse failed', job.id)
             status = 1
         finally:
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except Exception:
-                    pass
-        os._exit(status)
+            exit_horse(status)
 
     def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
         """The job's function returned (or raised): note when. (The started entry needs no extra
