@@ -27,13 +27,3 @@ def test_clean_group_registries_runs_once_per_lock_window(connection: redis.Redi
     connection.delete(second.key)
     Worker([queue], connection=connection, maintenance_interval=120).clean_group_registries()
     assert connection.sismember('rq:groups', 'g2')  # another worker cleaned within this window
-
-
-def test_a_working_worker_cleans_groups_under_the_lock(connection: redis.Redis) -> None:
-    queue = Queue('default', connection=connection)
-    group = Group.create(connection, name='g3')
-    gone = group.enqueue_many(queue, [Queue.prepare_data(rqtest_jobs.add, (3,), job_id='gone-3')])[0]
-    connection.delete(gone.key)
-    Worker([queue], connection=connection, maintenance_interval=120).work(burst=True)
-    assert not connection.sismember('rq:groups', 'g3')
-    assert 0 < connection.ttl('rq:clean_groups') <= 119

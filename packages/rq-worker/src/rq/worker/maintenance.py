@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from rq._redis import keys, ops, worker_ops
+from rq.group import Group
 from rq.intermediate_queue import IntermediateQueue
 from rq.logutils import styled
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
@@ -172,7 +173,7 @@ class Maintenance:
             finally:
                 worker_ops.unlock(connection, lock)
         try:
-            self.worker.clean_group_registries()  # (once a window across workers, as rq 3.0's)
+            Group.clean_registries(connection)
         except Exception:
             self.worker.log.exception('cleaning groups failed')
 
