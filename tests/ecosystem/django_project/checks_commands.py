@@ -322,7 +322,15 @@ def test_rqscheduler_moves_due_jobs_to_their_queue(rq_connection: redis.Redis) -
 
     process = start_manage('rqscheduler', '--interval', '1')
     try:
-        wait_for(lambda: django_rq.get_queue('default').job_ids == [due.id], 'the due job was moved', process)
+        # (rq-scheduler pushes a due job onto its queue, then takes it out of its own set: both)
+        wait_for(
+            lambda: (
+                django_rq.get_queue('default').job_ids == [due.id]
+                and [job.id for job in scheduler.get_jobs()] == [later.id]
+            ),
+            'the due job was moved',
+            process,
+        )
     finally:
         code, output = interrupt(process)
     assert code == 0, output
