@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ._redis import codec, keys, ops
+from ._redis import codec, keys, ops, worker_ops
 from .exceptions import NoSuchGroupError
 from .job import Job, validate_job_id
 
@@ -123,7 +123,7 @@ class Group:
     def acquire_maintenance_lock(cls, connection: Redis, timeout: int) -> bool:
         """Take the group-cleaning lock for ``timeout`` seconds (SET NX EX); True when taken. It is
         never released: it expires, so groups are cleaned at most once a window by all workers."""
-        return bool(connection.set(cls.REDIS_GROUP_CLEANING_KEY, 1, nx=True, ex=timeout))
+        return worker_ops.try_lock(connection, cls.REDIS_GROUP_CLEANING_KEY, timeout)
 
     @classmethod
     def clean_registries(cls, connection: Redis) -> None:

@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from datetime import datetime as _datetime
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import WatchError
-
 from . import _dequeue, _enqueue
+from ._deferral import defer_if_unmet
 from ._enqueue_args import EnqueueArgs, EnqueueData, parse_args
-from ._redis import codec, keys, ops
+from ._redis import codec, keys, ops, worker_ops
 from .defaults import DEFAULT_JOB_TIMEOUT
 from .exceptions import NoSuchJobError
 from .intermediate_queue import IntermediateQueue
@@ -245,11 +244,11 @@ class Queue:
 
     def acquire_maintenance_lock(self) -> bool:
         """Take :attr:`registry_cleaning_key` for 899 seconds; False when someone else holds it."""
-        return bool(self.connection.set(self.registry_cleaning_key, 1, nx=True, ex=MAINTENANCE_LOCK_SECONDS))
+        return worker_ops.try_lock(self.connection, self.registry_cleaning_key, MAINTENANCE_LOCK_SECONDS)
 
     def release_maintenance_lock(self) -> None:
         """Give :attr:`registry_cleaning_key` up (after cleaning)."""
-        self.connection.delete(self.registry_cleaning_key)
+        worker_ops.unlock(self.connection, self.registry_cleaning_key)
 
     def get_redis_server_version(self) -> tuple[int, int, int]:
         """The Redis server's version, such as ``(7, 2, 4)``; asked once, then remembered."""
@@ -489,33 +488,7 @@ class Queue:
         its ``WatchError`` reaches the caller, and the pipeline is left in MULTI mode for the caller
         to add to and execute.
         """
-        if not job._dependency_ids:
-            if pipeline is not None and not pipeline.explicit_transaction:
-                pipeline.multi()
-            return job
-        pipe = pipeline if pipeline is not None else self.connection.pipeline()
-        status = job._status
-        try:
-            while True:
-                try:
-                    pipe.watch(*[keys.job_key(dependency_id) for dependency_id in job._dependency_ids])  # type: ignore[no-untyped-call]
-                    unmet = not job.dependencies_are_met()
-                    pipe.multi()
-                    if unmet:
-                        job.set_status(JobStatus.DEFERRED, pipeline=pipe)
-                        job.register_dependency(pipeline=pipe)
-                        self.deferred_job_registry.add(job, pipeline=pipe)
-                        job.save(pipeline=pipe)
-                        if pipeline is None:
-                            pipe.execute()
-                    return job
-                except WatchError:
-                    if pipeline is not None:
-                        raise
-                    job._status = status
-        finally:
-            if pipeline is None:
-                pipe.reset()
+        return defer_if_unmet(self, job, pipeline)
 
     def _enqueue_job(self, job: Job, pipeline: Pipeline | None = None, at_front: bool = False) -> Job:
         """Put a job on the queue without checking its dependencies (the scheduler's path)."""
