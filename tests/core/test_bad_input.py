@@ -53,7 +53,7 @@ def all_entry_points(q: Queue) -> dict[str, Callable[..., Any]]:
 
     def many(f: Any, *args: Any, **kwargs: Any) -> Any:
         options = Queue.parse_args(f, *args, **kwargs)._asdict()
-        for name in ('pipeline', 'unique'):
+        for name in ('pipeline', 'unique', 'rate_limit'):
             options.pop(name)
         return q.enqueue_many([Queue.prepare_data(**options)])
 

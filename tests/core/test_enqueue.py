@@ -738,6 +738,7 @@ class TestParseArgs:
             'on_success',
             'on_failure',
             'on_stopped',
+            'rate_limit',  # RQ 3.0 inserted it before pipeline
             'pipeline',
             'unique',
             'args',

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .exceptions import MissingDistributionError
 from .job import Callback, Retry, cancel_job, get_current_job, requeue_job
 from .queue import Queue
+from .rate_limit import RateLimit
 from .repeat import Repeat
 from .version import VERSION
 from .webhook import Webhook
@@ -23,6 +24,7 @@ __all__ = [
     'VERSION',
     'Callback',
     'Queue',
+    'RateLimit',
     'Repeat',
     'Retry',
     'SimpleWorker',

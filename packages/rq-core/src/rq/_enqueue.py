@@ -34,6 +34,7 @@ def place(
     (unless ``predict`` is False: the caller applies the real outcome after ``execute()``).
     """
     job.origin = queue.name
+    rate_limit = _rate_limit_of(job, pipeline, placement, unique)
     _warn_if_unimportable(queue, job)
     if job.timeout is None:
         job.timeout = queue._default_timeout
@@ -57,6 +58,7 @@ def place(
         dependency_ids=job._dependency_ids if check_dependencies else (),
         allow_failed_dependencies=bool(job.allow_dependency_failures),
         group_id=job.group_id,
+        rate_limit=rate_limit,
     )
     if pipeline is not None and not predict:
         return job
@@ -69,6 +71,24 @@ def place(
             outcome = ops.QUEUED
     apply_outcome(job, outcome, moment)
     return job
+
+
+def _rate_limit_of(job: Job, pipeline: Pipeline | None, placement: str, unique: bool) -> tuple[str, int] | None:
+    """The (key, concurrency) a job placed on its queue goes through, with RQ 3.0's restrictions.
+
+    Raises:
+        ValueError: a rate-limited job with ``unique=True`` or a caller's pipeline (its promotion
+            would run inside that pipeline, and a later save of the job on it would undo it).
+    """
+    if not job.has_rate_limit or placement not in ('L', 'R'):
+        return None
+    if unique:
+        raise ValueError('unique=True is not supported with rate-limited jobs')
+    if pipeline is not None:
+        raise ValueError('rate-limited jobs cannot be enqueued with a pipeline')
+    if placement == 'L':
+        job.enqueue_at_front = True  # kept on the job: its promotion may come later, from any process
+    return job.rate_limit_key or '', job.rate_limit_concurrency or 0
 
 
 def _warn_if_unimportable(queue: Queue, job: Job) -> None:
@@ -124,3 +144,5 @@ def apply_outcome(job: Job, outcome: Any, moment: datetime) -> None:
         job._status = JobStatus.DEFERRED
     elif outcome == ops.SCHEDULED:
         job._status = JobStatus.SCHEDULED
+    elif outcome == ops.RATE_LIMITED:
+        job._status = JobStatus.RATE_LIMITED

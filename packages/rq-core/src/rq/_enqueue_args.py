@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 
 class EnqueueArgs(NamedTuple):
-    """What ``Queue.parse_args`` returns (field order as in RQ)."""
+    """What ``Queue.parse_args`` returns (field order as in RQ 3.0: ``rate_limit`` before ``pipeline``)."""
 
     func: Any
     timeout: Any
@@ -24,6 +24,7 @@ class EnqueueArgs(NamedTuple):
     on_success: Any
     on_failure: Any
     on_stopped: Any
+    rate_limit: Any
     pipeline: Any
     unique: Any
     args: Any
@@ -71,6 +72,7 @@ RESERVED = (
     'on_failure',
     'on_stopped',
     'webhooks',
+    'rate_limit',
     'pipeline',
     'unique',
 )
@@ -120,6 +122,7 @@ def parse_args(f: Any, *args: Any, **kwargs: Any) -> EnqueueArgs:
         on_success=options['on_success'],
         on_failure=options['on_failure'],
         on_stopped=options['on_stopped'],
+        rate_limit=options['rate_limit'],
         pipeline=options['pipeline'],
         unique=bool(options['unique']),
         args=args,

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from redis import Redis
     from redis.client import Pipeline
 
+    from .rate_limit import RateLimit
+
 __all__ = ['EnqueueArgs', 'EnqueueData', 'Queue']
 
 logger = logging.getLogger('rq.queue')
@@ -364,6 +366,7 @@ class Queue:
         on_stopped: Any = None,
         webhooks: Any = None,
         group_id: str | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> Job:
         """Build a job for this queue without enqueueing it (nothing is written).
 
@@ -377,7 +380,7 @@ class Queue:
             timeout = self._default_timeout
         elif timeout == 0:
             raise ValueError('0 timeout is not allowed. Use -1 for infinite timeout')
-        return self.job_class.create(
+        job = self.job_class.create(
             func,
             args=args,  # type: ignore[arg-type]
             kwargs=kwargs,
@@ -401,6 +404,9 @@ class Queue:
             webhooks=webhooks,
             group_id=group_id,
         )
+        if rate_limit is not None:
+            job.rate_limit_key, job.rate_limit_concurrency = rate_limit.key, rate_limit.concurrency
+        return job
 
     # -- enqueueing -------------------------------------------------------------------------
 
@@ -432,6 +438,7 @@ class Queue:
         pipeline: Pipeline | None = None,
         unique: bool = False,
         webhooks: Any = None,
+        rate_limit: RateLimit | None = None,
     ) -> Job:
         """Enqueue ``func(*args, **kwargs)`` (note: ``timeout=`` here, ``job_timeout=`` in ``enqueue``).
 
@@ -459,6 +466,7 @@ class Queue:
             on_failure=on_failure,
             on_stopped=on_stopped,
             webhooks=webhooks,
+            rate_limit=rate_limit,
         )
         return self.enqueue_job(job, pipeline=pipeline, at_front=at_front, unique=unique)
 
@@ -469,6 +477,8 @@ class Queue:
 
         With ``is_async=False`` the job runs here and now, and is returned finished or failed.
         """
+        if job.has_rate_limit and not self._is_async:
+            raise ValueError('rate_limit is not supported on synchronous queues (is_async=False)')
         if self._is_async:
             return self._place(job, pipeline, 'L' if at_front else 'R', unique)
         if job._dependency_ids and not job.dependencies_are_met():

@@ -16,6 +16,7 @@ from ._redis import registries as zsets
 from ._redis.results_ops import failed_registry_score, registry_score
 from .defaults import DEFAULT_FAILURE_TTL, DEFAULT_JOB_MONITORING_INTERVAL
 from .exceptions import InvalidJobOperation, NoSuchJobError
+from . import rate_limit
 from .job import Job
 from .serializers import resolve_serializer
 from .timeouts import BaseDeathPenalty, get_default_death_penalty_class
@@ -422,6 +423,7 @@ class CanceledJobRegistry(BaseRegistry):
 
 def clean_registries(queue: Queue, exception_handlers: list[Any] | None = None) -> None:
     """Drop expired entries from the finished, started (failing abandoned jobs), failed and deferred
-    registries of ``queue``."""
+    registries of ``queue``; free the rate-limit slots that no job holds any more (RQ 3.0)."""
     for registry_class in (FinishedJobRegistry, StartedJobRegistry, FailedJobRegistry, DeferredJobRegistry):
         registry_class(queue=queue).cleanup(exception_handlers=exception_handlers)
+    rate_limit.cleanup_all(queue.connection)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._redis import codec, ops
+from .._redis import codec, keys, ops, rate_limit_ops
 from ..exceptions import InvalidJobOperation, NoSuchJobError
 from ..utils import current_timestamp
 from .outcome import release_dependents, schedule_retry
@@ -27,6 +27,10 @@ def cancel(
     writes are queued on the pipeline for the caller to execute; dependents, when asked for, are
     released right away either way (the canceled parent does not count)."""
     if pipeline is not None:
+        if job.rate_limit_key:
+            # (RQ 3.0's rule: the slot must move in the same step as the status, which a caller's
+            # pipeline cannot promise)
+            raise InvalidJobOperation(f'Job {job.id} has a rate limit: cancel it without a pipeline')
         status = job.connection.hget(job.key, 'status')
         if status is None:
             raise NoSuchJobError(f'No such job: {job.id}')
@@ -40,6 +44,8 @@ def cancel(
         if outcome == 0:
             raise InvalidJobOperation(f'Cannot cancel already canceled job: {job.id}')
     job._status = JobStatus.CANCELED
+    if job.rate_limit_key:
+        rate_limit_ops.settle(job.connection, job.rate_limit_key, job.id, keep_while_running=True)
     if remove_from_dependencies:
         client = pipeline if pipeline is not None else job.connection
         ops.remove_from_dependents_sets(client, job.id, job._dependency_ids)
@@ -61,14 +67,29 @@ def delete(
     if delete_dependents:
         delete_dependents_of(job, pipeline=pipeline)
     client = pipeline if pipeline is not None else job.connection
+    execution_ids = ops.execution_ids(job.connection, job.id)
     ops.delete_job(
         client,
         job.id,
         job.origin,
-        execution_ids=ops.execution_ids(job.connection, job.id),
+        execution_ids=execution_ids,
         group_id=job.group_id,
         remove_from_queue=remove_from_queue,
     )
+    if job.rate_limit_key:
+        _forget_rate_limited(job, pipeline, running=bool(execution_ids))
+
+
+def _forget_rate_limited(job: Job, pipeline: Pipeline | None, running: bool) -> None:
+    """A deleted job leaves its rate limit's waiters; its slot is given back now, or, while a run of
+    it is live, by that run's outcome (the job being gone, nothing keeps it)."""
+    key = job.rate_limit_key or ''
+    if running:
+        (pipeline if pipeline is not None else job.connection).zrem(keys.rate_limit_waiting_key(key), job.id)
+    elif pipeline is not None:
+        rate_limit_ops.queue_settle(pipeline, key, job.id)
+    else:
+        rate_limit_ops.settle(job.connection, key, job.id, keep_while_running=False)
 
 
 def delete_dependents_of(job: Job, pipeline: Pipeline | None = None) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .._redis import codec, ops, scripts
+from .._redis import codec, ops, rate_limit_ops, scripts
 from ..defaults import DEFAULT_RESULT_TTL
 from ..exceptions import AbandonedJobError
 from ..repeat import Repeat
@@ -140,6 +140,7 @@ def record_success(
         cleanup_execution(job, queue, pipe, execution)
         if extra is not None:
             extra(pipe)
+        _settle_rate_limit(job, pipe)
         _execute(job, pipe)
     if delete_afterwards:
         job.delete(remove_from_queue=False)
@@ -218,6 +219,7 @@ def record_failure(
             schedule_retry(job, queue, pipe)
         if extra is not None:
             extra(pipe)
+        _settle_rate_limit(job, pipe)
         _execute(job, pipe)
     if retrying:
         logger.info('Job %s: put back for retry, %s retries left', job.id, job.retries_left)
@@ -274,6 +276,7 @@ def record_retry_by_return(
         cleanup_execution(job, queue, pipe, execution)
         if extra is not None:
             extra(pipe)
+        _settle_rate_limit(job, pipe)
         _execute(job, pipe)
     if not retrying:
         job.send_webhooks(JobStatus.FAILED, exc_string='')
@@ -290,6 +293,13 @@ def _transaction(job: Job, guard: str | None) -> Iterator[Pipeline]:
             pipe.watch(guard)  # type: ignore[no-untyped-call]
             pipe.multi()
         yield pipe
+
+
+def _settle_rate_limit(job: Job, pipe: Pipeline) -> None:
+    """End the transaction with the return of the job's rate-limit slot (RQ 3.0), unless what it
+    recorded keeps the job queued (an immediate retry or repeat): see ``lua/rate_limit_settle.lua``."""
+    if job.rate_limit_key:
+        rate_limit_ops.queue_settle(pipe, job.rate_limit_key, job.id)
 
 
 def _execute(job: Job, pipe: Pipeline) -> None:

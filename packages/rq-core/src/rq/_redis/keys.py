@@ -39,6 +39,16 @@ EXECUTIONS_PREFIX = PREFIX + 'executions:'
 RESULTS_PREFIX = PREFIX + 'results:'
 CRON_RUN_PREFIX = PREFIX + 'cron_run:'
 
+#: RQ 3.0's rate limits: the set of every rate-limit key in use, and the prefix of each key's names
+#: (``rq:rl:<key>`` config hash ``{concurrency}``, ``rq:rl:<key>:allowed`` the jobs holding a slot,
+#: ``rq:rl:<key>:rate_limited`` the jobs waiting for one, oldest first).
+RATE_LIMIT_KEYS = PREFIX + 'rl-keys'
+RATE_LIMIT_PREFIX = PREFIX + 'rl:'
+
+#: What every script that may queue a rate-limited job gets in ARGV, in this order (see
+#: ``lua/lib_rate_limit.lua``): the names of the jobs and queues it promotes are only known once read.
+RATE_LIMIT_CONTEXT = (RATE_LIMIT_PREFIX, RATE_LIMIT_KEYS, JOB_PREFIX, QUEUE_PREFIX)
+
 #: registry kind -> key prefix; the kinds are the names RQ uses for its registries.
 REGISTRY_PREFIXES = {
     'started': PREFIX + 'wip:',
@@ -151,6 +161,23 @@ def cron_scheduler_key(name: str) -> str:
 
 def cron_job_history_key(name: str) -> str:
     return f'{PREFIX}cron_job:{name}:jobs'
+
+
+def rate_limit_config_key(key: str) -> str:
+    return RATE_LIMIT_PREFIX + key
+
+
+def rate_limit_allowed_key(key: str) -> str:
+    return f'{RATE_LIMIT_PREFIX}{key}:allowed'
+
+
+def rate_limit_waiting_key(key: str) -> str:
+    return f'{RATE_LIMIT_PREFIX}{key}:rate_limited'
+
+
+def ready_registry_key(queue_name: str) -> str:
+    """RQ 3.0's ``rq:ready:<queue>``: dependents whose parent's outcome is stored, to be queued."""
+    return f'{PREFIX}ready:{queue_name}'
 
 
 def enqueue_token_key(token: str) -> str:

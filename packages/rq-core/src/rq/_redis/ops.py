@@ -7,6 +7,7 @@ connection or a pipeline: with a pipeline the commands are queued and the caller
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from redis.client import Pipeline
 from . import codec, keys, scripts
 
 #: enqueue.lua outcomes
-DUPLICATE, QUEUED, DEFERRED, SCHEDULED, SAVED = 0, 1, 2, 3, 4
+DUPLICATE, QUEUED, DEFERRED, SCHEDULED, SAVED, RATE_LIMITED = 0, 1, 2, 3, 4, 5
 
 #: Seconds a script that pushes an id onto a queue keeps its call's token (``rq:enqueue-token:<token>``,
 #: holding the call's reply). redis-py sends a command (or a whole pipeline) again when its reply
@@ -87,12 +88,14 @@ def enqueue(
     dependency_ids: Sequence[str] = (),
     allow_failed_dependencies: bool = False,
     group_id: str | None = None,
+    rate_limit: tuple[str, int] | None = None,
 ) -> Any:
     """Save a job hash and place it (see ``lua/enqueue.lua``): one atomic step.
 
     ``placement`` is ``'R'``/``'L'`` (queue tail/head, unless a dependency is unmet: then deferred),
     ``'S'`` (scheduled at ``score``) or ``'N'`` (save only). Returns the outcome constant, or the
-    pipeline when ``client`` is one.
+    pipeline when ``client`` is one. With ``rate_limit`` (key, concurrency), a job that would be
+    queued goes through its limiter: queued if a slot is free, otherwise waiting (``RATE_LIMITED``).
 
     Safe to send again: a copy of this call (redis-py's retry after a late reply, or a pipeline it
     sends again) returns the first copy's outcome and writes nothing.
@@ -122,6 +125,10 @@ def enqueue(
         group_id or '',
         len(dependency_ids),
         ENQUEUE_TOKEN_TTL,
+        rate_limit[0] if rate_limit else '',
+        rate_limit[1] if rate_limit else 0,
+        repr(time.time()),
+        *keys.RATE_LIMIT_CONTEXT,
         *dependency_ids,
         *_flatten(mapping),
     ]
@@ -152,6 +159,8 @@ def _release_call(parent_id: str, enqueued_at: str, ignore_parent: bool) -> tupl
         keys.JOB_PREFIX,
         keys.REGISTRY_PREFIXES['deferred'],
         keys.QUEUE_PREFIX,
+        repr(time.time()),
+        *keys.RATE_LIMIT_CONTEXT,
     ]
     return script_keys, args
 
@@ -211,7 +220,16 @@ def requeue_from_registry(
         keys.enqueue_token_key(new_token()),
     ]
     ttl_arg = ttl if ttl and ttl > 0 else -1
-    args = [job_id, enqueued_at, '1' if at_front else '0', codec.encode_legacy_exc_info(''), ttl_arg, ENQUEUE_TOKEN_TTL]
+    args = [
+        job_id,
+        enqueued_at,
+        '1' if at_front else '0',
+        codec.encode_legacy_exc_info(''),
+        ttl_arg,
+        ENQUEUE_TOKEN_TTL,
+        repr(time.time()),
+        *keys.RATE_LIMIT_CONTEXT,
+    ]
     return int(scripts.run('requeue', connection, script_keys, args))
 
 

@@ -12,6 +12,7 @@ Keys (byte-identical to RQ 2.x, so that our schedulers and upstream's share the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -103,11 +104,13 @@ def move_due_jobs(
     connection: Redis, queue_name: str, job_ids: Sequence[str], due_score: int, enqueued_at: str
 ) -> tuple[int, int]:
     """Move those of ``job_ids`` still due at ``due_score`` from the scheduled registry onto the
-    queue, atomically (``lua/move_due_jobs.lua``). Returns (moved, dropped: hash gone)."""
+    queue, atomically (``lua/move_due_jobs.lua``; a job with a rate limit goes through its limiter
+    and may wait for a slot instead). Returns (moved, dropped: hash gone)."""
     if not job_ids:
         return 0, 0
     script_keys = [keys.registry_key('scheduled', queue_name), keys.queue_key(queue_name), keys.QUEUES]
     for job_id in job_ids:
         script_keys += [keys.job_key(job_id), keys.dependents_key(job_id), keys.dependencies_key(job_id)]
-    reply: Any = scripts.run('move_due_jobs', connection, script_keys, [due_score, enqueued_at, *job_ids])
+    args = [due_score, enqueued_at, repr(time.time()), *keys.RATE_LIMIT_CONTEXT, *job_ids]
+    reply: Any = scripts.run('move_due_jobs', connection, script_keys, args)
     return int(reply[0]), int(reply[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -379,6 +380,8 @@ def finish_job_call(
         keys.JOB_PREFIX,
         keys.REGISTRY_PREFIXES['deferred'],
         keys.QUEUE_PREFIX,
+        repr(time.time()),
+        *keys.RATE_LIMIT_CONTEXT,
     ]
     for field, value in result_fields.items():
         args += [field, value]

@@ -12,7 +12,8 @@
 - At each of these runs: restart the worker's scheduler thread (``with_scheduler``) if it died.
 - Every ``maintenance_interval`` (600 s), under the per-queue lock ``rq:clean_registries:<q>`` that
   upstream RQ also takes: drop expired registry entries, forget dead workers, put back ids stuck in
-  an upstream worker's intermediate list, and prune groups.
+  an upstream worker's intermediate list, prune groups, and free the rate-limit slots a crash left
+  held (RQ 3.0's cleanup: see :func:`rq.rate_limit.cleanup_key`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from rq._redis import keys, ops, worker_ops
+from rq import rate_limit
 from rq.group import Group
 from rq.intermediate_queue import IntermediateQueue
 from rq.logutils import styled
@@ -176,6 +178,10 @@ class Maintenance:
             Group.clean_registries(connection)
         except Exception:
             self.worker.log.exception('cleaning groups failed')
+        try:
+            rate_limit.cleanup_all(connection)
+        except Exception:
+            self.worker.log.exception('cleaning rate limits failed')
 
 
 def requeue_stuck_intermediate_ids(queue: Queue, log: logging.Logger = logger) -> int:

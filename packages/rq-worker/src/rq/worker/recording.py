@@ -252,8 +252,9 @@ def _record_refusal(
 
 
 def _fast_path(worker: Any, job: Job) -> bool:
-    """The common success: a result kept for a while (or for ever), no repeat to schedule."""
-    return job.get_result_ttl(worker.default_result_ttl) != 0 and not job.repeats_left
+    """The common success: a result kept for a while (or for ever), no repeat to schedule, no
+    rate-limit slot to give back (those go through rq._jobs.outcome)."""
+    return job.get_result_ttl(worker.default_result_ttl) != 0 and not job.repeats_left and not job.rate_limit_key
 
 
 def _finish(

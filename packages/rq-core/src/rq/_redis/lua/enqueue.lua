@@ -13,6 +13,8 @@
 -- KEYS[10] rq:enqueue-token:<token>    this call's token (see below)
 -- KEYS[11 .. 10+n]     rq:job:<dep>             the n dependency job hashes
 -- KEYS[11+n .. 10+2n]  rq:job:<dep>:dependents  their dependents sets
+-- (with a rate limit, also rq:rl-keys, rq:rl:<key>, rq:rl:<key>:allowed, rq:rl:<key>:rate_limited
+-- and the hashes and queues of the jobs a free slot promotes: see lib_rate_limit)
 --
 -- ARGV[1]  job id
 -- ARGV[2]  placement: 'R' queue tail, 'L' queue head, 'S' scheduled, 'N' save only
@@ -24,10 +26,14 @@
 -- ARGV[8]  group id, or ''
 -- ARGV[9]  n, the number of dependencies
 -- ARGV[10] seconds the token is kept
--- ARGV[11 .. 10+n]  the dependency ids
--- ARGV[11+n ..]     field, value, field, value ... of the job hash
+-- ARGV[11] the job's rate-limit key (RQ 3.0), or '': a job that would be queued waits for a slot
+-- ARGV[12] its concurrency
+-- ARGV[13] now (float seconds), ARGV[14 .. 17] the rate-limit context (see lib_rate_limit)
+-- ARGV[18 .. 17+n]  the dependency ids
+-- ARGV[18+n ..]     field, value, field, value ... of the job hash
 --
--- Returns 0 duplicate, 1 queued, 2 deferred, 3 scheduled, 4 saved.
+-- Returns 0 duplicate, 1 queued, 2 deferred, 3 scheduled, 4 saved, 5 waiting for a rate-limit slot
+-- (status 'rate_limited'; with a free slot it is queued at once: 1).
 --
 -- Each call carries a token of its own, unique to it (KEYS[10]). A call that writes records its
 -- outcome under the token; a copy of the same call (redis-py sends a command again when the reply
@@ -35,11 +41,14 @@
 -- that outcome without doing anything: the job is never queued twice, and the client reads the
 -- reply it would have read from the first copy.
 
+-- @include lib_rate_limit
+
 local job_id = ARGV[1]
 local placement = ARGV[2]
 local ttl = tonumber(ARGV[4])
 local n = tonumber(ARGV[9])
 local token_key = KEYS[10]
+local rate_limit_key = ARGV[11]
 
 local earlier = redis.call('GET', token_key)
 if earlier then
@@ -51,7 +60,7 @@ if ARGV[3] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
 end
 
 local fields = {}
-for i = 11 + n, #ARGV do
+for i = 18 + n, #ARGV do
     fields[#fields + 1] = ARGV[i]
 end
 if #fields > 0 then
@@ -81,9 +90,16 @@ else
         redis.call('ZADD', KEYS[4], ARGV[5], job_id)
         for i = 1, n do
             redis.call('SADD', KEYS[10 + n + i], job_id)
-            redis.call('SADD', KEYS[7], ARGV[10 + i])
+            redis.call('SADD', KEYS[7], ARGV[17 + i])
         end
         outcome = 2
+    elseif rate_limit_key ~= '' then
+        local ctx = {ARGV[14], ARGV[15], ARGV[16], ARGV[17]}
+        if rl_admit(ctx, rate_limit_key, ARGV[12], job_id, ARGV[13], ARGV[6]) == 1 then
+            outcome = 1
+        else
+            outcome = 5
+        end
     else
         redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', ARGV[6])
         if placement == 'L' then

@@ -24,7 +24,10 @@
 -- ARGV[9]  stream maxlen (approximate)
 -- ARGV[10] enqueued_at timestamp for released dependents
 -- ARGV[11] 'rq:job:', ARGV[12] 'rq:deferred:', ARGV[13] 'rq:queue:'   (prefixes, see lib_release)
--- ARGV[14 ..] the result entry's field, value pairs
+-- ARGV[14] now (float seconds), ARGV[15 .. 18] the rate-limit context   (for released dependents
+--          that have a rate limit, see lib_release; the job itself has none: jobs with a rate
+--          limit record their outcome through rq._jobs.outcome)
+-- ARGV[19 ..] the result entry's field, value pairs
 --
 -- Returns 1 when the job was recorded, 0 when its hash was gone, 2 when this execution was already
 -- recorded (its started entry is gone, and a result of it is in the job's results), 3 when the
@@ -77,7 +80,7 @@ if not redis.call('ZSCORE', KEYS[4], job_id .. ':' .. ARGV[2]) then
     end
     local stream_ttl = redis.call('TTL', KEYS[2])
     local entry = {}
-    for i = 14, #ARGV do
+    for i = 19, #ARGV do
         entry[#entry + 1] = ARGV[i]
     end
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', unpack(entry))
@@ -94,12 +97,13 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
     redis.call('HSET', KEYS[1], 'status', 'finished', 'started_at', ARGV[5], 'ended_at', ARGV[6],
         'last_heartbeat', ARGV[6], 'worker_name', ARGV[7])
     local entry = {}
-    for i = 14, #ARGV do
+    for i = 19, #ARGV do
         entry[#entry + 1] = ARGV[i]
     end
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', unpack(entry))
     redis.call('ZADD', KEYS[3], ARGV[4], job_id)
-    release_dependents(KEYS[8], KEYS[10], job_id, ARGV[10], '0', ARGV[11], ARGV[12], ARGV[13])
+    release_dependents(KEYS[8], KEYS[10], job_id, ARGV[10], '0', ARGV[11], ARGV[12], ARGV[13], ARGV[14],
+        {ARGV[15], ARGV[16], ARGV[17], ARGV[18]})
     if ttl > 0 then
         redis.call('EXPIRE', KEYS[2], ttl)
         redis.call('EXPIRE', KEYS[1], ttl)

@@ -2,16 +2,21 @@
 -- (a line "-- @include lib_release" is replaced by this file when a script is loaded).
 --
 -- release_dependents(dependents_key, queues_key, parent_id, enqueued_at, ignore_parent,
---                    job_prefix, deferred_prefix, queue_prefix) -> number of jobs queued
+--                    job_prefix, deferred_prefix, queue_prefix, timestamp, rl_ctx)
+--     -> number of jobs released (queued, or waiting for a rate-limit slot)
 --
 -- A dependency is met when its job is gone, finished, or failed while the dependent allows
 -- failures (allow_dependency_failures '1'); ignore_parent '1' also counts the parent as met
 -- whatever its status. Dependents that are no longer deferred (gone, canceled, already released)
 -- are dropped from the parent's set. The prefixes come from rq._redis.keys: the dependents' keys
--- are only known once the set is read.
+-- are only known once the set is read. A dependent with a rate limit (RQ 3.0) goes through its
+-- limiter (lib_rate_limit's rl_admit, with `timestamp` and `rl_ctx`): queued if a slot is free,
+-- otherwise waiting as 'rate_limited'.
+
+-- @include lib_rate_limit
 
 local function release_dependents(dependents_key, queues_key, parent_id, enqueued_at, ignore_parent,
-                                  job_prefix, deferred_prefix, queue_prefix)
+                                  job_prefix, deferred_prefix, queue_prefix, timestamp, rl_ctx)
     local released = 0
 
     local function is_met(dependency_id, allow_failed)
@@ -25,7 +30,7 @@ local function release_dependents(dependents_key, queues_key, parent_id, enqueue
     for _, dependent_id in ipairs(redis.call('SMEMBERS', dependents_key)) do
         local job_key = job_prefix .. dependent_id
         local fields = redis.call('HMGET', job_key, 'status', 'origin', 'allow_dependency_failures',
-            'enqueue_at_front', 'dependency_ids')
+            'enqueue_at_front', 'dependency_ids', 'rate_limit_key', 'rate_limit_concurrency')
         if fields[1] ~= 'deferred' then
             redis.call('SREM', dependents_key, dependent_id)
         else
@@ -52,12 +57,16 @@ local function release_dependents(dependents_key, queues_key, parent_id, enqueue
             if ready then
                 local origin = fields[2] or ''
                 local queue_key = queue_prefix .. origin
-                redis.call('HSET', job_key, 'status', 'queued', 'enqueued_at', enqueued_at)
                 redis.call('ZREM', deferred_prefix .. origin, dependent_id)
-                if fields[4] == '1' then
-                    redis.call('LPUSH', queue_key, dependent_id)
+                if fields[6] and fields[7] then
+                    rl_admit(rl_ctx, fields[6], fields[7], dependent_id, timestamp, enqueued_at)
                 else
-                    redis.call('RPUSH', queue_key, dependent_id)
+                    redis.call('HSET', job_key, 'status', 'queued', 'enqueued_at', enqueued_at)
+                    if fields[4] == '1' then
+                        redis.call('LPUSH', queue_key, dependent_id)
+                    else
+                        redis.call('RPUSH', queue_key, dependent_id)
+                    end
                 end
                 redis.call('SADD', queues_key, queue_key)
                 redis.call('SREM', dependents_key, dependent_id)

@@ -13,39 +13,55 @@
 -- KEYS[3 + 3i]      rq:job::<id>:dependencies
 -- ARGV[1]  due bound: ids scored at or before this are due (whole UTC seconds)
 -- ARGV[2]  enqueued_at timestamp to write
--- ARGV[3..]  the job ids, in the order to queue them
+-- ARGV[3]  now (float seconds), ARGV[4 .. 7] the rate-limit context (see lib_rate_limit)
+-- ARGV[8..]  the job ids, in the order to queue them
 --
 -- Each moved job gets status 'queued' and enqueued_at; a job with a ttl expires that long after
 -- being queued (with its dependency sets). It goes to the front of the queue when enqueue_at_front
 -- is '1', or when enqueue_at_front_on_retry is '1' and it has run before (started_at is set);
--- otherwise to the back. An id whose job hash is gone is only taken out of the registry.
+-- otherwise to the back. A job with a rate limit (RQ 3.0) goes through its limiter instead: queued
+-- if a slot is free, otherwise it waits as 'rate_limited' (both count as moved). An id whose job
+-- hash is gone is only taken out of the registry.
 --
 -- Returns {moved, dropped}.
+
+-- @include lib_rate_limit
+
+local FIRST_ID = 8
+local ctx = {ARGV[4], ARGV[5], ARGV[6], ARGV[7]}
 local moved, dropped = 0, 0
 local due = tonumber(ARGV[1])
-for i = 3, #ARGV do
+for i = FIRST_ID, #ARGV do
     local id = ARGV[i]
-    local base = 3 + 3 * (i - 2)
+    local base = 3 + 3 * (i - FIRST_ID + 1)
     local job_key = KEYS[base - 2]
     local score = redis.call('ZSCORE', KEYS[1], id)
     if score and tonumber(score) <= due then
         redis.call('ZREM', KEYS[1], id)
         if redis.call('EXISTS', job_key) == 1 then
             local fields = redis.call('HMGET', job_key, 'enqueue_at_front', 'enqueue_at_front_on_retry',
-                'started_at', 'ttl')
+                'started_at', 'ttl', 'rate_limit_key', 'rate_limit_concurrency')
             local at_front = fields[1] == '1'
                 or (fields[2] == '1' and fields[3] ~= false and fields[3] ~= '')
-            redis.call('HSET', job_key, 'status', 'queued', 'enqueued_at', ARGV[2])
             local ttl = tonumber(fields[4] or '')
             if ttl and ttl > 0 then
                 redis.call('EXPIRE', job_key, ttl)
                 redis.call('EXPIRE', KEYS[base - 1], ttl)
                 redis.call('EXPIRE', KEYS[base], ttl)
             end
-            if at_front then
-                redis.call('LPUSH', KEYS[2], id)
+            if fields[5] and fields[6] then
+                -- (the limiter pushes by enqueue_at_front alone: a retry's front placement is kept on it)
+                if at_front then
+                    redis.call('HSET', job_key, 'enqueue_at_front', '1')
+                end
+                rl_admit(ctx, fields[5], fields[6], id, ARGV[3], ARGV[2])
             else
-                redis.call('RPUSH', KEYS[2], id)
+                redis.call('HSET', job_key, 'status', 'queued', 'enqueued_at', ARGV[2])
+                if at_front then
+                    redis.call('LPUSH', KEYS[2], id)
+                else
+                    redis.call('RPUSH', KEYS[2], id)
+                end
             end
             redis.call('SADD', KEYS[3], KEYS[2])
             moved = moved + 1

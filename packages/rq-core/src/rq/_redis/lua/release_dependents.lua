@@ -15,9 +15,12 @@
 -- ARGV[4]  'rq:job:'       } prefixes of the dependents' keys, which are only known once the set
 -- ARGV[5]  'rq:deferred:'  } is read (they come from rq._redis.keys): rq:job:<id>,
 -- ARGV[6]  'rq:queue:'     } rq:job::<id>:dependencies, rq:deferred:<origin>, rq:queue:<origin>
+-- ARGV[7]  now (float seconds): the score of a rate-limited dependent's wait and slot
+-- ARGV[8 .. 11]  the rate-limit context (see lib_rate_limit)
 --
--- Returns the number of jobs queued.
+-- Returns the number of jobs released (queued, or waiting for a rate-limit slot).
 
 -- @include lib_release
 
-return release_dependents(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+return release_dependents(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
+    {ARGV[8], ARGV[9], ARGV[10], ARGV[11]})

@@ -11,14 +11,18 @@
 -- ARGV[4]  the legacy exc_info field to write (RQ 2.x writes the zlib compression of '')
 -- ARGV[5]  the job's ttl: a queued job expires after it ('-1': it is kept until it runs)
 -- ARGV[6]  seconds the token is kept
+-- ARGV[7]  now (float seconds), ARGV[8 .. 11] the rate-limit context (see lib_rate_limit)
 --
 -- The previous run's started_at and ended_at are cleared (the job has not started again yet), as
--- RQ 2.x does.
+-- RQ 2.x does. A job with a rate limit (RQ 3.0) goes through its limiter: queued if a slot is free,
+-- otherwise it waits as 'rate_limited' (both answer 1).
 --
 -- Returns 1 requeued, 0 not in the registry, -1 in the registry but the job hash is gone (the
 -- stale entry is removed). A copy of a call that the client sent again returns the first copy's
 -- reply (recorded under the token) and does nothing: without the token it would answer 0, the job
 -- having left the registry.
+-- @include lib_rate_limit
+
 local earlier = redis.call('GET', KEYS[5])
 if earlier then
     return tonumber(earlier)
@@ -38,7 +42,10 @@ if tonumber(ARGV[5]) > 0 then
 else
     redis.call('PERSIST', KEYS[2])
 end
-if ARGV[3] == '1' then
+local limit = redis.call('HMGET', KEYS[2], 'rate_limit_key', 'rate_limit_concurrency')
+if limit[1] and limit[2] then
+    rl_admit({ARGV[8], ARGV[9], ARGV[10], ARGV[11]}, limit[1], limit[2], ARGV[1], ARGV[7], ARGV[2])
+elseif ARGV[3] == '1' then
     redis.call('LPUSH', KEYS[3], ARGV[1])
 else
     redis.call('RPUSH', KEYS[3], ARGV[1])
