@@ -1,5 +1,7 @@
 """Cron strings with and without a timezone hit the right instants, across daylight-saving changes:
-a skipped wall time runs when the clock jumps over it, a repeated one runs once (its first time)."""
+a skipped wall time runs shifted forward by the size of the change (rq 3.0's rule), a repeated one
+runs once (its first time). (Entries without any timezone, in the process's local time, are in
+test_cron_local_time.py.)"""
 
 from __future__ import annotations
 
@@ -58,14 +60,14 @@ ENTRIES = [
 
 def test_spring_forward(connection: redis.Redis, clock: Any) -> None:
     # Europe/Berlin: 2026-03-29 02:00 CET becomes 03:00 CEST (01:00Z); New York: 2026-03-08 02:00 EST -> 03:00 EDT
-    ran = run_through(connection, clock, utc(2026, 3, 6, 12), utc(2026, 3, 9, 18))
+    ran = run_through(connection, clock, utc(2026, 3, 6, 12), utc(2026, 3, 9, 18), timezone='UTC')
     assert ran['new-york-0900'] == [utc(2026, 3, 6, 14), utc(2026, 3, 7, 14), utc(2026, 3, 8, 13), utc(2026, 3, 9, 13)]
-    assert ran['default-0230'] == [utc(2026, 3, day, 2, 30) for day in (7, 8, 9)]  # UTC: no change
+    assert ran['default-0230'] == [utc(2026, 3, day, 2, 30) for day in (7, 8, 9)]  # the scheduler's UTC: no change
 
-    ran = run_through(connection, clock, utc(2026, 3, 28, 0), utc(2026, 3, 30, 4))
-    # 02:30 does not exist on the 29th: it runs at 03:00 CEST, when the clock jumps
-    assert ran['berlin-0230'] == [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1, 0), utc(2026, 3, 30, 0, 30)]
-    # 01:00, 01:30 CET; 02:00 and 02:30 skipped, run once at 03:00 CEST; 03:30 CEST
+    ran = run_through(connection, clock, utc(2026, 3, 28, 0), utc(2026, 3, 30, 4), timezone='UTC')
+    # 02:30 does not exist on the 29th: it runs an hour later, at 03:30 CEST (rq 3.0's rule)
+    assert ran['berlin-0230'] == [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1, 30), utc(2026, 3, 30, 0, 30)]
+    # 01:00, 01:30 CET; 02:00 skipped, run at 03:00 CEST; then the next match, 03:30 CEST
     assert ran['berlin-half-hourly'][5:10] == [
         utc(2026, 3, 29, 0, 0),
         utc(2026, 3, 29, 0, 30),
@@ -99,7 +101,7 @@ def test_next_instants_without_a_scheduler() -> None:
         utc(2026, 11, 1, 14),  # 09:00 EST (the change was at 02:00 that night)
         utc(2026, 11, 2, 14),
     ]
-    assert instants('0 9 * * *', None, utc(2026, 11, 1, 0), 1) == [utc(2026, 11, 1, 9)]
+    assert instants('0 9 * * *', 'UTC', utc(2026, 11, 1, 0), 1) == [utc(2026, 11, 1, 9)]
     assert instants('0 0 1 1 *', 'Asia/Kolkata', utc(2026, 6, 1), 1) == [utc(2026, 12, 31, 18, 30)]
 
 

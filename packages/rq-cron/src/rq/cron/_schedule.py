@@ -26,18 +26,23 @@ shrink by the on-time allowance. Examples: an hourly interval entry whose 10:00 
 later; ``0 9 * * 1-5`` whose Friday run is caught up on Saturday keeps Monday 09:00 (47 hours later,
 more than the 24 hours around Monday's run).
 
-Cron strings are matched against the wall clock of the entry's timezone (UTC unless one is given)
-with croniter, on naive local times, then turned into instants here:
+Cron strings are matched against the wall clock of the entry's timezone with croniter, on naive
+local times, then turned into instants here. Without a timezone that is the process's local time
+(as in rq 3.0 and system cron: ``TZ=Asia/Jakarta rq cron ...``; rq 2.12 used UTC). Across a
+daylight-saving change, as rq 3.0 documents:
 
-- a wall time skipped by a daylight-saving change (spring forward) runs at the first instant after
-  the change (``30 2 * * *`` in Europe/Berlin runs at 03:00 that day), so no day is skipped;
-- a wall time that happens twice (fall back) runs once, at its first occurrence.
+- a wall time skipped when the clocks go forward is shifted forward by the size of the change
+  (``30 2 * * *`` in Europe/Berlin runs at 03:30 CEST that day), so no day is skipped; the next run
+  is the first match after that;
+- a wall time that happens twice when the clocks go back runs once, at its first occurrence.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+import time
 import zoneinfo
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -85,13 +90,74 @@ def settle_late_run(now: float, missed: float, following: float, after_following
     return Decision(RUN, missed, missed=missed)
 
 
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+class LocalTime(dt.tzinfo):
+    """The process's local time zone, daylight-saving rules included: the C library's (``TZ``, else
+    ``/etc/localtime``), as ``time.localtime`` and naive ``datetime.timestamp()`` use it. A naive wall
+    time's ``fold`` picks its occurrence as for any PEP 495 zone: 0 is the first of a repeated time
+    and, for a skipped one, the offset from before the change."""
+
+    def utcoffset(self, when: dt.datetime | None) -> dt.timedelta:
+        if when is None:
+            return dt.timedelta(seconds=-(time.altzone if time.localtime().tm_isdst > 0 else time.timezone))
+        wall = when.replace(tzinfo=None)
+        return dt.timedelta(seconds=round((wall - _EPOCH).total_seconds() - wall.timestamp()))
+
+    def dst(self, when: dt.datetime | None) -> dt.timedelta | None:
+        return None  # (not known separately; nothing here needs it)
+
+    def tzname(self, when: dt.datetime | None) -> str:
+        instant = time.time() if when is None else when.replace(tzinfo=None).timestamp()
+        return time.localtime(instant).tm_zone
+
+    def fromutc(self, when: dt.datetime) -> dt.datetime:
+        instant = (when.replace(tzinfo=None) - _EPOCH).total_seconds()
+        return dt.datetime.fromtimestamp(instant).replace(tzinfo=self)  # (fromtimestamp sets ``fold``)
+
+    @property
+    def key(self) -> str:
+        """A name for the zone: ``TZ`` if set, else the zone ``/etc/localtime`` links to, else the
+        abbreviations (``'CET/CEST'``)."""
+        configured = os.environ.get('TZ', '').lstrip(':')
+        if configured:
+            return configured
+        target = os.path.realpath('/etc/localtime')
+        if '/zoneinfo/' in target:
+            return target.split('/zoneinfo/', 1)[1]
+        return '/'.join(dict.fromkeys(time.tzname))
+
+    def __repr__(self) -> str:
+        return f'LocalTime({self.key!r})'
+
+
+def local_timezone() -> dt.tzinfo:
+    """The process's local time zone: UTC itself when local time is UTC, else a :class:`LocalTime`."""
+    time.tzset()  # (TZ may have changed since the process started)
+    if time.timezone == 0 and time.altzone == 0 and not time.daylight:
+        return UTC
+    return LocalTime()
+
+
+def zone_label(tz: dt.tzinfo) -> str:
+    """How a zone is named in logs and in an entry's identity: ``'UTC'``, an IANA name, or the
+    local zone's name (see :attr:`LocalTime.key`) after ``'local '``."""
+    if isinstance(tz, LocalTime):
+        return f'local {tz.key}'
+    return getattr(tz, 'key', None) or 'UTC'
+
+
 def resolve_timezone(name: str | None) -> dt.tzinfo:
-    """The tzinfo for an IANA name (``'Europe/Berlin'``); None or ``'UTC'`` give UTC.
+    """The tzinfo for an IANA name (``'Europe/Berlin'``); ``'UTC'`` gives UTC, and None the
+    process's local time zone (:func:`local_timezone`).
 
     Raises:
         ValueError: the name is not a known timezone.
     """
-    if name is None or name.upper() in ('UTC', 'Z'):
+    if name is None:
+        return local_timezone()
+    if isinstance(name, str) and name.upper() in ('UTC', 'Z'):
         return UTC
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f'timezone must be an IANA name such as "Europe/Berlin", not {name!r}')
@@ -186,31 +252,13 @@ class CronSchedule:
         return dt.datetime.fromtimestamp(instant, tz=UTC).astimezone(self.tz).replace(tzinfo=None)
 
     def to_instant(self, wall: dt.datetime) -> float:
-        """The instant of a naive wall time in ``tz``: its first occurrence if it happens twice,
-        the end of the gap if a daylight-saving change skips it."""
-        first = wall.replace(tzinfo=self.tz, fold=0)
-        if first.astimezone(UTC).astimezone(self.tz).replace(tzinfo=None) == wall:
-            return first.timestamp()
-        return self._gap_end(wall)
-
-    def _gap_end(self, wall: dt.datetime) -> float:
-        """The instant the clock jumps over ``wall`` (found by bisection, to the second)."""
-        early = int(wall.replace(tzinfo=self.tz, fold=1).timestamp())  # the later offset: before the jump
-        late = int(wall.replace(tzinfo=self.tz, fold=0).timestamp()) + 1  # the earlier offset: after it
-        if early > late:
-            early, late = late, early
-        after = dt.datetime.fromtimestamp(late, tz=UTC).astimezone(self.tz).utcoffset()
-        while late - early > 1:
-            middle = (early + late) // 2
-            if dt.datetime.fromtimestamp(middle, tz=UTC).astimezone(self.tz).utcoffset() == after:
-                late = middle
-            else:
-                early = middle
-        return float(late)
+        """The instant of a naive wall time in ``tz``: its first occurrence if it happens twice; if a
+        daylight-saving change skips it, the instant it names with the offset from before the change
+        (later by the size of the change: 02:30 becomes 03:30)."""
+        return wall.replace(tzinfo=self.tz, fold=0).timestamp()
 
 
 def describe(schedule: IntervalSchedule | CronSchedule) -> str:
     if isinstance(schedule, IntervalSchedule):
         return f'every {schedule.seconds:g} seconds'
-    zone = getattr(schedule.tz, 'key', 'UTC')
-    return f'with cron schedule {schedule.expression!r} ({zone})'
+    return f'with cron schedule {schedule.expression!r} ({zone_label(schedule.tz)})'

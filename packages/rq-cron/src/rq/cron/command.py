@@ -89,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
         '-u', '--url', help='Redis URL (default: $RQ_REDIS_URL, $REDIS_URL or redis://localhost:6379/0)'
     )
     parser.add_argument('-l', '--logging-level', default='INFO', type=str.upper, choices=LOGGING_LEVELS)
-    parser.add_argument('--timezone', help='timezone for cron strings of entries that name none (default UTC)')
+    parser.add_argument(
+        '--timezone', help='timezone for cron strings of entries that name none (default: local time, as TZ says)'
+    )
     parser.add_argument('-n', '--name', help='scheduler name (default <hostname>:<pid>:<random>)')
     parser.add_argument(
         '-P', '--path', action='append', default=[], help='directory to add to the import path (repeatable)'

@@ -8,7 +8,7 @@ Each recorded entry is a dict of exactly upstream's keys (the arguments of ``Cro
 in RQ 2.x), so a scheduler subclass with upstream's ``register`` signature takes every entry with
 ``self.register(**entry)``. What we record beyond that (the entry's ``timezone``, the file and line
 of the call, a problem found while recording) is kept beside it, in :class:`EntryNotes`; an entry
-without notes (one a program added itself) means UTC, or the scheduler's ``timezone``.
+without notes (one a program added itself) means the scheduler's ``timezone``, or local time.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ _job_data_registry: list[dict[str, Any]] = []
 class EntryNotes:
     """What :func:`register` knows of an entry beyond upstream's keys."""
 
-    #: The IANA time zone the entry's cron string is read in (None: the scheduler's, or UTC).
+    #: The IANA time zone the entry's cron string is read in (None: the scheduler's, or local time).
     timezone: str | None = None
     #: ``file.py:line`` of the ``register`` call.
     where: str = ''
@@ -78,7 +78,7 @@ def register(
 ) -> dict[str, Any]:
     """Add a cron job to the config being loaded: ``func`` (a function or its dotted path) enqueued on
     ``queue_name`` every ``interval`` seconds, or at the times of the ``cron`` string (read in
-    ``timezone``, an IANA name; UTC by default). ``cron_string`` is accepted as another name for
+    ``timezone``, an IANA name; the process's local time by default). ``cron_string`` is accepted as another name for
     ``cron``. Never raises: a bad entry is reported (with this call's file and line) and skipped when
     the config is loaded. Returns the recorded entry."""
     entry: dict[str, Any] = {

@@ -15,7 +15,7 @@ from rq.queue import Queue
 from rq.utils import import_attribute, now, utcformat, utcparse
 from rq.webhook import Webhook
 
-from ._schedule import UTC, CronSchedule, IntervalSchedule, resolve_timezone
+from ._schedule import UTC, CronSchedule, IntervalSchedule, resolve_timezone, zone_label
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -57,7 +57,8 @@ def _is_number(value: Any) -> bool:
 class CronJob:
     """A function to enqueue on ``queue_name`` every ``interval`` seconds or on a ``cron`` string.
 
-    ``timezone`` (an IANA name) is the wall clock the cron string is read in; UTC by default.
+    ``timezone`` (an IANA name) is the wall clock the cron string is read in; by default the
+    process's local time zone (``TZ``), as in rq 3.0 (rq 2.12 used UTC).
     ``name`` identifies the cron job in its history (default: the function's dotted name); several
     cron jobs may share one. Give ``func`` (a callable, or its dotted path) or, for a description
     read back from Redis, ``func_name`` alone.
@@ -173,10 +174,16 @@ class CronJob:
             _safe_json(self.kwargs),
             self.interval,
             self.cron,
-            self.timezone or 'UTC',
+            self.timezone or self._default_zone_label(),
         ]
         digest = hashlib.sha1(json.dumps(parts, default=repr).encode('utf-8')).hexdigest()[:20]
         return digest
+
+    def _default_zone_label(self) -> str:
+        """The zone an entry without ``timezone`` is read in, for its identity: ``'UTC'`` for an
+        interval or where local time is UTC (so those identities are what they were when UTC was the
+        default), else the local zone's name, so that processes in different zones do not share runs."""
+        return zone_label(self.schedule.tz) if isinstance(self.schedule, CronSchedule) else 'UTC'
 
     # -- enqueueing -------------------------------------------------------------------------
 
@@ -189,7 +196,8 @@ class CronJob:
         if self.func is None:
             raise ValueError(f'cron job {self.name!r} has no function (it was read back for monitoring)')
         queue = Queue(self.queue_name, connection=connection, serializer=serializer)
-        return queue.enqueue(self.func, *self.args, **self.kwargs, **self.job_options, pipeline=pipeline)
+        # (args and kwargs passed as such: the function may take kwargs named like job options)
+        return queue.enqueue(self.func, args=self.args, kwargs=self.kwargs, **self.job_options, pipeline=pipeline)
 
     def enqueue(self, connection: Redis) -> Job:
         """Enqueue one run now and record it in the job history, in one transaction (no claim: what
@@ -239,7 +247,8 @@ class CronJob:
 
     def to_dict(self) -> dict[str, Any]:
         """The description stored in ``rq:cron_scheduler:<name>``: RQ 2.x's fields, plus ``timezone``
-        for a cron string read in another zone than UTC."""
+        for a cron string given a zone other than UTC (one read in local time, the default, has none,
+        as upstream's; a reader takes it as its own local time, as rq 3.0 does)."""
         data: dict[str, Any] = {
             'func_name': self.func_name,
             'name': self.name,

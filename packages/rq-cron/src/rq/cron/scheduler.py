@@ -57,7 +57,8 @@ class CronScheduler(SchedulerRecord):
     """Enqueues registered cron jobs on time; run it with :meth:`start` (blocks until stopped).
 
     ``timezone`` (an IANA name) is the wall clock for cron strings of entries that do not name their
-    own; UTC by default. ``clock`` (a ``time.time`` replacement) lets tests control time.
+    own; by default the process's local time zone, as in rq 3.0. ``clock`` (a ``time.time``
+    replacement) lets tests control time.
     """
 
     def __init__(
