@@ -201,9 +201,14 @@ def test_repeat_get_interval() -> None:
     assert Repeat.get_interval(4, [7]) == 7
 
 
-def delays_read_the_rq_way(times: int, stored: list[int]) -> list[int]:
-    """How every RQ 2.x worker picks the delay before each repeat."""
-    return [Repeat.get_interval(repeats_left - 1, stored) for repeats_left in range(times, 0, -1)]
+def delays_taken_the_rq3_way(times: int, stored: list[int]) -> list[int]:
+    """The delays before each repeat when each takes the first stored interval off (rq 3.0)."""
+    delays = []
+    intervals: list[int] | None = stored
+    for _ in range(times):
+        delay, intervals = Repeat.take_interval(intervals)
+        delays.append(delay)
+    return delays
 
 
 @pytest.mark.parametrize(
@@ -215,12 +220,14 @@ def delays_read_the_rq_way(times: int, stored: list[int]) -> list[int]:
         (1, [5, 10], [5]),
         (3, [4], [4, 4, 4]),
         (4, 9, [9, 9, 9, 9]),
+        (2, [], [0, 0]),
     ],
 )
-def test_repeat_stored_intervals_give_the_documented_order(times: int, interval: Any, expected: list[int]) -> None:
+def test_repeat_intervals_are_taken_in_order(times: int, interval: Any, expected: list[int]) -> None:
     repeat = Repeat(times=times, interval=interval)
     stored = Repeat.stored_intervals(repeat.times, repeat.intervals)
-    assert delays_read_the_rq_way(times, stored) == expected
+    assert stored == repeat.intervals  # as given, as rq 3.0 stores them (2.12's reversal is gone)
+    assert delays_taken_the_rq3_way(times, stored) == expected
 
 
 def test_repeat_single_interval_is_stored_as_given(connection: redis.Redis) -> None:
@@ -232,11 +239,10 @@ def test_repeat_single_interval_is_stored_as_given(connection: redis.Redis) -> N
     assert json.loads(raw[b'repeat_intervals']) == [30]
 
 
-def test_repeat_list_stored_on_job_gives_documented_order(connection: redis.Redis) -> None:
+def test_repeat_list_is_stored_as_given(connection: redis.Redis) -> None:
     job = Job.create(rqtest_jobs.add, args=(1,), repeat=Repeat(times=3, interval=[5, 10, 15]), connection=connection)
     job.save()
-    stored = json.loads(connection.hget(job.key, 'repeat_intervals'))
-    assert delays_read_the_rq_way(3, stored) == [5, 10, 15]
+    assert json.loads(connection.hget(job.key, 'repeat_intervals')) == [5, 10, 15]
     with pytest.raises(TypeError):
         Job.create(rqtest_jobs.add, args=(1,), repeat=3, connection=connection)
 
@@ -265,6 +271,7 @@ def test_repeat_schedule_with_interval_schedules(connection: redis.Redis) -> Non
     score = connection.zscore('rq:scheduled:rep', job.id)
     assert_expires_at(score, 100, before)  # the documented first delay: 100
     assert connection.hget(job.key, 'status') == b'scheduled'
+    assert json.loads(connection.hget(job.key, 'repeat_intervals')) == job.repeat_intervals == [200]
 
 
 def test_repeat_schedule_without_repeats_left_raises(connection: redis.Redis) -> None:

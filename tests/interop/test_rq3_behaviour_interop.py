@@ -2,7 +2,7 @@
 Redis data (``@job`` without ``result_ttl``; ``Job.delete()`` and ``Queue.empty()`` deleting result
 streams), raises the same error (duplicate ids in ``enqueue_many``) and answers the same
 (``get_job_ids(length=0)``); a returned ``Retry(enqueue_at_front=True)`` puts the job first under
-both workers.
+both workers; a repeating job's interval list is consumed in order whichever worker runs each repeat.
 
 Upstream 3.0.0 runs in its own virtualenv (``tests/support/upstream.py``, ``version='3.0.0'``).
 """
@@ -10,6 +10,7 @@ Upstream 3.0.0 runs in its own virtualenv (``tests/support/upstream.py``, ``vers
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ import redis
 
 from redis_dump import diff, snapshot
 from redis_server import RedisServer
-from rq import Queue
+from rq import Queue, Repeat
 from rq.worker import SimpleWorker
 from upstream import UPSTREAM_3_VERSION, run_upstream
 
@@ -71,6 +72,18 @@ SimpleWorker([q], connection=conn).work(burst=True, max_jobs=1, with_scheduler=F
 print(json.dumps(q.get_job_ids()))
 """
 
+#: One run of the repeating job under rq 3.0's worker; prints the delay it scheduled and what is left.
+UPSTREAM_REPEAT_RUN = """
+import time
+from rq import SimpleWorker
+before = time.time()
+SimpleWorker([q], connection=conn).work(burst=True, max_jobs=1, with_scheduler=False)
+after = time.time()
+score = conn.zscore('rq:scheduled:default', 'rep')
+left = json.loads(conn.hget('rq:job:rep', 'repeat_intervals'))
+print(json.dumps({'delay': [score - after, score + 1 - before], 'left': left}))
+"""
+
 
 def run_ours(code: str, port: int, db: int = 0) -> dict[str, Any]:
     namespace: dict[str, Any] = {'conn': redis.Redis(port=port, db=db)}
@@ -119,3 +132,32 @@ def test_returned_retry_goes_to_the_front_as_rq3(redis_server: RedisServer) -> N
     assert theirs == ['r', 'other']
     assert queue.get_job_ids() == theirs
     assert queue.connection.hget('rq:job:r', 'enqueue_at_front_on_retry') == b'1'
+
+
+def test_repeat_intervals_agree_with_rq3_when_workers_alternate(redis_server: RedisServer) -> None:
+    """One job, ``Repeat(times=4, interval=[10, 20, 30])``, its runs taken in turn by rq 3.0's worker
+    and ours: each waits the next interval in order, and both leave the same shortened list."""
+    conn = redis.Redis(port=redis_server.port, db=UPSTREAM_DB)
+    queue = Queue(connection=conn)
+    queue.enqueue('rqtest_jobs.add', 1, job_id='rep', repeat=Repeat(times=4, interval=[10, 20, 30]))
+    seen = []
+    for turn in range(4):
+        if turn % 2 == 0:
+            seen.append(
+                run_upstream(PRELUDE + UPSTREAM_REPEAT_RUN, redis_server.port, UPSTREAM_DB, version=UPSTREAM_3_VERSION)
+            )
+        else:
+            before = time.time()
+            SimpleWorker([queue], connection=conn).work(burst=True, max_jobs=1, with_scheduler=False)
+            after = time.time()
+            score = conn.zscore('rq:scheduled:default', 'rep')
+            assert score is not None
+            left = json.loads(conn.hget('rq:job:rep', 'repeat_intervals'))
+            seen.append({'delay': [score - after, score + 1 - before], 'left': left})
+        assert conn.zrem('rq:scheduled:default', 'rep') == 1  # (what the scheduler does when it is due)
+        conn.hset('rq:job:rep', 'status', 'queued')
+        conn.rpush('rq:queue:default', 'rep')
+    # (a delay is known to within the run's time: the score is a whole second; see test_retry_repeat.py)
+    delays = [[d for d in (10, 20, 30) if low <= d <= high] for low, high in (run['delay'] for run in seen)]
+    assert delays == [[10], [20], [30], [30]]  # rq 3.0, ours, rq 3.0, ours
+    assert [run['left'] for run in seen] == [[20, 30], [30], [30], [30]]

@@ -273,6 +273,35 @@ def test_repeat_waits_in_the_documented_order(connection: redis.Redis, queue: Qu
     assert result_types(connection, job.id) == ['1', '1', '1', '1']
 
 
+@pytest.mark.parametrize('worker_class', [Worker, SimpleWorker], ids=lambda cls: cls.__name__)
+def test_repeat_intervals_are_consumed_as_rq3_does(
+    connection: redis.Redis, queue: Queue, worker_class: type[Any]
+) -> None:
+    """rq 3.0's data: ``repeat_intervals`` is the list as given, and each scheduled repeat takes its
+    first value off (the last one stays), so a 3.0 worker running the next repeat waits the same."""
+    job = queue.enqueue(rqtest_jobs.add, 1, repeat=Repeat(times=4, interval=[5, 10, 15]))
+    assert field(connection, job, 'repeat_intervals') == '[5, 10, 15]'
+    for left, intervals in (('3', '[10, 15]'), ('2', '[15]'), ('1', '[15]')):
+        run_burst(worker_class, queue)
+        assert (field(connection, job, 'repeats_left'), field(connection, job, 'repeat_intervals')) == (left, intervals)
+        play_scheduler(connection, job)
+
+
+def test_repeat_continues_a_list_another_worker_has_shortened(connection: redis.Redis, queue: Queue) -> None:
+    """A job whose first repeat an rq 3.0 worker scheduled (``[20, 30]`` left of ``[10, 20, 30]``)
+    waits 20 then 30 seconds here."""
+    job = queue.enqueue(rqtest_jobs.add, 1, repeat=Repeat(times=3, interval=[10, 20, 30]))
+    connection.hset(job.key, mapping={'repeats_left': '2', 'repeat_intervals': '[20, 30]'})
+    waits = []
+    for _ in range(2):
+        with wait_of(connection, job) as wait:
+            run_burst(SimpleWorker, queue)
+        waits.append(wait)
+        play_scheduler(connection, job)
+    assert waits == [20, 30]
+    assert field(connection, job, 'repeat_intervals') == '[30]'
+
+
 def test_repeat_with_one_interval(connection: redis.Redis, queue: Queue) -> None:
     job = queue.enqueue(rqtest_jobs.add, 1, repeat=Repeat(times=2, interval=7))
     with wait_of(connection, job) as wait:

@@ -20,8 +20,10 @@ class Repeat:
     """Repeat a job ``times`` more times after successful runs (``times + 1`` runs in all).
 
     ``interval`` is seconds between runs: an int, or a list used in the order given, its last
-    value reused: ``Repeat(times=3, interval=[5, 10, 15])`` waits 5, 10 then 15 seconds. (RQ 2.12
-    documents that order but its code reads the list backwards; rq follows the documentation.)
+    value reused: ``Repeat(times=3, interval=[5, 10, 15])`` waits 5, 10 then 15 seconds. As in rq 3.0,
+    the job's ``repeat_intervals`` is the list as given, and each scheduled repeat takes its first
+    value off (keeping the last), so workers of either kind agree on the next one. (RQ 2.12 read the
+    list backwards, ``intervals[repeats_left - 1]``, and never shortened it.)
     """
 
     times: int
@@ -70,17 +72,17 @@ class Repeat:
 
     @classmethod
     def stored_intervals(cls, times: int, intervals: list[int]) -> list[int]:
-        """The ``repeat_intervals`` list written to the job hash.
+        """The ``repeat_intervals`` list written to the job hash: the intervals as given, as rq 3.0
+        writes them (``times`` is not needed; kept for callers)."""
+        return list(intervals)
 
-        Every RQ 2.x worker picks the delay before a repeat as ``get_interval(repeats_left - 1, stored)``,
-        which reads a list backwards. Storing the documented sequence reversed (and padded to ``times``)
-        makes any worker, ours or upstream's, wait in the documented order. A single interval (the
-        common case) is stored as given, exactly as RQ 2.x stores it.
-        """
-        if len(set(intervals)) <= 1:
-            return list(intervals)
-        forward = [intervals[min(position, len(intervals) - 1)] for position in range(times)]
-        return forward[::-1]
+    @classmethod
+    def take_interval(cls, intervals: list[int] | None) -> tuple[int, list[int] | None]:
+        """The delay before the next repeat and the intervals left after it (rq 3.0's rule): the
+        first value, taken off the list unless it is the last one."""
+        if isinstance(intervals, list) and len(intervals) > 1:
+            return cls.get_interval(0, intervals), intervals[1:]
+        return cls.get_interval(0, intervals), intervals
 
     @classmethod
     def schedule(cls, job: Job, queue: Queue, pipeline: Pipeline | None = None) -> None:

@@ -73,8 +73,9 @@ def schedule_retry(job: Job, queue: Queue, pipeline: Pipeline) -> None:
 
 
 def schedule_repeat(job: Job, queue: Queue, pipeline: Pipeline) -> None:
-    """Use one repeat (RQ's rule: delay ``get_interval(repeats_left - 1, stored intervals)``)."""
-    delay = Repeat.get_interval((job.repeats_left or 1) - 1, job.repeat_intervals)
+    """Use one repeat (rq 3.0's rule: the delay is the first stored interval, taken off the list
+    unless it is the last; the shortened list is saved with the job)."""
+    delay, job.repeat_intervals = Repeat.take_interval(job.repeat_intervals)
     job.repeats_left = (job.repeats_left or 0) - 1
     place_again(job, queue, pipeline, delay, at_front=False, include_result=True)
 
