@@ -202,7 +202,8 @@ def test_stop_job_naming_another_job_is_ignored(
         assert job.get_status() == JobStatus.FINISHED
         assert job.return_value() == 0.8
         assert worker.wait(0) is None
-        assert wait_until(lambda: 'which this worker is not running: ignored' in worker.output(), 30), worker.output()
+        ignored = 'Not working on job some-other-job, command ignored.'
+        assert wait_until(lambda: ignored in worker.output(), 30), worker.output()
 
 
 def test_unknown_and_malformed_commands_are_ignored(

@@ -135,7 +135,7 @@ def handle_stop_job_command(worker: Any, payload: dict[str, Any]) -> None:
         worker._stopped_job_id = job_id
         worker.kill_horse()
     else:
-        _log(worker).info('Received command to stop job %s, which this worker is not running: ignored.', job_id)
+        _log(worker).warning('Not working on job %s, command ignored.', job_id)  # (rq 3.0's words and level)
 
 
 def handle_stop_execution_command(worker: Any, payload: dict[str, Any]) -> None:
