@@ -169,19 +169,21 @@ def worker_code(
     worker_class: str = 'Worker',
     burst: bool = False,
     logging_level: str = 'WARNING',
+    with_scheduler: bool = False,
     **work_kwargs: Any,
 ) -> str:
     """Code for :func:`start_upstream` that runs upstream's ``worker_class`` (``'Worker'``, the forking
     one, or ``'SimpleWorker'``) named ``name`` on ``queues`` until it is stopped (a shutdown command or a
-    signal; ``burst`` to stop when the queues are empty), then prints ``null``. ``work_kwargs`` go to
-    ``work()`` (for example ``max_jobs``). Logs below ``logging_level`` are dropped, so that a long run
-    cannot fill the output pipe nobody reads until the end."""
+    signal; ``burst`` to stop when the queues are empty), then prints ``null``; ``with_scheduler`` runs
+    upstream's scheduler too. ``work_kwargs`` go to ``work()`` (for example ``max_jobs``). Logs below
+    ``logging_level`` are dropped, so that a long run cannot fill the output pipe nobody reads until the
+    end."""
     extra = ''.join(f', {key}={value!r}' for key, value in sorted(work_kwargs.items()))
     return (
         f'from rq import Queue as _Queue, {worker_class} as _WorkerClass\n'
         f'_queues = [_Queue(_n, connection=conn) for _n in {list(queues)!r}]\n'
         f'_WorkerClass(_queues, connection=conn, name={name!r})'
-        f'.work(burst={burst!r}, logging_level={logging_level!r}, with_scheduler=False{extra})\n'
+        f'.work(burst={burst!r}, logging_level={logging_level!r}, with_scheduler={with_scheduler!r}{extra})\n'
         'print("null")\n'
     )
 
