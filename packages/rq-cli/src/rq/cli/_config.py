@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 import redis
+from redis.cluster import RedisCluster
 
 from rq._redis.first_answer import wait_for_first_answer
 from rq.defaults import (
@@ -202,7 +203,12 @@ class CliConfig:
 
     @cached_property
     def connection_class(self) -> type[redis.Redis]:
-        return import_class(self.connection_class_path, redis.Redis, '--connection-class')
+        """A ``redis.Redis`` subclass, or redis-py's cluster client (``redis.cluster.RedisCluster``
+        or a subclass: no ``Redis`` subclass, but the same commands and ``from_url``)."""
+        value: type[redis.Redis] = import_class(
+            self.connection_class_path, (redis.Redis, RedisCluster), '--connection-class'
+        )
+        return value
 
     @cached_property
     def serializer(self) -> Serializer:
@@ -225,14 +231,16 @@ class CliConfig:
         return self.queue_class.all(connection=self.connection, job_class=self.job_class, serializer=self.serializer)
 
 
-def import_class(path: str, base: type[Any], option: str) -> type[Any]:
-    """Import ``path`` and check that it is ``base`` or a subclass of it."""
+def import_class(path: str, base: type[Any] | tuple[type[Any], ...], option: str) -> type[Any]:
+    """Import ``path`` and check that it is ``base`` (or one of the ``base`` classes) or a subclass."""
     try:
         value = import_attribute(path)
     except (ImportError, AttributeError, ValueError) as exc:
         raise CliError(f'cannot import {path!r}: {exc}', option) from exc
     if not (isinstance(value, type) and issubclass(value, base)):
-        raise CliError(f'{path!r} is not a subclass of {base.__module__}.{base.__qualname__}', option)
+        bases = base if isinstance(base, tuple) else (base,)
+        names = ' or '.join(f'{cls.__module__}.{cls.__qualname__}' for cls in bases)
+        raise CliError(f'{path!r} is not a subclass of {names}', option)
     return value
 
 

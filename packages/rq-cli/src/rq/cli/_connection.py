@@ -100,8 +100,12 @@ def _boolean(value: Any, name: str) -> bool:
 
 
 def describe(connection: Redis) -> str:
-    """Where ``connection`` points, for messages (``redis://host:port/db`` or a socket path)."""
-    pool = connection.connection_pool
+    """Where ``connection`` points, for messages (``redis://host:port/db``, a socket path, or the
+    nodes of a Redis Cluster)."""
+    pool = getattr(connection, 'connection_pool', None)
+    if pool is None:  # redis-py's cluster client: one pool per node
+        nodes: list[Any] = getattr(connection, 'get_nodes', list)()
+        return 'Redis Cluster at ' + (', '.join(f'{node.host}:{node.port}' for node in nodes) or 'no known node')
     kwargs = pool.connection_kwargs
     if kwargs.get('path'):
         return f'unix://{kwargs["path"]}?db={kwargs.get("db", 0)}'

@@ -47,6 +47,7 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.cluster import ClusterPipeline
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -77,15 +78,21 @@ _scripts: dict[str, Script] = {}
 def run(name: str, client: Any, keys: list[str], args: list[Any]) -> Any:
     """Run script ``name`` with ``client`` (a connection or a pipeline).
 
-    In a pipeline the call is queued and its reply comes with ``execute()``.
+    In a pipeline the call is queued and its reply comes with ``execute()``. In a pipeline of
+    redis-py's cluster client the call is queued as an EVAL (:func:`queue`): such a pipeline does
+    not load its scripts before it runs, as ``Pipeline`` does, and before redis-py 8.2 it refuses
+    EVALSHA altogether.
     """
+    if isinstance(client, ClusterPipeline):
+        queue(client, name, keys, args)
+        return client
     script = _scripts.get(name)
     if script is None:
         script = _scripts[name] = Script(client, source(name))
     return script(keys=keys, args=args, client=client)
 
 
-def queue(pipe: Pipeline, name: str, keys: list[str], args: list[Any]) -> None:
+def queue(pipe: Pipeline | ClusterPipeline, name: str, keys: list[str], args: list[Any]) -> None:
     """Queue a call of script ``name`` in ``pipe`` (an EVAL: it runs even where the server does not
     know the script yet, in its place among the pipeline's commands)."""
     pipe.execute_command('EVAL', source(name), len(keys), *keys, *args)  # type: ignore[no-untyped-call]

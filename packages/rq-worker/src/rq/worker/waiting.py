@@ -22,7 +22,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from rq._redis import worker_ops
+from rq._redis import keys, worker_ops
 from rq._redis.pool import checkout
 
 logger = logging.getLogger('rq.worker')
@@ -79,7 +79,7 @@ class QueueWaiter:
         connections actually use (``Redis.from_url`` in redis-py 8 leaves the setting out of the
         pool's keyword arguments, while its connections still time out after 5 s)."""
         if not hasattr(self, '_cached_socket_timeout'):
-            pool = getattr(self.connection, 'connection_pool', None)
+            pool = getattr(_pool_owner(self.connection), 'connection_pool', None)
             kwargs = getattr(pool, 'connection_kwargs', {})
             timeout = kwargs.get('socket_timeout')
             if 'socket_timeout' not in kwargs and pool is not None:
@@ -96,13 +96,14 @@ class QueueWaiter:
         blocking commands short without touching the worker's connections."""
         client = getattr(self, '_watch_client', None)
         if client is None:
-            pool = self.connection.connection_pool
+            owner = _pool_owner(self.connection)
+            pool = owner.connection_pool
             # No retries: when close() disconnects a watcher's socket, its BLMOVE must end with the
             # error at once, not be sent again on a new connection (redis-py 6+ retries three times
             # by default, which kept a stopping worker waiting for one more blocking command).
             kwargs = {**pool.connection_kwargs, 'retry': Retry(NoBackoff(), 0)}
             watch_pool = type(pool)(connection_class=pool.connection_class, **kwargs)
-            client = self._watch_client = type(self.connection)(connection_pool=watch_pool)
+            client = self._watch_client = type(owner)(connection_pool=watch_pool)
         return client
 
     def _wait_many(self, timeout: float) -> None:
@@ -147,3 +148,13 @@ class QueueWaiter:
         for thread in list(self._watched.values()):
             if thread.is_alive():
                 thread.join(timeout=2.0)
+
+
+def _pool_owner(connection: Any) -> Any:
+    """The client whose connection pool the waiting copies: the worker's connection, or for
+    redis-py's cluster client (no single pool: one per node) the client of the node that serves
+    rq's keys (a cluster needs a hash-tag prefix such as ``RQ_KEY_PREFIX={rq}``, which puts every
+    key, and so every queue, in one slot)."""
+    if hasattr(connection, 'connection_pool') or not hasattr(connection, 'get_node_from_key'):
+        return connection
+    return connection.get_redis_connection(connection.get_node_from_key(keys.QUEUES))
