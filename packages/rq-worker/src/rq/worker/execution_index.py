@@ -1,4 +1,5 @@
-"""A worker's running executions as rq 3.0 exposes them: its execution index in Redis
+"""A worker's running executions as rq 3.0 exposes them: ``Worker.executions`` and
+``Worker.execution`` in the worker's process, its execution index in Redis
 (``rq:worker:<name>:executions``, members ``<job_id>:<execution_id>``), read by any process, and the
 stop of one execution (the ``stop-execution`` command)."""
 
@@ -14,21 +15,59 @@ if TYPE_CHECKING:
 
 
 class ExecutionIndex:
-    """rq 3.0's ``Worker.executions_key``, ``get_current_executions()``, ``current_execution_count``
-    and ``request_stop_execution()``. They read Redis, so they work as well on a worker found with
+    """rq 3.0's ``Worker.executions`` and ``Worker.execution`` (what this worker object runs), and
+    ``Worker.executions_key``, ``get_current_executions()``, ``current_execution_count`` and
+    ``request_stop_execution()``. These last read Redis, so they work as well on a worker found with
     ``Worker.all()`` as on the running worker itself."""
 
     if TYPE_CHECKING:
         name: str
         connection: Redis
         log: Any
-        execution: Execution | None
         _stopped_job_id: str | None
 
         def kill_horse(self, sig: Any = ...) -> None: ...
         def get_current_job_id(self) -> str | None: ...
 
     _current_executions: list[Execution] | None = None
+    _executions_by_id: dict[str, Execution] | None = None
+
+    @property
+    def executions(self) -> dict[str, Execution]:
+        """The executions this worker object is running, by execution id (rq 3.0's dict): one at most,
+        as a worker runs one job at a time. Empty on a worker read back from Redis (see
+        :meth:`get_current_executions`)."""
+        if self._executions_by_id is None:
+            self._executions_by_id = {}
+        return self._executions_by_id
+
+    @executions.setter
+    def executions(self, executions: dict[str, Execution]) -> None:
+        self._executions_by_id = executions
+
+    @property
+    def execution(self) -> Execution | None:
+        """The execution this worker is running (the one in :attr:`executions`), None when idle."""
+        return next(iter(self.executions.values()), None) if self._executions_by_id else None
+
+    @execution.setter
+    def execution(self, execution: Execution | None) -> None:
+        """Set the running execution, replacing the one before (a worker runs one at a time); None
+        clears it.
+
+        Raises:
+            ValueError: None while :attr:`executions` holds more than one (as rq 3.0: remove the one
+                that ended from :attr:`executions` instead).
+        """
+        executions = self.executions
+        if execution is None and len(executions) > 1:
+            raise ValueError(
+                'cannot clear worker.execution while several executions are active; '
+                'remove the one that ended from worker.executions instead'
+            )
+        executions.clear()
+        if execution is not None:
+            executions[execution.id] = execution
 
     @property
     def executions_key(self) -> str:

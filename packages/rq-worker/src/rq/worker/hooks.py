@@ -98,7 +98,8 @@ class JobHooks:
         @property
         def execution_ttl(self) -> float: ...
 
-    execution: Execution | None = None
+    if TYPE_CHECKING:
+        execution: Execution | None  # (a property of ExecutionIndex)
     _is_horse = False
     _run_started_at: datetime | None = None
 
