@@ -5,9 +5,13 @@ defaults and a returned ``Retry``'s ``enqueue_at_front``. Core only: no worker i
 
 from __future__ import annotations
 
+import http.server
+import json
 import logging
 import re
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,10 +29,11 @@ from rq.executions import Execution, ExecutionRegistry
 from rq.group import Group
 from rq.job import Job, JobStatus
 from rq.job_lifecycle import call_exception_handlers, format_exc_info, record_job_failure
-from rq.registry import FailedJobRegistry, FinishedJobRegistry
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.results import Result
 from rq.timeouts import TimerDeathPenalty
 from rq.utils import missing_keys
+from rq.webhook import Webhook
 
 
 @pytest.fixture
@@ -314,3 +319,61 @@ def test_returned_retry_scheduled_keeps_at_front_for_when_it_is_due(connection: 
     assert record_retry_by_return(enqueued, queue, Retry(max=2, interval=60, enqueue_at_front=True)) is True
     assert enqueued.get_status(refresh=True) == JobStatus.SCHEDULED
     assert connection.hget(enqueued.key, 'enqueue_at_front_on_retry') == b'1'
+
+
+# -- abandoned jobs (rq 3.0) ---------------------------------------------------------------------------
+
+
+class _WebhookRecorder(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        self.server.calls.append((self.path, json.loads(body)))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook_server() -> Iterator[Any]:
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _WebhookRecorder)
+    server.calls = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _abandon(connection: redis.Redis, enqueued: Job, status: str = 'started') -> None:
+    """What a worker that died while running the job leaves: a started entry whose score is past."""
+    connection.lrem('rq:queue:default', 0, enqueued.id)
+    connection.hset(enqueued.key, mapping={'status': status, 'worker_name': 'dead'})
+    connection.zadd('rq:wip:default', {f'{enqueued.id}:e1': 1})
+
+
+def test_an_abandoned_job_gets_no_traceback_and_sends_failed_webhooks(
+    connection: redis.Redis, queue: Queue, webhook_server: Any
+) -> None:
+    url = f'http://127.0.0.1:{webhook_server.server_address[1]}/failed'
+    enqueued = queue.enqueue(
+        rqtest_jobs.add,
+        1,
+        on_failure=Callback(rqtest_jobs_lifecycle.record_failure_traceback),
+        webhooks=[Webhook(url, 'failed', method='POST')],
+    )
+    _abandon(connection, enqueued)
+    StartedJobRegistry(queue=queue).cleanup()
+    assert enqueued.get_status() == JobStatus.FAILED
+    assert connection.get(f'failure_tb:{enqueued.id}') == b'None'
+    assert [(path, body['status']) for path, body in webhook_server.calls] == [('/failed', 'failed')]
+
+
+def test_an_expired_entry_of_a_job_no_longer_started_is_only_dropped(connection: redis.Redis, queue: Queue) -> None:
+    enqueued = queue.enqueue(rqtest_jobs.add, 1)
+    _abandon(connection, enqueued, status='finished')
+    StartedJobRegistry(queue=queue).cleanup()
+    assert enqueued.get_status() == JobStatus.FINISHED
+    assert connection.zcard('rq:wip:default') == 0
+    assert not FailedJobRegistry(queue=queue).get_job_ids()

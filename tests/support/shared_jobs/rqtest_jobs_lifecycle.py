@@ -46,3 +46,8 @@ def incr(key: str) -> int:
     job = get_current_job()
     assert job is not None
     return int(job.connection.incr(key))
+
+
+def record_failure_traceback(job: Any, connection: Any, exc_type: Any, exc_value: Any, tb: Any) -> None:
+    """Failure callback: 'failure_tb:<job id>' = 'None' or the traceback's type name."""
+    connection.set(f'failure_tb:{job.id}', 'None' if tb is None else type(tb).__name__)

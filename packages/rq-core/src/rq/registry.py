@@ -17,7 +17,7 @@ from ._redis.results_ops import failed_registry_score, registry_score
 from .defaults import DEFAULT_FAILURE_TTL, DEFAULT_JOB_MONITORING_INTERVAL
 from .exceptions import InvalidJobOperation, NoSuchJobError
 from . import rate_limit
-from .job import Job
+from .job import Job, JobStatus
 from .serializers import resolve_serializer
 from .timeouts import BaseDeathPenalty, get_default_death_penalty_class
 from .utils import current_timestamp, import_attribute, now, parse_composite_key
@@ -299,7 +299,9 @@ class StartedJobRegistry(BaseRegistry):
             if not ops.claim_expired(self.connection, self.key, member, score, claimed_until):
                 continue
             job = None if job_id in handled else self._fetch_or_none(job_id)
-            if job is None:
+            if job is None or job.get_status(refresh=False) != JobStatus.STARTED:
+                # (gone, handled, or no longer started: finished or requeued meanwhile, as rq 3.0
+                # leaves it; only the dead run's entries go)
                 zsets.remove(self.connection, self.key, member)
                 if holder.worker_name:
                     worker_ops.end_execution(self.connection, holder.worker_name, job_id, execution_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -354,18 +353,18 @@ def handle_abandoned_job(
 ) -> bool:
     """Fail (or retry) a started job whose worker stopped sending heartbeats.
 
-    Calls its failure callback and the exception handlers with :class:`AbandonedJobError`, then
-    records the failure without webhooks (RQ's behaviour). ``extra`` adds commands to the
+    Calls its failure callback and the exception handlers with :class:`AbandonedJobError` and no
+    traceback (``None``, as rq 3.0: there is none to give), then records the failure and, once it is
+    recorded, sends ``failed`` webhooks (rq 3.0; 2.12 sent none). ``extra`` adds commands to the
     transaction that records it. Returns True when the job was retried.
     """
     moment = now()
     death_penalty_class = _usable_in_this_thread(death_penalty_class)
     error = AbandonedJobError(f'Job {job.id} was abandoned: its worker stopped sending heartbeats')
-    stack = traceback.extract_stack()
     try:
-        job.execute_failure_callback(death_penalty_class, AbandonedJobError, error, stack)
+        job.execute_failure_callback(death_penalty_class, AbandonedJobError, error, None)
     except Exception:
         logger.exception('Job %s: failure callback raised while handling abandonment', job.id)
-    run_exception_handlers(job, exception_handlers, (AbandonedJobError, error, stack))
+    run_exception_handlers(job, exception_handlers, (AbandonedJobError, error, None))
     exc_string = f'Moved to FailedJobRegistry, due to AbandonedJobError, at {moment}'
-    return record_failure(job, queue, exc_string, worker_name='', send_webhooks=False, extra=extra)
+    return record_failure(job, queue, exc_string, worker_name='', extra=extra)
