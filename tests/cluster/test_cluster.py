@@ -3,9 +3,9 @@ a forking worker with its scheduler, cron and ``rq info`` run without a CROSSSLO
 error, and every key they write is under the ``{rq}`` hash tag (one slot, so one node).
 
 The prefix is read when rq is imported, so rq runs in child processes here. They connect through
-redis-py's ``RedisCluster`` (``--connection-class`` on the command line), in the subclass of
-``cluster_jobs`` whose ``pipeline()`` opens a transaction by default, as ``Redis.pipeline()`` does;
-see :func:`test_plain_redis_cluster_client_records_a_failed_job` for why the plain class is not enough yet.
+redis-py's own ``RedisCluster`` (``--connection-class`` on the command line): rq asks for
+``pipeline(transaction=True)`` wherever it means a MULTI/EXEC transaction (a cluster client's
+``pipeline()`` is none by default, and refuses WATCH outside one).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from redis_cluster import RedisCluster
 from worker_process import wait_until, worker_env
 
 HERE = Path(__file__).resolve().parent
-CONNECTION_CLASS = 'cluster_jobs.TransactionalRedisCluster'
+CONNECTION_CLASS = 'redis.cluster.RedisCluster'
 REDIS_PY = tuple(int(part) for part in redis.__version__.split('.')[:2])
 
 pytestmark = [
@@ -44,11 +44,13 @@ PRODUCE = """
 import json, sys
 from datetime import timedelta
 
+from redis.cluster import RedisCluster
+
 import cluster_jobs
 from rq import Queue, Retry
 from rq.group import Group
 
-connection = cluster_jobs.TransactionalRedisCluster.from_url(sys.argv[1])
+connection = RedisCluster.from_url(sys.argv[1])
 queue = Queue('default', connection=connection)
 first = queue.enqueue(cluster_jobs.add, 1, 2, job_id='plain-1')
 queue.enqueue(cluster_jobs.add, 3, 4, job_id='plain-2')
@@ -68,12 +70,14 @@ print(json.dumps({'due': queue.scheduled_job_registry.get_scheduled_time(later).
 READ_BACK = """
 import json, sys
 
+from redis.cluster import RedisCluster
+
 import cluster_jobs
 from rq.exceptions import NoSuchGroupError
 from rq.group import Group
 from rq.job import Job
 
-connection = cluster_jobs.TransactionalRedisCluster.from_url(sys.argv[1])
+connection = RedisCluster.from_url(sys.argv[1])
 found = {}
 for job_id in sys.argv[2:]:
     job = Job.fetch(job_id, connection=connection)
@@ -89,10 +93,12 @@ print(json.dumps({'jobs': found, 'group': group}))
 ENQUEUE_ONE = """
 import sys
 
+from redis.cluster import RedisCluster
+
 import cluster_jobs
 from rq import Queue
 
-connection = cluster_jobs.TransactionalRedisCluster.from_url(sys.argv[1])
+connection = RedisCluster.from_url(sys.argv[1])
 Queue('default', connection=connection).enqueue(cluster_jobs.add, 2, 2)
 """
 
@@ -239,27 +245,3 @@ def test_cron_and_a_worker_on_two_queues_and_rq_info(redis_cluster: RedisCluster
     for output in (scheduler_output, worker_output):
         assert_clean(output)
     assert_every_key_under_the_hash_tag(redis_cluster)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason='rq calls connection.pipeline() for its MULTI/EXEC transactions; redis.cluster.RedisCluster.pipeline() '
-    'is no transaction unless given transaction=True, and refuses WATCH outside one. First failure: '
-    'rq/_jobs/outcome.py _transaction() (a failed job is recorded with WATCH). Remove this mark once rq passes '
-    'transaction=True wherever it means a transaction.',
-)
-def test_plain_redis_cluster_client_records_a_failed_job(redis_cluster: RedisCluster) -> None:
-    enqueue = (
-        'import sys\nfrom redis.cluster import RedisCluster\nimport cluster_jobs\nfrom rq import Queue\n'
-        "Queue('default', connection=RedisCluster.from_url(sys.argv[1]))"
-        ".enqueue(cluster_jobs.fail_then_succeed, 'x', job_id='fails')\n"
-    )
-    run(python_c(enqueue, redis_cluster.url))
-    worker = rq(redis_cluster, 'worker', '--burst', '-n', 'plain', 'default')
-    worker[worker.index(CONNECTION_CLASS)] = 'redis.cluster.RedisCluster'
-    run(worker)
-    client = cluster_client(redis_cluster)
-    try:
-        assert client.hget('{rq}:job:fails', 'status') == 'failed'
-    finally:
-        client.close()

@@ -24,7 +24,7 @@ def defer_if_unmet(queue: Queue, job: Job, pipeline: Pipeline | None = None) -> 
         if pipeline is not None and not pipeline.explicit_transaction:
             pipeline.multi()
         return job
-    pipe = pipeline if pipeline is not None else queue.connection.pipeline()
+    pipe = pipeline if pipeline is not None else queue.connection.pipeline(transaction=True)
     status = job._status
     try:
         while True:

@@ -25,7 +25,7 @@ SYNC_RESULT_WORKER_NAME = ''
 
 
 def run_sync(queue: Queue, job: Job) -> Job:
-    with queue.connection.pipeline() as pipe:
+    with queue.connection.pipeline(transaction=True) as pipe:
         job.prepare_for_execution(SYNC_WORKER_NAME, pipe)
         pipe.execute()
     try:

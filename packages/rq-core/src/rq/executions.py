@@ -218,7 +218,7 @@ def prepare_execution(worker: ExecutingWorker, job: Job) -> Execution:
     """Start an execution of ``job`` by ``worker`` (in the worker, before the job runs): create it
     (see :meth:`Execution.create`, with the worker's heartbeat TTL), mark the worker busy, and keep
     it as ``worker.execution``."""
-    with worker.connection.pipeline() as pipeline:
+    with worker.connection.pipeline(transaction=True) as pipeline:
         ttl = worker.get_heartbeat_ttl(job)
         worker.execution = Execution.create(job, ttl, pipeline=pipeline, worker_name=worker.name)
         worker.set_state(_BUSY, pipeline=pipeline)

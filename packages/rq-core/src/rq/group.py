@@ -114,7 +114,7 @@ class Group:
         ops.cleanup_group(pipeline if pipeline is not None else self.connection, self.name)
 
     def delete(self) -> None:
-        with self.connection.pipeline() as pipe:
+        with self.connection.pipeline(transaction=True) as pipe:
             pipe.delete(self.key)
             pipe.srem(keys.GROUPS, self.name)
             pipe.execute()

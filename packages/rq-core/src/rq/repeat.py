@@ -99,6 +99,6 @@ class Repeat:
         if pipeline is not None:
             schedule_repeat(job, queue, pipeline)
             return
-        with job.connection.pipeline() as pipe:
+        with job.connection.pipeline(transaction=True) as pipe:
             schedule_repeat(job, queue, pipe)
             pipe.execute()

@@ -17,7 +17,7 @@ WORKERS_SUSPENDED = keys.SUSPENDED
 def is_suspended(connection: Redis, worker: Any = None) -> bool:
     """True while workers are suspended. A ``worker`` given also gets a heartbeat in the same round
     trip (``worker.heartbeat(pipeline=...)``), as in RQ."""
-    with connection.pipeline() as pipe:
+    with connection.pipeline(transaction=True) as pipe:
         if worker is not None:
             worker.heartbeat(pipeline=pipe)
         pipe.exists(keys.SUSPENDED)
@@ -32,7 +32,7 @@ def suspend(connection: Redis, ttl: int | None = None) -> None:
     """
     if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1):
         raise ValueError(f'Suspension ttl must be a positive number of seconds, not {ttl!r}')
-    with connection.pipeline() as pipe:
+    with connection.pipeline(transaction=True) as pipe:
         pipe.set(keys.SUSPENDED, 1)
         if ttl is not None:
             pipe.expire(keys.SUSPENDED, ttl)

@@ -243,7 +243,7 @@ def missing_keys(connection: Redis, keys: Sequence[str]) -> list[str]:
     case); otherwise each key is checked on its own, in one pipeline."""
     if not keys or connection.exists(*keys) == len(keys):
         return []
-    with connection.pipeline() as pipeline:
+    with connection.pipeline(transaction=True) as pipeline:
         for key in keys:
             pipeline.exists(key)
         found = pipeline.execute()

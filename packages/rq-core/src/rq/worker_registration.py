@@ -66,7 +66,7 @@ def clean_worker_registry(queue: Queue) -> None:
             present = pipe.execute()
         dead = [key for key, alive in zip(batch, present, strict=True) if not alive]
         if dead:
-            with connection.pipeline() as pipe:
+            with connection.pipeline(transaction=True) as pipe:
                 pipe.srem(keys.WORKERS, *dead)
                 pipe.srem(keys.workers_by_queue_key(queue.name), *dead)
                 pipe.execute()

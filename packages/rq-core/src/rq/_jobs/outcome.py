@@ -288,7 +288,7 @@ def _transaction(job: Job, guard: str | None) -> Iterator[Pipeline]:
     """A MULTI/EXEC pipeline. With ``guard`` (a key), the key is WATCHed first: redis-py then never
     re-sends the transaction by itself after a connection error (it would apply twice when only
     the reply was lost), and the caller decides, knowing whether it applied."""
-    with job.connection.pipeline() as pipe:
+    with job.connection.pipeline(transaction=True) as pipe:
         if guard is not None:
             pipe.watch(guard)  # type: ignore[no-untyped-call]
             pipe.multi()

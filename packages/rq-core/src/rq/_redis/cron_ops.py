@@ -112,7 +112,7 @@ def record_history(
 def record_baseline(connection: Redis, identity: str, cron_job_name: str, slot: float, ttl: int) -> None:
     """Give a new entry the slot its first run counts from, unless some process already did."""
     key = cron_run_key(identity)
-    with connection.pipeline() as pipe:
+    with connection.pipeline(transaction=True) as pipe:
         pipe.hsetnx(key, 'slot', repr(slot))
         pipe.hsetnx(key, 'name', cron_job_name)
         pipe.expire(key, ttl)
@@ -150,7 +150,7 @@ def register_scheduler(connection: Redis, name: str, score: float, mapping: Mapp
         if connection.exists(keys.cron_scheduler_key(name)):
             return False
         connection.zadd(keys.CRON_SCHEDULERS, {name: score})
-    with connection.pipeline() as pipe:
+    with connection.pipeline(transaction=True) as pipe:
         save_scheduler(pipe, name, mapping, ttl)
         pipe.execute()
     return True
@@ -168,7 +168,7 @@ def save_scheduler(client: Redis | Pipeline, name: str, mapping: Mapping[str, st
 
 def scheduler_heartbeat(connection: Redis, name: str, score: float, ttl: int) -> tuple[bool, bool]:
     """ZADD the scheduler's score and refresh its hash's TTL: (newly added, hash still existed)."""
-    with connection.pipeline() as pipe:
+    with connection.pipeline(transaction=True) as pipe:
         pipe.zadd(keys.CRON_SCHEDULERS, {name: score})
         pipe.expire(keys.cron_scheduler_key(name), ttl)
         added, existed = pipe.execute()

@@ -70,7 +70,7 @@ def fill(client: Redis | Pipeline, key: str, concurrency: int | None = None, enq
 def release(connection: Redis, key: str, job_id: str) -> list[str]:
     """Give ``job_id``'s slot of ``key`` back whatever its status, then promote waiters (one
     transaction). Returns the promoted ids."""
-    with connection.pipeline() as pipe:
+    with connection.pipeline(transaction=True) as pipe:
         pipe.zrem(keys.rate_limit_allowed_key(key), job_id)
         fill(pipe, key)
         replies = scripts.execute(pipe)

@@ -80,7 +80,7 @@ def release_locks(connection: Redis, scheduler_name: str, queue_names: Sequence[
 
 
 def save_scheduler(connection: Redis, scheduler_name: str, mapping: Mapping[str, str], ttl: int) -> None:
-    with connection.pipeline() as pipe:
+    with connection.pipeline(transaction=True) as pipe:
         pipe.hset(keys.scheduler_key(scheduler_name), mapping=_fields(mapping))
         pipe.expire(keys.scheduler_key(scheduler_name), ttl)
         pipe.execute()

@@ -139,14 +139,14 @@ def register_birth(
     (writing nothing) when a live worker (a hash without ``death``) already has the name, unless
     that hash has this birth: it is this registration's own, sent again after its reply was lost."""
     key = keys.worker_key(worker_name)
-    with connection.pipeline() as pipe:
+    with connection.pipeline(transaction=True) as pipe:
         pipe.exists(key)
         pipe.hexists(key, 'death')
         pipe.hget(key, 'birth')
         exists, dead, birth = pipe.execute()
     if exists and not dead and codec.text(birth or b'') != str(mapping.get('birth')):
         return False
-    with connection.pipeline() as pipe:
+    with connection.pipeline(transaction=True) as pipe:
         pipe.delete(key)
         pipe.hset(key, mapping=dict(mapping))  # type: ignore[arg-type]
         pipe.sadd(keys.WORKERS, key)
@@ -161,7 +161,7 @@ def register_death(connection: Redis, worker_name: str, queue_names: Sequence[st
     """Mark the worker dead (``death``, EXPIRE 60), take it out of the worker sets and delete its
     execution index."""
     key = keys.worker_key(worker_name)
-    with connection.pipeline() as pipe:
+    with connection.pipeline(transaction=True) as pipe:
         pipe.srem(keys.WORKERS, key)
         for name in queue_names:
             pipe.srem(keys.workers_by_queue_key(name), key)
@@ -319,7 +319,7 @@ def read_workers(connection: Redis, worker_keys: Sequence[str]) -> list[RawHash]
 def forget_workers(connection: Redis, worker_keys: Sequence[str], queue_names: Sequence[str] = ()) -> None:
     if not worker_keys:
         return
-    with connection.pipeline() as pipe:
+    with connection.pipeline(transaction=True) as pipe:
         pipe.srem(keys.WORKERS, *worker_keys)
         for name in queue_names:
             pipe.srem(keys.workers_by_queue_key(name), *worker_keys)

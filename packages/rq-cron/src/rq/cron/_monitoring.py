@@ -55,7 +55,7 @@ class SchedulerRecord:
         if pipeline is not None:
             cron_ops.save_scheduler(pipeline, self.name, self.to_dict(), DEFAULT_CRON_SCHEDULER_TTL)
             return
-        with self.connection.pipeline() as pipe:
+        with self.connection.pipeline(transaction=True) as pipe:
             cron_ops.save_scheduler(pipe, self.name, self.to_dict(), DEFAULT_CRON_SCHEDULER_TTL)
             pipe.execute()
 

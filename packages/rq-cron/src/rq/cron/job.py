@@ -202,7 +202,7 @@ class CronJob:
     def enqueue(self, connection: Redis) -> Job:
         """Enqueue one run now and record it in the job history, in one transaction (no claim: what
         RQ 2.x's ``CronJob.enqueue`` does; :class:`CronScheduler` claims each run first)."""
-        with connection.pipeline() as pipeline:
+        with connection.pipeline(transaction=True) as pipeline:
             job = self.enqueue_in(pipeline, connection)
             enqueued_at = (job.enqueued_at or now()).timestamp()
             cron_ops.record_history(

@@ -200,7 +200,7 @@ class CronScheduler(SchedulerRecord):
     def _claim(self, cron_job: CronJob, moment: float) -> Job | None:
         """Enqueue ``cron_job``'s due run if no scheduler has yet: the run's slot is checked and
         advanced in the transaction that enqueues it (WATCH/MULTI)."""
-        with self.connection.pipeline() as pipe:
+        with self.connection.pipeline(transaction=True) as pipe:
             while True:
                 try:
                     state = cron_ops.watch_run(pipe, cron_job.identity)

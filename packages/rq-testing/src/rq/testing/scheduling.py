@@ -54,7 +54,7 @@ def move_now(queue: Queue, job_ids: Sequence[str]) -> list[Job]:
     registry = queue.scheduled_job_registry
     jobs = queue.job_class.fetch_many(list(job_ids), queue.connection, serializer=queue.serializer)
     moved: list[Job] = []
-    with queue.connection.pipeline() as pipe:
+    with queue.connection.pipeline(transaction=True) as pipe:
         for job_id, job in zip(job_ids, jobs, strict=True):
             registry.remove(job_id, pipeline=pipe)
             if job is not None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def send_execution_heartbeat(worker: Any, job: Job, queue: Queue, execution: Execution, working: float) -> None:
     moment = now()
-    with worker.connection.pipeline() as pipe:
+    with worker.connection.pipeline(transaction=True) as pipe:
         worker_ops.execution_heartbeat(
             pipe,
             job.id,
