@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from datetime import datetime as _datetime
 from typing import TYPE_CHECKING, Any
 
-from . import _dequeue, _enqueue
+from . import _dequeue, _enqueue, _ready
 from ._deferral import defer_if_unmet
 from ._enqueue_args import EnqueueArgs, EnqueueData, parse_args
 from ._redis import codec, keys, ops, worker_ops
@@ -22,6 +22,7 @@ from .registry import (
     DeferredJobRegistry,
     FailedJobRegistry,
     FinishedJobRegistry,
+    ReadyJobRegistry,
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
@@ -222,6 +223,10 @@ class Queue:
     @property
     def deferred_job_registry(self) -> DeferredJobRegistry:
         return DeferredJobRegistry(queue=self)
+
+    @property
+    def ready_job_registry(self) -> ReadyJobRegistry:
+        return ReadyJobRegistry(queue=self)
 
     @property
     def scheduled_job_registry(self) -> ScheduledJobRegistry:
@@ -594,11 +599,30 @@ class Queue:
         pipeline: Pipeline | None = None,
         exclude_job_id: str | None = None,
         refresh_job_status: bool = True,
-    ) -> None:
-        """Queue the jobs waiting on ``job`` whose dependencies are all met now."""
-        from ._jobs.outcome import release_dependents
+    ) -> dict[str, list[str]]:
+        """Queue the jobs waiting on ``job`` whose dependencies are all met now (one atomic step;
+        ``job`` counts when finished, or is ``exclude_job_id``). Returns ``{queue name: [ids]}`` of
+        those queued (RQ 3.0). ``pipeline`` is not used (RQ 3.0 removed it)."""
+        return _ready.release_dependents(job, exclude_job_id=exclude_job_id, refresh_job_status=refresh_job_status)
 
-        release_dependents(job)
+    def move_dependents_to_ready(
+        self,
+        job: Job,
+        pipeline: Pipeline | None = None,
+        exclude_job_id: str | None = None,
+        refresh_job_status: bool = True,
+    ) -> dict[str, list[str]]:
+        """RQ 3.0: move the deferred dependents of ``job`` whose dependencies are met to their queues'
+        ready registries (status ``ready_to_enqueue``), to be queued by
+        :meth:`enqueue_ready_jobs_by_queue` (or maintenance). ``job`` counts as met unless canceled,
+        stopped or failed (where failures are not allowed), as in 3.0. Without ``pipeline`` this is one
+        atomic step; a ``pipeline`` must be WATCHing: it gets the move, for the caller to execute.
+        Returns ``{queue name: [ids]}``."""
+        return _ready.move_dependents_to_ready(self, job, pipeline, exclude_job_id, refresh_job_status)
+
+    def enqueue_ready_jobs_by_queue(self, job_ids_by_queue_name: dict[str, list[str]]) -> None:
+        """RQ 3.0: queue these ids of each queue's ready registry (see :meth:`move_dependents_to_ready`)."""
+        _ready.enqueue_ready_jobs_by_queue(self, job_ids_by_queue_name)
 
     # -- dequeueing (the worker side) -------------------------------------------------------
 

@@ -6,17 +6,18 @@ import logging
 import math
 import time
 import warnings
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from . import rate_limit
 from ._jobs.liveness import kept_until, read_holder
 from ._jobs.outcome import handle_abandoned_job
-from ._redis import codec, keys, ops, worker_ops
+from ._redis import codec, keys, ops, ready_ops, worker_ops
 from ._redis import registries as zsets
 from ._redis.results_ops import failed_registry_score, registry_score
 from .defaults import DEFAULT_FAILURE_TTL, DEFAULT_JOB_MONITORING_INTERVAL
 from .exceptions import InvalidJobOperation, NoSuchJobError
-from . import rate_limit
 from .job import Job, JobStatus
 from .serializers import resolve_serializer
 from .timeouts import BaseDeathPenalty, get_default_death_penalty_class
@@ -35,6 +36,7 @@ __all__ = [
     'DeferredJobRegistry',
     'FailedJobRegistry',
     'FinishedJobRegistry',
+    'ReadyJobRegistry',
     'ScheduledJobRegistry',
     'StartedJobRegistry',
     'clean_registries',
@@ -369,6 +371,49 @@ class DeferredJobRegistry(BaseRegistry):
         """Deferred entries do not expire."""
 
 
+class ReadyJobRegistry(BaseRegistry):
+    """RQ 3.0's ``rq:ready:<queue>``: dependents whose dependencies are met (status
+    ``ready_to_enqueue``), scored by when they were moved here, waiting to be put on the queue.
+
+    rq 3.0 moves a finished parent's dependents here in the parent's outcome transaction and queues
+    them right after; what a crash leaves here is queued by ``cleanup()``, which maintenance runs
+    (so ``count`` and ``get_job_ids()``, which clean up first, drain it as 3.0's do). Our own workers
+    queue dependents in the outcome's own script and leave nothing here.
+    """
+
+    kind = 'ready'
+    key_template = keys.format_escaped(keys.ready_registry_key('')) + '{0}'
+
+    def add(self, job: Job | str, ttl: int | None = None, pipeline: Pipeline | None = None, xx: bool = False) -> Any:
+        """Add scored now (the entry never expires: ``ttl`` is not used)."""
+        client = pipeline if pipeline is not None else self.connection
+        return zsets.add(client, self.key, self._member(job), current_timestamp(), xx)
+
+    def register_jobs(self, jobs: Sequence[Job], pipeline: Pipeline) -> None:
+        """Queue, on the caller's transaction, the move of each job (of this queue) from the deferred
+        registry to this one with status ``ready_to_enqueue``; the caller executes it."""
+        ready_ops.register(pipeline, self.name, [job.id for job in jobs], current_timestamp())
+        for job in jobs:
+            job._status = JobStatus.READY_TO_ENQUEUE
+
+    def enqueue_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        """Put these jobs of the registry on the queue, each atomically (a rate-limited one goes
+        through its limiter). An id no longer here is left alone (someone else queued it); one whose
+        job is gone or no longer ``ready_to_enqueue`` is dropped. Returns the jobs handed on."""
+        handed = ready_ops.enqueue(self.connection, self.name, [self.parse_job_id(i) for i in job_ids])
+        found = self.job_class.fetch_many(handed, self.connection, serializer=self.serializer)
+        return [job for job in found if job is not None]
+
+    def cleanup(  # type: ignore[override]
+        self, timestamp: float | None = None, exception_handlers: list[Any] | None = None
+    ) -> list[Job]:
+        """Put everything the registry holds on the queue (see :meth:`enqueue_jobs`); the entries
+        do not expire, so ``timestamp`` is not used."""
+        handed = ready_ops.drain(self.connection, self.name)
+        found = self.job_class.fetch_many(handed, self.connection, serializer=self.serializer)
+        return [job for job in found if job is not None]
+
+
 class ScheduledJobRegistry(BaseRegistry):
     """Jobs waiting for a time, scored by that time (whole UTC seconds)."""
 
@@ -425,7 +470,9 @@ class CanceledJobRegistry(BaseRegistry):
 
 def clean_registries(queue: Queue, exception_handlers: list[Any] | None = None) -> None:
     """Drop expired entries from the finished, started (failing abandoned jobs), failed and deferred
-    registries of ``queue``; free the rate-limit slots that no job holds any more (RQ 3.0)."""
+    registries of ``queue``; queue what RQ 3.0's ready registry holds and free the rate-limit slots
+    that no job holds any more (RQ 3.0)."""
     for registry_class in (FinishedJobRegistry, StartedJobRegistry, FailedJobRegistry, DeferredJobRegistry):
         registry_class(queue=queue).cleanup(exception_handlers=exception_handlers)
+    ready_ops.drain(queue.connection, queue.name)
     rate_limit.cleanup_all(queue.connection)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from .. import _ready
 from .._redis import codec, keys, ops, rate_limit_ops
 from ..exceptions import InvalidJobOperation, NoSuchJobError
 from ..utils import current_timestamp
-from .outcome import release_dependents, schedule_retry
+from .outcome import schedule_retry
 from .status import JobStatus
 
 if TYPE_CHECKING:
@@ -16,16 +18,19 @@ if TYPE_CHECKING:
     from ..queue import Queue
     from .model import Job
 
+logger = logging.getLogger('rq.job')
+
 
 def cancel(
     job: Job,
     pipeline: Pipeline | None = None,
     enqueue_dependents: bool = False,
     remove_from_dependencies: bool = False,
-) -> None:
+) -> dict[str, list[str]]:
     """Cancel ``job`` (one atomic script). With ``pipeline`` the status is checked now and the
     writes are queued on the pipeline for the caller to execute; dependents, when asked for, are
-    released right away either way (the canceled parent does not count)."""
+    released right away either way (the canceled parent does not count). Returns ``{queue name:
+    [ids]}`` of the dependents released (RQ 3.0's return; empty without ``enqueue_dependents``)."""
     if pipeline is not None:
         if job.rate_limit_key:
             # (RQ 3.0's rule: the slot must move in the same step as the status, which a caller's
@@ -49,8 +54,13 @@ def cancel(
     if remove_from_dependencies:
         client = pipeline if pipeline is not None else job.connection
         ops.remove_from_dependents_sets(client, job.id, job._dependency_ids)
-    if enqueue_dependents:
-        release_dependents(job, ignore_parent=True)
+    if not enqueue_dependents:
+        return {}
+    try:
+        return _ready.release_dependents(job, exclude_job_id=job.id)
+    except Exception:
+        logger.exception('Job %s: could not enqueue its dependents', job.id)
+        return {}
 
 
 def requeue(job: Job, at_front: bool = False) -> Job:

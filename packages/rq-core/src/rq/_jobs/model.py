@@ -414,17 +414,19 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
 
     def cancel(
         self, pipeline: Pipeline | None = None, enqueue_dependents: bool = False, remove_from_dependencies: bool = False
-    ) -> None:
+    ) -> dict[str, list[str]]:
         """Cancel the job: status ``canceled``, out of its queue and registry, into ``rq:canceled:<q>``.
 
-        The hash is kept. A running job is not stopped (see ``send_stop_job_command``).
+        The hash is kept. A running job is not stopped (see ``send_stop_job_command``). With
+        ``enqueue_dependents`` the dependents it was the last unmet dependency of are queued at once;
+        returns ``{queue name: [ids]}`` of those (RQ 3.0), ``{}`` otherwise.
 
         Raises:
             InvalidJobOperation: the job is already canceled.
         """
         from .lifecycle import cancel
 
-        cancel(
+        return cancel(
             self,
             pipeline=pipeline,
             enqueue_dependents=enqueue_dependents,

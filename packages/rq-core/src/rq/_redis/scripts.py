@@ -16,10 +16,11 @@ other client is answered ``BUSY``), so every script does a bounded amount of wor
   ``compact_queue`` (one window of the queue, reached by one walk from its head: ``{looked at, dropped}``);
 - the others do work proportional to what the caller names or to one job: ``enqueue`` (its
   dependencies), ``move_due_jobs`` (the ids passed, a batch the scheduler reads with a limit),
+  ``enqueue_ready`` (the ids passed, batches of at most :data:`SWEEP_BATCH` that ``ready_ops`` reads),
   ``cancel`` (the job's executions; its ``LREM`` on the queue is one command, as upstream's),
-  ``release_dependents``/``lib_release`` (the parent's dependents, each of which is queued or
-  dropped: work the release has to do anyway), ``claim_job``'s look-up of an unanswered claim (the
-  started registries: the jobs running now), and scripts about one job or one key (``requeue``,
+  ``release_dependents``/``move_dependents``/``lib_release`` (the parent's dependents, each of which
+  is queued, made ready or dropped: work the release has to do anyway), ``claim_job``'s look-up of
+  an unanswered claim (the started registries: the jobs running now), and scripts about one job or one key (``requeue``,
   ``push_job_id``, ``claim_expired``, ``hset_if_exists``, the scheduler lock ones,
   ``move_back_from_intermediate``, and the one-job ``finish_job`` and ``hand_back_claim``).
 
@@ -27,15 +28,16 @@ Scripts that push ids onto a queue (``enqueue``, ``push_job_id``, ``requeue``) t
 (``rq:enqueue-token:<token>``, see ``ops.ENQUEUE_TOKEN_TTL``), so a copy that redis-py sends again
 after a late reply (alone or in a pipeline) pushes nothing and returns the first copy's reply. The
 others are safe to repeat by what they check: ``move_due_jobs`` moves an id only while it is in the
-scheduled registry, ``release_dependents`` only a dependent still ``deferred``,
+scheduled registry, ``enqueue_ready`` only an id it takes out of the ready registry,
+``release_dependents`` and ``move_dependents`` only a dependent still ``deferred``,
 ``move_back_from_intermediate`` only an id still in the intermediate list, and ``claim_job`` returns
 the job already claimed under its execution id.
 
 No script spells a key prefix (the headers name keys as they are with the default prefix ``rq``):
 key names come in KEYS, and a script that builds names from ids it reads (``claim_job``,
 ``empty_queue``, ``compact_queue``, ``forget_empty_group``, ``lib_release`` through
-``release_dependents`` and ``finish_job``) gets the prefixes of :mod:`rq._redis.keys`, which follow
-``RQ_KEY_PREFIX``, in ARGV.
+``release_dependents``, ``move_dependents`` and ``finish_job``) gets the prefixes of
+:mod:`rq._redis.keys`, which follow ``RQ_KEY_PREFIX``, in ARGV.
 """
 
 from __future__ import annotations

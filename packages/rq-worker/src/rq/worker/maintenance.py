@@ -12,8 +12,9 @@
 - At each of these runs: restart the worker's scheduler thread (``with_scheduler``) if it died.
 - Every ``maintenance_interval`` (600 s), under the per-queue lock ``rq:clean_registries:<q>`` that
   upstream RQ also takes: drop expired registry entries, forget dead workers, put back ids stuck in
-  an upstream worker's intermediate list, prune groups, and free the rate-limit slots a crash left
-  held (RQ 3.0's cleanup: see :func:`rq.rate_limit.cleanup_key`).
+  an upstream worker's intermediate list, queue the dependents an rq 3.0 process left in its ready
+  registry (``rq:ready:<q>``), prune groups, and free the rate-limit slots a crash left held (RQ
+  3.0's cleanup: see :func:`rq.rate_limit.cleanup_key`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from rq import rate_limit
 from rq.group import Group
 from rq.intermediate_queue import IntermediateQueue
 from rq.logutils import styled
-from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, ReadyJobRegistry, StartedJobRegistry
 from rq.worker_registration import clean_worker_registry
 
 from .job_log import AbandonedJobLogger
@@ -168,6 +169,7 @@ class Maintenance:
                 self.worker.log.info('cleaning registries for queue: %s', styled(queue.name, 'queue'))
                 FinishedJobRegistry(queue=queue).cleanup()
                 FailedJobRegistry(queue=queue).cleanup()
+                ReadyJobRegistry(queue=queue).cleanup()  # (queues what an rq 3.0 process left ready)
                 clean_worker_registry(queue)
                 requeue_stuck_intermediate_ids(queue, self.worker.log)
             except Exception:
