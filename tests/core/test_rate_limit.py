@@ -156,7 +156,9 @@ def test_an_immediate_retry_keeps_its_slot(connection: redis.Redis, queue: Queue
     assert status(connection, jobs[1]) == 'rate_limited'
 
 
-def test_a_scheduled_retry_gives_the_slot_back_and_waits_for_one_when_due(connection: redis.Redis, queue: Queue) -> None:
+def test_a_scheduled_retry_gives_the_slot_back_and_waits_for_one_when_due(
+    connection: redis.Redis, queue: Queue
+) -> None:
     first, second = enqueue_limited(queue, 2, concurrency=1, retry=Retry(max=1, interval=60))
     start(first)
     assert record_failure(first, queue, 'boom', worker_name='w')

@@ -76,7 +76,9 @@ def test_three_workers_never_exceed_the_concurrency_and_free_every_slot(
     assert slots(connection, 'other') == ([], [])
 
 
-def test_a_stopped_job_gives_its_slot_back(connection: redis.Redis, redis_server: RedisServer, guard: ProcessGuard) -> None:
+def test_a_stopped_job_gives_its_slot_back(
+    connection: redis.Redis, redis_server: RedisServer, guard: ProcessGuard
+) -> None:
     queue = Queue('default', connection=connection)
     limit = RateLimit('k', 1)
     long = queue.enqueue('rqtest_jobs_rate_limit.announce_and_sleep', 'started:long', 600, rate_limit=limit)
@@ -148,7 +150,9 @@ def test_a_parent_killed_before_its_outcome_releases_its_rate_limited_dependent(
         'rqtest_jobs_rate_limit.announce_and_sleep', 'started:parent', 0, rate_limit=limit, retry=Retry(max=1)
     )
     child = queue.enqueue('rqtest_jobs_rate_limit.limited', 'k', depends_on=parent, rate_limit=limit)
-    victim = guard.add(start_victim(redis_server.port, ['default'], 'Worker', interval=LONG_INTERVAL, die_at='recording'))
+    victim = guard.add(
+        start_victim(redis_server.port, ['default'], 'Worker', interval=LONG_INTERVAL, die_at='recording')
+    )
     victim.wait(PATIENCE)
     assert victim.returncode == -signal.SIGKILL
     assert (status_of(connection, parent), status_of(connection, child)) == ('started', 'deferred')

@@ -154,7 +154,7 @@ def cleanup_key(connection: Redis, key: str) -> list[str]:
     """:meth:`RateLimitRegistry.cleanup` for one key; returns the ids promoted."""
     promoted: list[str] = []
     holders = ops.allowed_ids(connection, key)
-    for job_id, status in zip(holders, ops.statuses(connection, holders)):
+    for job_id, status in zip(holders, ops.statuses(connection, holders), strict=True):
         if status not in HOLDING_STATUSES:
             promoted += ops.settle(connection, key, job_id, keep_while_running=True)
     promoted += ops.fill(connection, key)

@@ -28,13 +28,13 @@ def _enqueued_at() -> str:
 
 def all_keys(connection: Redis) -> list[str]:
     """Every rate-limit key in use (``rq:rl-keys``), sorted."""
-    return sorted(codec.texts(connection.smembers(keys.RATE_LIMIT_KEYS)))  # type: ignore[arg-type]
+    return sorted(codec.texts(connection.smembers(keys.RATE_LIMIT_KEYS)))
 
 
 def concurrency(connection: Redis, key: str) -> int:
     """The concurrency stored for ``key`` (the last enqueue's), 0 when none is."""
     raw = connection.hget(keys.rate_limit_config_key(key), 'concurrency')
-    return int(raw) if raw else 0  # type: ignore[arg-type]
+    return int(raw) if raw else 0
 
 
 def allowed_ids(connection: Redis, key: str) -> list[str]:
