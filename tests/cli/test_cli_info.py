@@ -14,7 +14,8 @@ import pytest
 import redis
 from cli_helpers import assert_one_line_error, invoke, process_env
 
-from rq import Queue
+import rqtest_jobs_cli
+from rq import Queue, RateLimit
 from rq.utils import current_timestamp
 from rq.worker import SimpleWorker
 
@@ -115,7 +116,9 @@ def test_json(url: str, populated: redis.Redis) -> None:
         'deferred': 5,
         'scheduled': 6,
         'canceled': 7,
+        'ready': 0,
     }
+    assert document['rate_limits'] == []
     workers = {w['name']: w for w in document['workers']}
     assert workers['w-busy']['state'] == 'busy' and workers['w-busy']['current_job'] == 'job-in-progress'
     assert workers['w-idle']['queues'] == ['beta', 'alpha']
@@ -184,7 +187,9 @@ def test_info_counts_instead_of_scanning(url: str, connection: redis.Redis) -> N
             connection.zadd(registry.key, {f'{name}-{i}': FUTURE for i in range(2500)})
     large = info_commands(url, connection)
     assert large == small
-    assert large['llen'] == 2 and large['zcard'] == 12 and large['zcount'] == 6
+    # per queue: its list, 3 expiring registries (ZCARD + ZCOUNT), 3 lasting ones, RQ 3.0's ready registry;
+    # the sets of queues, of workers and of RQ 3.0's rate-limit keys in use (none here)
+    assert large['llen'] == 2 and large['zcard'] == 14 and large['zcount'] == 6 and large['smembers'] == 3
     reading = {'lrange', 'zrange', 'zrangebyscore', 'zscan', 'scan', 'keys', 'hgetall', 'zremrangebyscore', 'sscan'}
     assert reading.isdisjoint(large), large
     assert sum(large.values()) < 30, large
@@ -250,3 +255,65 @@ def test_counting_takes_any_serializer_as_upstream_does(url: str, connection: re
     cleaning = invoke('info', '-u', url, '-S', 'nowhere.Serializer', '--clean')
     assert cleaning.exit_code == 1
     assert_one_line_error(cleaning.stderr, '--serializer')
+
+
+# -- RQ 3.0's ready jobs and rate limits (lines only when there are some) ---------------------------
+
+
+@pytest.fixture
+def with_rq3_state(populated: redis.Redis) -> redis.Redis:
+    """``alpha`` has 2 jobs left in its ready registry (as an rq 3.0 process that stopped between its
+    move and its drain leaves them); ``beta`` has 3 jobs sharing ``RateLimit('reports', 1)``."""
+    now = current_timestamp()
+    populated.zadd('rq:ready:alpha', {'ready-1': now, 'ready-2': now})
+    beta = Queue('beta', connection=populated)
+    for number in range(3):
+        beta.enqueue(rqtest_jobs_cli.echo, number, rate_limit=RateLimit('reports', 1))
+    return populated
+
+
+def test_plain_text_adds_ready_and_rate_limit_lines_after_upstreams(url: str, with_rq3_state: redis.Redis) -> None:
+    lines = invoke('info', '-u', url, '-Q').stdout.splitlines()
+    assert [line.split()[0] for line in lines[:2]] == ['alpha', 'beta']
+    assert lines[0].endswith(' 2, 1 executing, 3 finished, 4 failed')
+    assert lines[1].endswith(' 2, 0 executing, 2 finished, 0 failed')  # 1 + the rate-limited job holding the slot
+    assert lines[2:] == [
+        '2 queues, 4 jobs total',
+        'alpha: 2 ready to enqueue',
+        'rate limit reports: concurrency 1, 1 holding a slot, 2 waiting',
+    ]
+    with_workers = invoke('info', '-u', url).stdout.splitlines()
+    assert with_workers[2:5] == lines[2:] and with_workers[5] == ''
+    assert 'rate limit' not in invoke('info', '-u', url, '-W').stdout
+
+
+def test_raw_adds_ready_and_rate_limit_lines(url: str, with_rq3_state: redis.Redis) -> None:
+    lines = invoke('info', '-u', url, '--raw', '-Q').stdout.splitlines()
+    assert lines == [
+        'queue alpha 2, 1 executing, 3 finished, 4 failed',
+        'queue beta 2, 0 executing, 2 finished, 0 failed',
+        'ready alpha 2',
+        'rate_limit reports concurrency 1, 1 holding a slot, 2 waiting',
+    ]
+
+
+def test_json_and_tables_show_ready_jobs_and_rate_limits(url: str, with_rq3_state: redis.Redis) -> None:
+    document = json.loads(invoke('info', '-u', url, '--json').stdout)
+    assert [(q['name'], q['ready']) for q in document['queues']] == [('alpha', 2), ('beta', 0)]
+    assert document['rate_limits'] == [{'key': 'reports', 'concurrency': 1, 'holding': 1, 'waiting': 2}]
+
+    output = invoke('info', '-u', url, env={'COLUMNS': '160'}, tables=True).stdout
+    header = next(line for line in output.splitlines() if 'Queue' in line and 'Queued' in line)
+    assert header.split()[-2:] == ['Ready', 'Workers']
+    assert row(output, 'alpha') == ['alpha', '2', '1', '3', '4', '5', '6', '2', '2']
+    assert row(output, 'beta') == ['beta', '2', '0', '2', '0', '0', '0', '0', '1']
+    assert 'Rate limits (1)' in output
+    assert row(output, 'reports') == ['reports', '1', '1', '2']
+
+
+def test_without_ready_jobs_or_rate_limits_nothing_is_added(url: str, populated: redis.Redis) -> None:
+    plain = invoke('info', '-u', url, '-Q').stdout.splitlines()
+    assert plain[-1] == '2 queues, 3 jobs total' and len(plain) == 3
+    assert len(invoke('info', '-u', url, '--raw', '-Q').stdout.splitlines()) == 2
+    tables = invoke('info', '-u', url, env={'COLUMNS': '160'}, tables=True).stdout
+    assert 'Ready' not in tables and 'Rate limits' not in tables

@@ -32,20 +32,35 @@ def state_text(state: str) -> str:
 
 
 def queue_lines(snapshot: Snapshot, raw: bool, width: int) -> list[str]:
-    """One line per queue; without ``raw`` a bar of its length in front and a summary line last."""
+    """One line per queue; without ``raw`` a bar of its length in front and a summary line last.
+    Then, only when there are some (upstream has neither), RQ 3.0's: a line per queue with jobs in
+    its ready registry, and one per rate-limit key."""
     queues = snapshot.queues
     if raw:
-        return [
+        lines = [
             f'queue {q.name} {q.queued}, {q.started} executing, {q.finished} finished, {q.failed} failed'
             for q in queues
         ]
-    ratio = min(20, width - 20) / chart_scale(max((q.queued for q in queues), default=0))
-    lines = [
-        f'{q.name:<12} {click.style("|" + "█" * int(ratio * q.queued), fg="green")} {q.queued}, '
-        f'{q.started} executing, {q.finished} finished, {q.failed} failed'
-        for q in queues
-    ]
-    lines.append(f'{len(queues)} queues, {sum(q.queued for q in queues)} jobs total')
+    else:
+        ratio = min(20, width - 20) / chart_scale(max((q.queued for q in queues), default=0))
+        lines = [
+            f'{q.name:<12} {click.style("|" + "█" * int(ratio * q.queued), fg="green")} {q.queued}, '
+            f'{q.started} executing, {q.finished} finished, {q.failed} failed'
+            for q in queues
+        ]
+        lines.append(f'{len(queues)} queues, {sum(q.queued for q in queues)} jobs total')
+    return lines + rq3_lines(snapshot, raw)
+
+
+def rq3_lines(snapshot: Snapshot, raw: bool) -> list[str]:
+    """RQ 3.0's ready jobs (per queue that has any) and rate limits (per key in use)."""
+    lines = []
+    for q in snapshot.queues:
+        if q.ready:
+            lines.append(f'ready {q.name} {q.ready}' if raw else f'{q.name}: {q.ready} ready to enqueue')
+    for limit in snapshot.rate_limits:
+        counts = f'concurrency {limit.concurrency}, {limit.holding} holding a slot, {limit.waiting} waiting'
+        lines.append(f'rate_limit {limit.key} {counts}' if raw else f'rate limit {limit.key}: {counts}')
     return lines
 
 

@@ -17,6 +17,8 @@ COUNT_STYLES = {'failed': 'red', 'finished': 'green', 'started': 'yellow'}
 #: Which count columns a narrow terminal drops first (the highest rank goes first).
 COUNT_DROP_RANKS = {'scheduled': 7, 'deferred': 6, 'started': 4, 'finished': 3, 'failed': 2, 'queued': 1}
 WORKERS_DROP_RANK = 5
+#: RQ 3.0's ready registry: a column only when some queue has ready jobs, the first to go.
+READY_DROP_RANK = 8
 
 
 def queues_table(snapshot: Snapshot) -> FittedTable:
@@ -25,14 +27,35 @@ def queues_table(snapshot: Snapshot) -> FittedTable:
     table.add_column('Queue', footer='total')
     for column in COUNT_COLUMNS:
         _count_column(table, column.capitalize(), COUNT_DROP_RANKS[column], str(totals[column]))
+    with_ready = any(q.ready for q in snapshot.queues)
+    if with_ready:
+        _count_column(table, 'Ready', READY_DROP_RANK, str(sum(q.ready for q in snapshot.queues)))
     if snapshot.show_workers:
         _count_column(table, 'Workers', WORKERS_DROP_RANK, str(len(snapshot.workers)))
     for counts in snapshot.queues:
         cells: list[str | Text] = [Text(counts.name, style='bold')]
         cells += [_count(counts, column) for column in COUNT_COLUMNS]
+        if with_ready:
+            cells.append(_count(counts, 'ready'))
         if snapshot.show_workers:
             cells.append(str(len(snapshot.workers_of(counts.name))))
         table.add_row(*cells)
+    return table
+
+
+def rate_limits_table(snapshot: Snapshot) -> FittedTable:
+    """RQ 3.0's rate-limit keys in use: concurrency, jobs holding a slot, jobs waiting for one."""
+    table = FittedTable(f'Rate limits ({len(snapshot.rate_limits)})')
+    table.add_column('Key')
+    for header, rank in (('Concurrency', 3), ('Holding', 1), ('Waiting', 2)):
+        _count_column(table, header, rank)
+    for limit in snapshot.rate_limits:
+        table.add_row(
+            Text(limit.key, style='bold'),
+            str(limit.concurrency),
+            Text(str(limit.holding), style='yellow' if limit.holding else 'dim'),
+            Text(str(limit.waiting), style='' if limit.waiting else 'dim'),
+        )
     return table
 
 
@@ -102,6 +125,8 @@ def render(snapshot: Snapshot, by_queue: bool) -> InfoView:
     parts: list[RenderableType] = []
     if snapshot.show_queues:
         parts.append(queues_table(snapshot))
+        if snapshot.rate_limits:
+            parts += [Text(''), rate_limits_table(snapshot)]
     if snapshot.show_workers:
         if snapshot.queues:
             parts.append(Text(''))

@@ -1,10 +1,12 @@
 """What ``rq info`` shows, read from Redis in a fixed number of round trips.
 
 Counts come from LLEN, ZCARD and ZCOUNT only, so a registry of a million jobs costs the same as an
-empty one: nothing is scanned and nothing is changed. Entries whose time has passed (expired
-results, failed jobs past their ``failure_ttl``, executions whose heartbeat stopped) are not
-counted, which is what upstream's clean-up before counting achieves; ``--clean`` runs that clean-up
-too (it may fail abandoned jobs, as a worker's maintenance would).
+empty one: nothing is scanned and nothing is changed. RQ 3.0's rate limits are read per key in use
+(``rq:rl-keys``: its concurrency, and ZCARDs of the jobs holding a slot and of those waiting).
+Entries whose time has passed (expired results, failed jobs past their ``failure_ttl``, executions
+whose heartbeat stopped) are not counted, which is what upstream's clean-up before counting
+achieves; ``--clean`` runs that clean-up too (it may fail abandoned jobs, as a worker's maintenance
+would).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rq._redis.keys import WORKER_PREFIX
+from rq._redis import rate_limit_ops
+from rq._redis.keys import WORKER_PREFIX, ready_registry_key
 from rq.defaults import DEFAULT_WORKER_CLASS
 from rq.queue import Queue
 from rq.registry import BaseRegistry, clean_registries
@@ -43,6 +46,19 @@ class QueueCounts:
     deferred: int
     scheduled: int
     canceled: int
+    #: In RQ 3.0's ready registry (``rq:ready:<q>``): dependents released but not queued yet (what an rq
+    #: 3.0 process left there when it stopped in between; maintenance queues them).
+    ready: int = 0
+
+
+@dataclass(frozen=True)
+class RateLimitRow:
+    """One RQ 3.0 rate-limit key: its concurrency, the jobs holding a slot and those waiting for one."""
+
+    key: str
+    concurrency: int
+    holding: int
+    waiting: int
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,8 @@ class Snapshot:
     show_workers: bool = True
     #: The queues asked about (all known ones, or those named), even when only workers are shown.
     queue_names: list[str] = field(default_factory=list)
+    #: Every rate-limit key in use, by key (shown with the queues).
+    rate_limits: list[RateLimitRow] = field(default_factory=list)
 
     def workers_of(self, queue_name: str) -> list[WorkerRow]:
         return [worker for worker in self.workers if queue_name in worker.queues]
@@ -108,7 +126,7 @@ def clean_registries_of(queues: list[Queue]) -> None:
 
 
 def count_queues(queues: list[Queue]) -> list[QueueCounts]:
-    """Every queue's counts in one pipelined round trip (8 O(1)/O(log n) commands per queue)."""
+    """Every queue's counts in one pipelined round trip (9 O(1)/O(log n) commands per queue)."""
     if not queues:
         return []
     moment = current_timestamp()
@@ -122,15 +140,25 @@ def count_queues(queues: list[Queue]) -> list[QueueCounts]:
                 pipe.zcount(registries[kind].key, 0, moment)  # expired: what a clean-up would drop
             for kind in LASTING:
                 pipe.zcard(registries[kind].key)
+            pipe.zcard(ready_registry_key(queue.name))
         replies: list[Any] = pipe.execute()
-    per_queue = 1 + 2 * len(EXPIRING) + len(LASTING)
+    per_queue = 1 + 2 * len(EXPIRING) + len(LASTING) + 1
     counts = []
     for index, queue in enumerate(queues):
-        queued, *numbers = (int(n) for n in replies[index * per_queue : (index + 1) * per_queue])
+        queued, *numbers, ready = (int(n) for n in replies[index * per_queue : (index + 1) * per_queue])
         live = {kind: numbers[2 * i] - numbers[2 * i + 1] for i, kind in enumerate(EXPIRING)}
         lasting = dict(zip(LASTING, numbers[2 * len(EXPIRING) :], strict=True))
-        counts.append(QueueCounts(queue.name, queued, **live, **lasting))
+        counts.append(QueueCounts(queue.name, queued, **live, **lasting, ready=ready))
     return counts
+
+
+def read_rate_limits(connection: Redis) -> list[RateLimitRow]:
+    """Every rate-limit key in use (none: one SMEMBERS), with its concurrency and counts."""
+    rows = []
+    for key in rate_limit_ops.all_keys(connection):
+        holding, waiting = rate_limit_ops.counts(connection, key)
+        rows.append(RateLimitRow(key, rate_limit_ops.concurrency(connection, key), holding, waiting))
+    return rows
 
 
 def read_workers(cli: CliConfig, queues: list[Queue], only_named: bool) -> list[WorkerRow]:
@@ -208,4 +236,5 @@ def take_snapshot(
         show_queues=show_queues,
         show_workers=show_workers,
         queue_names=[queue.name for queue in queues],
+        rate_limits=read_rate_limits(cli.connection) if show_queues else [],
     )

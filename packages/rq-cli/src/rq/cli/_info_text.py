@@ -42,7 +42,12 @@ def as_json(snapshot: Snapshot) -> str:
     document: dict[str, Any] = {'updated_at': snapshot.taken_at.isoformat()}
     if snapshot.show_queues:
         document['queues'] = [
-            {'name': q.name, **{c: getattr(q, c) for c in (*COUNT_COLUMNS, 'canceled')}} for q in snapshot.queues
+            {'name': q.name, **{c: getattr(q, c) for c in (*COUNT_COLUMNS, 'canceled', 'ready')}}
+            for q in snapshot.queues
+        ]
+        document['rate_limits'] = [
+            {'key': r.key, 'concurrency': r.concurrency, 'holding': r.holding, 'waiting': r.waiting}
+            for r in snapshot.rate_limits
         ]
     if snapshot.show_workers:
         document['workers'] = [_worker_json(w, snapshot.taken_at) for w in snapshot.workers]
