@@ -7,7 +7,7 @@ import kit_jobs
 import pytest
 import redis
 
-from rq import Callback, Queue, Repeat, Retry
+from rq import Callback, Queue, RateLimit, Repeat, Retry
 from rq._redis import keys
 from rq.results import Result
 from rq.suspension import resume, suspend
@@ -172,3 +172,17 @@ def test_job_timeouts_are_enforced_only_when_asked() -> None:
 def test_run_until_empty_needs_a_queue() -> None:
     with pytest.raises(TypeError, match='at least one Queue'):
         run_until_empty()
+
+
+def test_rate_limited_jobs_run_one_slot_at_a_time_and_free_it(kit_queue: Queue) -> None:
+    """rq 3.0's rate limits on the fake as on a real Redis: the waiters are promoted as the eager
+    runner ends each job, and no slot is left held."""
+    limit = RateLimit('kit', 1)
+    jobs = [kit_queue.enqueue(kit_jobs.add, i, 1, rate_limit=limit) for i in range(3)]
+    assert [job.get_status() for job in jobs] == ['queued', 'rate_limited', 'rate_limited']
+
+    run = run_until_empty(kit_queue)
+
+    assert run.return_values == [1, 2, 3]
+    connection = kit_queue.connection
+    assert connection.zcard('rq:rl:kit:allowed') == connection.zcard('rq:rl:kit:rate_limited') == 0
