@@ -1,7 +1,7 @@
 """Jobs that upstream rq 3.0.0 leaves in states 2.x does not have are read by rq-core: a job waiting for
 its rate-limit slot (``rate_limited``), a dependent released by its parent but not yet on its queue
 (``ready_to_enqueue``), and the rate-limit fields of any job (``rate_limit_key``,
-``rate_limit_concurrency``). rq-core reads and keeps them; it does not enforce the limit.
+``rate_limit_concurrency``). rq-core reads and keeps them, and its worker works them as 3.0's does.
 
 Upstream 3.0.0 runs in its own virtualenv (``tests/support/upstream.py``, ``version='3.0.0'``) and
 produces every state with its own code: three jobs share ``RateLimit('reports', 1)``, so the second and
@@ -213,17 +213,16 @@ def test_jobs_saved_by_us_keep_rq3_fields(redis_server: RedisServer, connection:
 
 
 def test_our_worker_beside_rq3_jobs(redis_server: RedisServer, connection: redis.Redis) -> None:
-    """Our worker runs the admitted job (3.0 pushed it onto the queue as ``queued``) and leaves the
-    waiting and ready jobs as they are: it does not release rate-limit slots or drain ``rq:ready``. Like
-    RQ 2.12's, it enqueues the rate-limited dependent of the job it ran directly (the limit is not
-    honoured yet)."""
+    """Our worker runs 3.0's jobs as 3.0's would: the admitted job, then, as each run gives its slot
+    back, the waiting ones and the rate-limited dependent, one at a time; its maintenance queues the
+    dependent 3.0 left in ``rq:ready``. The scheduled job stays scheduled."""
     produce(redis_server)
     worker = SimpleWorker([Queue(connection=connection), Queue('other', connection=connection)], connection=connection)
     assert worker.work(burst=True, with_scheduler=False) is True
 
     assert Job.fetch('rl_1', connection=connection).return_value() == 2
+    assert Job.fetch('ready_1', connection=connection).return_value() == 7
     statuses = {job_id: Job.fetch(job_id, connection=connection).get_status() for job_id in [*LIMITED, 'ready_1']}
-    assert statuses == {**LIMITED, 'rl_1': 'finished', 'rl_deferred': 'finished', 'ready_1': 'ready_to_enqueue'}
-    assert connection.zrange('rq:rl:reports:allowed', 0, -1) == [b'rl_1']  # the slot 3.0 would release
-    assert connection.zrange('rq:rl:reports:rate_limited', 0, -1) == [b'rl_2', b'rl_3']
-    assert connection.zrange('rq:ready:other', 0, -1) == [b'ready_1']
+    assert statuses == {**dict.fromkeys([*LIMITED, 'ready_1'], 'finished'), 'rl_scheduled': 'scheduled'}
+    assert connection.zcard('rq:rl:reports:allowed') == connection.zcard('rq:rl:reports:rate_limited') == 0
+    assert connection.zcard('rq:ready:other') == 0
