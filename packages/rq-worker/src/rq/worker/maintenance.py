@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from rq._redis import keys, ops, worker_ops
 from rq import rate_limit
+from rq._redis import keys, ops, worker_ops
 from rq.group import Group
 from rq.intermediate_queue import IntermediateQueue
 from rq.logutils import styled
