@@ -290,7 +290,7 @@ class Queue:
         """Delete the queue (and, by default, its queued jobs); it reappears on the next enqueue."""
         if delete_jobs:
             self.empty()
-        with self.connection.pipeline() as pipe:
+        with self.connection.pipeline(transaction=True) as pipe:
             pipe.srem(keys.QUEUES, self.key)
             pipe.delete(self.key)
             pipe.execute()
@@ -574,7 +574,7 @@ class Queue:
             if pipeline is not None:
                 pipeline.execute()
             return [self.enqueue_job(job, at_front=at_front) for job, at_front in zip(jobs, fronts, strict=True)]
-        pipe = pipeline if pipeline is not None else self.connection.pipeline()
+        pipe = pipeline if pipeline is not None else self.connection.pipeline(transaction=True)
         for job, at_front in zip(jobs, fronts, strict=True):
             _enqueue.place(self, job, pipe, 'L' if at_front else 'R', unique=False, predict=pipeline is not None)
         if pipeline is None:

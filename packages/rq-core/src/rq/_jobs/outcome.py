@@ -309,15 +309,6 @@ def _execute(job: Job, pipe: Pipeline) -> None:
             raise reply
 
 
-def release_dependents(job: Job, ignore_parent: bool = False) -> int:
-    """Queue the jobs waiting on ``job`` whose dependencies are now all met. Never raises."""
-    try:
-        return ops.release_dependents(job.connection, job.id, codec.format_timestamp(now()), ignore_parent)
-    except Exception:
-        logger.exception('Job %s: could not enqueue its dependents', job.id)
-        return 0
-
-
 def run_exception_handlers(job: Job, handlers: Sequence[ExceptionHandler], exc_info: tuple[Any, Any, Any]) -> None:
     """Call ``handler(job, exc_type, exc_value, tb)`` in order. A handler returning None falls
     through to the next; any other false value (``False``, ``0`` ...) stops the chain, as in RQ."""

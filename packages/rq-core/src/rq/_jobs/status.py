@@ -18,9 +18,9 @@ class JobStatus(str, Enum):
     SCHEDULED = 'scheduled'
     STOPPED = 'stopped'
     CANCELED = 'canceled'
-    # RQ 3.0's states; rq-core reads and keeps them but does not produce them (no rate limiter, no
-    # ready-job registry yet): a job waiting for a rate-limit slot, and a dependent released by its
-    # parent that is not on its queue yet.
+    # RQ 3.0's states: a job waiting for a rate-limit slot (rq.rate_limit), and a dependent whose
+    # parent's outcome is stored but that is not on its queue yet (rq.registry.ReadyJobRegistry; our
+    # own workers queue dependents in the outcome's step and leave none in it).
     RATE_LIMITED = 'rate_limited'
     READY_TO_ENQUEUE = 'ready_to_enqueue'
 

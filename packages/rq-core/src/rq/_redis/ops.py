@@ -165,12 +165,6 @@ def _release_call(parent_id: str, enqueued_at: str, ignore_parent: bool) -> tupl
     return script_keys, args
 
 
-def release_dependents(connection: Redis, parent_id: str, enqueued_at: str, ignore_parent: bool = False) -> int:
-    """Queue the deferred dependents of ``parent_id`` whose dependencies are all met now (one
-    script call, ``lua/release_dependents.lua``). Returns how many were queued."""
-    return int(scripts.run('release_dependents', connection, *_release_call(parent_id, enqueued_at, ignore_parent)))
-
-
 def queue_release_dependents(pipeline: Pipeline, parent_id: str, enqueued_at: str) -> None:
     """Add the release of ``parent_id``'s dependents to a transaction, after the parent's new status,
     so that no crash can separate the two. Run the transaction with :func:`scripts.execute`."""

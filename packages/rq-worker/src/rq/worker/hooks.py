@@ -130,7 +130,7 @@ class JobHooks:
         execution = self.execution
         if execution is not None and execution.job_id == job.id:
             return execution
-        with self.connection.pipeline() as pipe:
+        with self.connection.pipeline(transaction=True) as pipe:
             execution = Execution.create(job, int(self.execution_ttl) + 1, pipe, worker_name=self.name)
             self.set_current_job_id(job.id, pipeline=pipe)
             self.set_state(WorkerStatus.BUSY, pipeline=pipe)
@@ -148,7 +148,7 @@ class JobHooks:
         self.current_job_working_time = 0.0
         claim = self._current_claim
         if claim is None or claim[1] != job.id:
-            with self.connection.pipeline() as pipe:
+            with self.connection.pipeline(transaction=True) as pipe:
                 self.set_current_job_id(job.id, pipeline=pipe)
                 job.prepare_for_execution(self.name, pipeline=pipe)
                 if remove_from_intermediate_queue:
