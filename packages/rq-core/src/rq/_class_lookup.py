@@ -1,7 +1,7 @@
 """Helpers of ``rq.utils`` that need the Job, Queue or worker class (``rq.utils`` re-exports them).
 
-They live apart because ``rq.queue`` and ``rq.job`` import ``rq.utils``: this module may import them.
-The worker class comes from the rq-worker distribution, which rq-core never imports: its dotted
+They live apart from :mod:`rq._utils` because ``rq.queue`` and ``rq.job`` import that: this module
+sits above both. The worker class comes from the rq-worker distribution, which rq-core never imports: its dotted
 path is resolved when :func:`import_worker_class` is called.
 """
 
@@ -11,10 +11,10 @@ import importlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._importing import import_attribute
 from .exceptions import MissingDistributionError
 from .job import Job
 from .queue import Queue
-from .utils import import_attribute
 
 if TYPE_CHECKING:
     from redis import Redis

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._jobs.callable import warn_if_unimportable
 from ._redis import codec, keys, ops
+from ._utils import now
 from .exceptions import DeserializationError, DuplicateJobError
 from .job import JobStatus
-from .utils import now
 
 if TYPE_CHECKING:
     from redis.client import Pipeline

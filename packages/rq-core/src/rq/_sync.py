@@ -13,7 +13,7 @@ import traceback
 from typing import TYPE_CHECKING
 
 from ._jobs.outcome import record_failure, record_success
-from .utils import now
+from ._utils import now
 
 if TYPE_CHECKING:
     from .job import Job

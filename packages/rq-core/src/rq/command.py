@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._redis import keys
 from .exceptions import InvalidJobOperation
 from .executions import Execution
+from .job import Job
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -65,8 +66,6 @@ def send_stop_job_command(connection: Redis, job_id: str, serializer: Any = None
         NoSuchJobError: the job does not exist.
         InvalidJobOperation: the job is not being executed by a worker.
     """
-    from .job import Job
-
     job = Job.fetch(job_id, connection=connection, serializer=serializer)
     if not job.worker_name:
         raise InvalidJobOperation('Job is not currently executing')

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 
 from redis.exceptions import WatchError
 
-from ._jobs.model import Job
+from . import _links
 from ._redis import keys
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
+
+    from .job import Job
 
 __all__ = ['Dependency']
 
@@ -33,11 +35,12 @@ class Dependency:
         allow_failure: bool = False,
         enqueue_at_front: bool = False,
     ) -> None:
-        items = [jobs] if isinstance(jobs, (str, Job)) else list(jobs)
+        job_class = _links.job_class()
+        items = [jobs] if isinstance(jobs, (str, job_class)) else list(jobs)  # type: ignore[arg-type]
         if not items:
             raise ValueError('Dependency jobs must not be empty')
         for item in items:
-            if not isinstance(item, (str, Job)):
+            if not isinstance(item, (str, job_class)):
                 raise ValueError(f'Dependency jobs must be Job objects or job ids, not {item!r}')
         self.dependencies: list[Job | str] = items
         self.allow_failure = allow_failure

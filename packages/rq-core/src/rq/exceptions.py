@@ -100,7 +100,7 @@ class MissingDistributionError(ImportError):
     def __init__(self, name: str, distribution: str, installed: bool = False) -> None:
         # (imported when the error happens: it needs importlib.metadata, which takes ~10 ms to import
         # where redis-py has not imported it already, as versions before 8 do not)
-        from ._install_hint import install_advice
+        from ._install_hint import install_advice  # deferred: importlib.metadata, ~10 ms, only on this error
 
         self.distribution = distribution
         if installed:

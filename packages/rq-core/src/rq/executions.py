@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._redis import codec, keys, worker_ops
-from .utils import current_timestamp, now
+from ._utils import current_timestamp, now
+from .job import Job
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -72,8 +73,6 @@ class Execution:
 
     @property
     def job(self) -> Job:
-        from .job import Job
-
         return Job.fetch(self.job_id, connection=self.connection)
 
     @classmethod

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ._redis import codec, keys, ops, worker_ops
 from .exceptions import NoSuchGroupError
 from .job import Job, validate_job_id
+from .queue import Queue
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -89,8 +90,6 @@ class Group:
         self, queue: Queue | str, job_datas: Iterable[EnqueueData], pipeline: Pipeline | None = None
     ) -> list[Job]:
         """Enqueue jobs into ``queue`` as members of this group (one pipeline)."""
-        from .queue import Queue
-
         target = Queue(queue, connection=self.connection) if isinstance(queue, str) else queue
         return target.enqueue_many(job_datas, pipeline=pipeline, group_id=self.name)
 

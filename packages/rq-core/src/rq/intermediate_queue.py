@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from ._jobs.outcome import record_failure
 from ._redis import codec, keys
-from .utils import now
+from ._utils import now
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -68,8 +69,6 @@ class IntermediateQueue:
         ``worker`` records the failure with its ``handle_job_failure(job, queue, exc_string=...)``;
         without a worker (``None``) the failure is recorded directly, under an empty worker name.
         """
-        from ._jobs.outcome import record_failure
-
         started = queue.started_job_registry
         for job_id in self.get_job_ids():
             if job_id in started:

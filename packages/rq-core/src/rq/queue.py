@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 from . import _dequeue, _enqueue, _ready
 from ._deferral import defer_if_unmet
 from ._enqueue_args import EnqueueArgs, EnqueueData, parse_args
+from ._importing import import_attribute
 from ._redis import codec, keys, ops, worker_ops
+from ._sync import run_sync
+from ._utils import get_version, now, parse_timeout
 from .defaults import DEFAULT_JOB_TIMEOUT
 from .exceptions import NoSuchJobError
 from .intermediate_queue import IntermediateQueue
@@ -28,7 +31,6 @@ from .registry import (
 )
 from .serializers import Serializer, resolve_serializer
 from .timeouts import BaseDeathPenalty, UnixSignalDeathPenalty
-from .utils import get_version, import_attribute, now, parse_timeout
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -586,8 +588,6 @@ class Queue:
         return jobs
 
     def run_sync(self, job: Job) -> Job:
-        from ._sync import run_sync
-
         return run_sync(self, job)
 
     def run_job(self, job: Job) -> Job:

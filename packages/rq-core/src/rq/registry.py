@@ -10,18 +10,19 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from . import rate_limit
+from . import _links, rate_limit
+from ._importing import import_attribute
 from ._jobs.liveness import kept_until, read_holder
 from ._jobs.outcome import handle_abandoned_job
 from ._redis import codec, keys, ops, ready_ops, worker_ops
 from ._redis import registries as zsets
 from ._redis.results_ops import failed_registry_score, registry_score
+from ._utils import current_timestamp, now, parse_composite_key
 from .defaults import DEFAULT_FAILURE_TTL, DEFAULT_JOB_MONITORING_INTERVAL
 from .exceptions import InvalidJobOperation, NoSuchJobError
 from .job import Job, JobStatus
 from .serializers import resolve_serializer
 from .timeouts import BaseDeathPenalty, get_default_death_penalty_class
-from .utils import current_timestamp, import_attribute, now, parse_composite_key
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -159,9 +160,9 @@ class BaseRegistry:
         return entry
 
     def get_queue(self) -> Queue:
-        from .queue import Queue
-
-        return Queue(self.name, connection=self.connection, job_class=self.job_class, serializer=self.serializer)
+        return _links.queue_class()(
+            self.name, connection=self.connection, job_class=self.job_class, serializer=self.serializer
+        )
 
     def get_expiration_time(self, job: Job | str) -> datetime | None:
         """When the entry expires, or None when it never does (or is not in the registry)."""

@@ -6,6 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._jobs.options import interval_at, take_repeat_interval
+from ._jobs.outcome import schedule_repeat
+
 if TYPE_CHECKING:
     from redis.client import Pipeline
 
@@ -62,13 +65,7 @@ class Repeat:
     @classmethod
     def get_interval(cls, count: int, intervals: list[int] | int | None) -> int:
         """``intervals[count]``, or the last interval when ``count`` is past the end (RQ's rule)."""
-        if intervals is None:
-            return 0
-        if isinstance(intervals, int):
-            return intervals
-        if not intervals:
-            return 0
-        return intervals[min(count, len(intervals) - 1)]
+        return interval_at(count, intervals)
 
     @classmethod
     def stored_intervals(cls, times: int, intervals: list[int]) -> list[int]:
@@ -80,9 +77,7 @@ class Repeat:
     def take_interval(cls, intervals: list[int] | None) -> tuple[int, list[int] | None]:
         """The delay before the next repeat and the intervals left after it (rq 3.0's rule): the
         first value, taken off the list unless it is the last one."""
-        if isinstance(intervals, list) and len(intervals) > 1:
-            return cls.get_interval(0, intervals), intervals[1:]
-        return cls.get_interval(0, intervals), intervals
+        return take_repeat_interval(intervals)
 
     @classmethod
     def schedule(cls, job: Job, queue: Queue, pipeline: Pipeline | None = None) -> None:
@@ -94,8 +89,6 @@ class Repeat:
         """
         if job.repeats_left is None or job.repeats_left <= 0:
             raise ValueError(f'Cannot repeat job {job.id}: no repeats left')
-        from ._jobs.outcome import schedule_repeat
-
         if pipeline is not None:
             schedule_repeat(job, queue, pipeline)
             return

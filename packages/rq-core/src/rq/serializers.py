@@ -10,6 +10,8 @@ import json
 import pickle
 from typing import Any, Protocol, runtime_checkable
 
+from ._importing import import_attribute
+
 __all__ = [
     'SERIALIZER_ALIASES',
     'DefaultSerializer',
@@ -79,8 +81,6 @@ def resolve_serializer(serializer: Any = None) -> Serializer:
         alias = SERIALIZER_ALIASES.get(serializer.lower())
         if alias is not None:
             return alias  # type: ignore[no-any-return]
-        from .utils import import_attribute
-
         try:
             serializer = import_attribute(serializer)
         except (ImportError, AttributeError, ValueError) as exc:

@@ -13,7 +13,8 @@ import logging
 import sys
 from typing import Any
 
-from ..utils import ImportAttributeError, import_attribute, truncate_long_string
+from .._importing import ImportAttributeError, import_attribute
+from .._utils import truncate_long_string
 
 logger = logging.getLogger('rq.job')
 

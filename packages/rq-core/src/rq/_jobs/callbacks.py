@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import callbacks
+from .. import callbacks, webhook
 from ..defaults import CALLBACK_TIMEOUT
 from .options import load_callback
 from .status import JobStatus
@@ -60,6 +60,4 @@ class JobCallbacksMixin:
         callbacks.execute_stopped_callback(self, death_penalty_class)  # type: ignore[arg-type]
 
     def send_webhooks(self, status: str | JobStatus, *, exc_string: str | None = None) -> None:
-        from ..webhook import send_webhooks
-
-        send_webhooks(self, str(status), exc_string=exc_string)  # type: ignore[arg-type]
+        webhook.send_webhooks(self, str(status), exc_string=exc_string)  # type: ignore[arg-type]

@@ -6,9 +6,12 @@ import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .. import _links
+from .._utils import parse_timeout
+from ..dependency import Dependency
 from ..exceptions import InvalidJobDependency, SerializationError
 from ..repeat import Repeat
-from ..utils import parse_timeout
+from ..webhook import Webhook
 from .callable import default_description
 from .options import Callback, Retry
 from .status import JobStatus
@@ -108,8 +111,6 @@ def _apply_callbacks(job: Job, on_success: Any, on_failure: Any, on_stopped: Any
 def _apply_webhooks(job: Job, webhooks: Iterable[Any] | None) -> None:
     if not webhooks:
         return
-    from ..webhook import Webhook
-
     items = list(webhooks) if isinstance(webhooks, Iterable) and not isinstance(webhooks, (str, dict)) else None
     if items is None or not all(isinstance(item, Webhook) for item in items):
         raise TypeError(
@@ -122,9 +123,6 @@ def _apply_webhooks(job: Job, webhooks: Iterable[Any] | None) -> None:
 def _apply_dependencies(job: Job, depends_on: Any) -> None:
     if depends_on is None:
         return
-    from ..dependency import Dependency
-    from .model import Job as JobClass
-
     entries = depends_on if isinstance(depends_on, (list, tuple)) else [depends_on]
     ids: list[str] = []
     saw_dependency_object = False
@@ -138,7 +136,7 @@ def _apply_dependencies(job: Job, depends_on: Any) -> None:
         else:
             items = [entry]
         for item in items:
-            if isinstance(item, JobClass):
+            if isinstance(item, _links.job_class()):
                 dependency_id = item.id
             elif isinstance(item, str):
                 dependency_id = item

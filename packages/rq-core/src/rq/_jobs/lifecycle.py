@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from .. import _ready
+from .. import _links, _ready
 from .._redis import codec, keys, ops, rate_limit_ops
+from .._utils import current_timestamp
 from ..exceptions import InvalidJobOperation, NoSuchJobError
-from ..utils import current_timestamp
 from .outcome import schedule_retry
 from .status import JobStatus
 
@@ -64,9 +64,7 @@ def cancel(
 
 
 def requeue(job: Job, at_front: bool = False) -> Job:
-    from ..registry import FailedJobRegistry
-
-    return FailedJobRegistry(
+    return _links.registry_class('failed')(
         job.origin, connection=job.connection, job_class=type(job), serializer=job.serializer
     ).requeue(job, at_front=at_front)
 

@@ -10,13 +10,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .._redis import codec, job_hash, keys, ops
+from .. import _links
+from .._redis import codec, keys, ops
+from .._utils import now
 from ..exceptions import InvalidJobOperation, NoSuchJobError
 from ..serializers import Serializer, resolve_serializer
-from ..utils import now
-from . import current
+from . import create, current, job_hash, lifecycle
 from .callbacks import JobCallbacksMixin
 from .generator_results import refuse_generator
+from .options import Retry
 from .payload import UNSET, JobPayloadMixin
 from .results_access import JobResultsMixin
 from .status import JobStatus
@@ -144,9 +146,7 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
                 such as a lambda, is accepted as RQ accepts it: a worker fails it with the reason.)
             InvalidJobDependency: a job depending on itself, or on something that is not a job.
         """
-        from .create import build_job
-
-        return build_job(
+        return create.build_job(
             cls,
             func,
             args=args,
@@ -398,9 +398,7 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
         refresh_job_status: bool = True,
     ) -> bool:
         """True when every dependency that still exists is finished (or failed, if failures are allowed)."""
-        from .lifecycle import dependencies_are_met
-
-        return dependencies_are_met(
+        return lifecycle.dependencies_are_met(
             self, parent_job=parent_job, exclude_job_id=exclude_job_id, refresh_job_status=refresh_job_status
         )
 
@@ -424,9 +422,7 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
         Raises:
             InvalidJobOperation: the job is already canceled.
         """
-        from .lifecycle import cancel
-
-        return cancel(
+        return lifecycle.cancel(
             self,
             pipeline=pipeline,
             enqueue_dependents=enqueue_dependents,
@@ -439,24 +435,20 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
         Raises:
             InvalidJobOperation: the job is not in its queue's FailedJobRegistry.
         """
-        from .lifecycle import requeue
-
-        return requeue(self, at_front=at_front)
+        return lifecycle.requeue(self, at_front=at_front)
 
     def delete(
         self, pipeline: Pipeline | None = None, remove_from_queue: bool = True, delete_dependents: bool = False
     ) -> None:
         """Delete the job hash, its dependency sets and executions, and take it out of its queue,
         registries and group. Its results stream is kept until it expires."""
-        from .lifecycle import delete
-
-        delete(self, pipeline=pipeline, remove_from_queue=remove_from_queue, delete_dependents=delete_dependents)
+        lifecycle.delete(
+            self, pipeline=pipeline, remove_from_queue=remove_from_queue, delete_dependents=delete_dependents
+        )
 
     def delete_dependents(self, pipeline: Pipeline | None = None) -> None:
         """Delete every job that depends on this one."""
-        from .lifecycle import delete_dependents
-
-        delete_dependents(self, pipeline=pipeline)
+        lifecycle.delete_dependents(self, pipeline=pipeline)
 
     def cleanup(self, ttl: int | None = None, pipeline: Pipeline | None = None, remove_from_queue: bool = True) -> None:
         """``ttl`` 0 deletes the job; a positive ttl expires it (and its dependency sets); else nothing."""
@@ -473,8 +465,6 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
 
     def get_retry_interval(self) -> int:
         """Delay before the next exception retry: the interval list is aligned to the end of the budget."""
-        from .options import Retry
-
         return Retry.exception_retry_interval(self.retries_left or 0, self.retry_intervals)
 
     @property
@@ -534,39 +524,29 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
 
     @property
     def started_job_registry(self) -> StartedJobRegistry:
-        from ..registry import StartedJobRegistry
-
-        return StartedJobRegistry(
+        return _links.registry_class('started')(  # type: ignore[return-value]
             self.origin, connection=self.connection, job_class=type(self), serializer=self.serializer
         )
 
     @property
     def finished_job_registry(self) -> FinishedJobRegistry:
-        from ..registry import FinishedJobRegistry
-
-        return FinishedJobRegistry(
+        return _links.registry_class('finished')(  # type: ignore[return-value]
             self.origin, connection=self.connection, job_class=type(self), serializer=self.serializer
         )
 
     @property
     def failed_job_registry(self) -> FailedJobRegistry:
-        from ..registry import FailedJobRegistry
-
-        return FailedJobRegistry(
+        return _links.registry_class('failed')(  # type: ignore[return-value]
             self.origin, connection=self.connection, job_class=type(self), serializer=self.serializer
         )
 
     @property
     def execution_registry(self) -> ExecutionRegistry:
-        from ..executions import ExecutionRegistry
-
-        return ExecutionRegistry(self.id, connection=self.connection)
+        return _links.execution_registry_class()(self.id, connection=self.connection)
 
     def get_executions(self) -> list[Execution]:
         return self.execution_registry.get_executions()
 
     def retry(self, queue: Queue, pipeline: Pipeline) -> None:
         """Use one retry: re-enqueue the job now, or schedule it when its interval is above 0."""
-        from .lifecycle import retry
-
-        retry(self, queue, pipeline)
+        lifecycle.retry(self, queue, pipeline)

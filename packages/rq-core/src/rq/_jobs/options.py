@@ -1,4 +1,4 @@
-"""``Callback`` and ``Retry``: small value objects a job is enqueued with."""
+"""``Callback`` and ``Retry``: small value objects a job is enqueued with; the interval rules of repeats."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._importing import import_attribute
+from .._utils import parse_timeout
 from ..defaults import CALLBACK_TIMEOUT
-from ..utils import import_attribute, parse_timeout
 
 
 class Callback:
@@ -99,3 +100,23 @@ class Retry:
             return 0
         index = max(len(intervals) - retries_left, 0)
         return intervals[min(index, len(intervals) - 1)]  # no budget left: the last interval, not an IndexError
+
+
+def interval_at(count: int, intervals: list[int] | int | None) -> int:
+    """``intervals[count]``, or the last interval when ``count`` is past the end (RQ's rule for
+    repeats); an int is the interval of every run, None or ``[]`` none."""
+    if intervals is None:
+        return 0
+    if isinstance(intervals, int):
+        return intervals
+    if not intervals:
+        return 0
+    return intervals[min(count, len(intervals) - 1)]
+
+
+def take_repeat_interval(intervals: list[int] | None) -> tuple[int, list[int] | None]:
+    """The delay before a job's next repeat and the intervals left after it (rq 3.0's rule): the
+    first value, taken off the list unless it is the last one."""
+    if isinstance(intervals, list) and len(intervals) > 1:
+        return interval_at(0, intervals), intervals[1:]
+    return interval_at(0, intervals), intervals

@@ -13,11 +13,15 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .._redis import codec, ops, rate_limit_ops, scripts
-from ..defaults import DEFAULT_RESULT_TTL
+from .._redis import codec, keys, ops, rate_limit_ops, scripts
+from .._redis import registries as zsets
+from .._redis.results_ops import failed_registry_score, registry_score
+from .._utils import current_timestamp, now
+from ..defaults import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL
 from ..exceptions import AbandonedJobError
-from ..repeat import Repeat
-from ..utils import now
+from ..results import Result
+from ..timeouts import BaseDeathPenalty, TimerDeathPenalty, UnixSignalDeathPenalty
+from .options import Retry, take_repeat_interval
 from .status import JobStatus
 
 if TYPE_CHECKING:
@@ -25,7 +29,6 @@ if TYPE_CHECKING:
 
     from ..executions import Execution
     from ..queue import Queue
-    from ..timeouts import BaseDeathPenalty
     from .model import Job
 
 logger = logging.getLogger('rq.job')
@@ -74,7 +77,7 @@ def schedule_retry(job: Job, queue: Queue, pipeline: Pipeline) -> None:
 def schedule_repeat(job: Job, queue: Queue, pipeline: Pipeline) -> None:
     """Use one repeat (rq 3.0's rule: the delay is the first stored interval, taken off the list
     unless it is the last; the shortened list is saved with the job)."""
-    delay, job.repeat_intervals = Repeat.take_interval(job.repeat_intervals)
+    delay, job.repeat_intervals = take_repeat_interval(job.repeat_intervals)
     job.repeats_left = (job.repeats_left or 0) - 1
     place_again(job, queue, pipeline, delay, at_front=False, include_result=True)
 
@@ -107,9 +110,6 @@ def record_success(
     deleted, once its dependents were released. ``serialized_return_value`` is the value already
     encoded with the job's serializer (a work horse sends it so), used instead of ``return_value``.
     """
-    from ..registry import FinishedJobRegistry
-    from ..results import Result
-
     result_ttl = job.get_result_ttl(default_result_ttl)
     repeating = allow_repeat and job.repeats_left is not None and job.repeats_left > 0
     delete_afterwards = result_ttl == 0 and not repeating
@@ -129,7 +129,9 @@ def record_success(
                 **_execution_fields(job, execution),
             )
             result.save(result_ttl, pipeline=pipe, serialized_return_value=serialized_return_value)
-            FinishedJobRegistry(queue=queue).add(job, result_ttl, pipeline=pipe)
+            zsets.add(
+                pipe, keys.registry_key('finished', queue.name), job.id, registry_score(current_timestamp(), result_ttl)
+            )
         ops.queue_release_dependents(pipe, job.id, codec.format_timestamp(now()))
         if repeating:
             if serialized_return_value is None:
@@ -145,6 +147,16 @@ def record_success(
     if delete_afterwards:
         job.delete(remove_from_queue=False)
     job.send_webhooks(JobStatus.FINISHED)
+
+
+def _add_failed(job: Job, queue: Queue, exc_string: str, pipe: Pipeline) -> None:
+    """What ``FailedJobRegistry.add`` writes: the entry scored now + ``failure_ttl`` (one year by
+    default), the job saved without meta and expiring with its entry."""
+    ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
+    zsets.add(pipe, keys.registry_key('failed', queue.name), job.id, failed_registry_score(current_timestamp(), ttl))
+    job._exc_info = exc_string
+    job.save(pipeline=pipe, include_meta=False, include_result=False)
+    job.cleanup(ttl=ttl, pipeline=pipe, remove_from_queue=False)
 
 
 def _run_fields(job: Job) -> dict[str, Any]:
@@ -189,9 +201,6 @@ def record_failure(
     the dependents that allow failures and sends ``failed`` webhooks. ``write_failed_registry=False``
     is the worker's ``disable_default_exception_handler``: status only.
     """
-    from ..registry import FailedJobRegistry
-    from ..results import Result
-
     retrying = allow_retry and not stopped and job.should_retry
     # failure_ttl 0: keep nothing, but delete the job only after its dependents were released
     delete_afterwards = not retrying and write_failed_registry and job.failure_ttl == 0
@@ -199,7 +208,7 @@ def record_failure(
         if not retrying:
             job._status = JobStatus.STOPPED if stopped else JobStatus.FAILED
             if write_failed_registry and not delete_afterwards:
-                FailedJobRegistry(queue=queue).add(job, ttl=job.failure_ttl, exc_string=exc_string, pipeline=pipe)
+                _add_failed(job, queue, exc_string, pipe)
             else:
                 job.save(pipeline=pipe, include_meta=False, include_result=False)
             if write_failed_registry:
@@ -244,10 +253,6 @@ def record_retry_by_return(
     """Record a run whose function returned a :class:`~rq.job.Retry` (RQ 2.1+). Returns True when
     the job was put back (a RETRIED result; ``number_of_retries`` grows), False when its retries
     were used up (failed, with a MAX_RETRIES_EXCEEDED result, webhooks and dependents)."""
-    from ..registry import FailedJobRegistry
-    from ..results import Result
-    from .options import Retry
-
     count = job.number_of_retries or 0
     retrying = count < retry.max
     with _transaction(job, guard) as pipe:
@@ -271,7 +276,7 @@ def record_retry_by_return(
             place_again(job, queue, pipe, delay, at_front=job.enqueue_at_front_on_retry, include_result=True)
         else:
             job._status = JobStatus.FAILED
-            FailedJobRegistry(queue=queue).add(job, ttl=job.failure_ttl, exc_string='', pipeline=pipe)
+            _add_failed(job, queue, '', pipe)
             ops.queue_release_dependents(pipe, job.id, codec.format_timestamp(now()))
         cleanup_execution(job, queue, pipe, execution)
         if extra is not None:
@@ -325,8 +330,6 @@ def run_exception_handlers(job: Job, handlers: Sequence[ExceptionHandler], exc_i
 def _usable_in_this_thread(death_penalty_class: type[BaseDeathPenalty]) -> type[BaseDeathPenalty]:
     """SIGALRM only works in the main thread: elsewhere (a web app reading registry counts, say)
     a signal-based death penalty is swapped for the timer-thread one."""
-    from ..timeouts import TimerDeathPenalty, UnixSignalDeathPenalty
-
     if (
         issubclass(death_penalty_class, UnixSignalDeathPenalty)
         and threading.current_thread() is not threading.main_thread()

@@ -6,11 +6,12 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from .._redis import keys as keys
+from ..results import Result
+from .job_hash import decode_legacy_result
 
 if TYPE_CHECKING:
     from redis import Redis
 
-    from ..results import Result
     from ..serializers import Serializer
 
 
@@ -24,20 +25,14 @@ class JobResultsMixin:
 
     def results(self) -> list[Result]:
         """Every stored result of this job, newest first."""
-        from ..results import Result
-
         return Result.all(self, serializer=self.serializer)  # type: ignore[arg-type]
 
     def latest_result(self, timeout: int = 0) -> Result | None:
         """The newest result; with ``timeout > 0``, wait up to that many seconds for one."""
-        from ..results import Result
-
         return Result.fetch_latest(self, serializer=self.serializer, timeout=timeout)  # type: ignore[arg-type]
 
     def return_value(self, refresh: bool = False) -> Any:
         """The value returned by the latest run if it succeeded, else None."""
-        from ..results import Result
-
         if refresh or self._cached_result is None:
             self._cached_result = self.latest_result()
         if self._cached_result is not None and self._cached_result.type == Result.Type.SUCCESSFUL:
@@ -55,8 +50,6 @@ class JobResultsMixin:
             # another process may have written the legacy field since this job was loaded
             raw = self.connection.hget(keys.job_key(self.id), 'result')
             if raw:
-                from .._redis.job_hash import decode_legacy_result
-
                 self._result = decode_legacy_result(self, raw)  # type: ignore[arg-type]
         return self._result
 
@@ -64,8 +57,6 @@ class JobResultsMixin:
     def exc_info(self) -> str | None:
         """Deprecated: use :meth:`latest_result`. The traceback text of the latest run if it failed
         (else the legacy ``exc_info`` field)."""
-        from ..results import Result
-
         warnings.warn('job.exc_info is deprecated, use job.latest_result()', DeprecationWarning, stacklevel=2)
 
         latest = self.latest_result()

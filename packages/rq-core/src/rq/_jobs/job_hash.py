@@ -1,4 +1,5 @@
-"""The job hash ``rq:job:<id>``: every field RQ 2.x writes (and RQ 3.0's rate limit), and how it is read back.
+"""The job hash ``rq:job:<id>``: what the model writes (every field RQ 2.x writes, and RQ 3.0's rate
+limit), and how it is read back.
 
 Fields written even when empty: ``data``, ``created_at``, ``status``, the three callback names,
 ``started_at``, ``ended_at``, ``last_heartbeat``, ``worker_name``, ``group_id``. The rest only when
@@ -11,9 +12,12 @@ import logging
 import zlib
 from typing import TYPE_CHECKING, Any
 
+from .._redis import codec
+from .._utils import now
 from ..defaults import UNSERIALIZABLE_RETURN_VALUE_PAYLOAD
 from ..exceptions import DeserializationError, NoSuchJobError
-from . import codec
+from ..webhook import Webhook
+from .status import JobStatus, status_from_text
 
 if TYPE_CHECKING:
     from ..job import Job
@@ -103,15 +107,11 @@ def restore(job: Job, raw: dict[bytes, bytes]) -> None:
     current = ''
     try:
         current = 'status'
-        from .._jobs.status import JobStatus, status_from_text
-
         status = fields.get('status')
         job._status = status_from_text(codec.text(status)) if status else JobStatus.CREATED
         for current in ('created_at', 'enqueued_at', 'started_at', 'ended_at', 'last_heartbeat'):
             setattr(job, current, codec.parse_timestamp(fields.get(current)))
         if job.created_at is None:
-            from ..utils import now
-
             job.created_at = now()
         current = 'text fields'
         job.origin = _optional_text(fields.get('origin')) or ''
@@ -185,8 +185,6 @@ def _decode_webhooks(job: Job, raw: bytes | None) -> list[Any]:
     still loads and runs."""
     if not raw:
         return []
-    from ..webhook import Webhook
-
     try:
         return [Webhook.from_dict(item) for item in codec.decode_json(raw)]
     except Exception:
