@@ -15,7 +15,9 @@ import click
 from ._command import RqCommand
 from ._config import CliConfig, shared_options
 from ._errors import UsageError
+from ._info_plain import info_lines
 from ._info_snapshot import Snapshot, clean_registries_of, resolve_queues, take_snapshot
+from ._info_text import as_json
 from ._output import plain_output
 
 if TYPE_CHECKING:
@@ -66,7 +68,7 @@ def info(
         printer = _text_printer(by_queue, raw, clear=interval is not None)
         _repeat(snapshot, printer, interval, count, on_interrupt=click.echo)  # (Ctrl-C: a newline, as upstream)
         return
-    from ._console import stdout_console
+    from ._console import stdout_console  # deferred: rich, for the tables only (not --json/--raw/--plain)
 
     console = stdout_console()
     if interval is not None and console.is_terminal:
@@ -77,7 +79,6 @@ def info(
 
 def _text_printer(by_queue: bool, raw: bool, clear: bool) -> Callable[[Snapshot], None]:
     """Upstream's text; with ``clear`` (``--interval``) the screen is cleared first, on a terminal."""
-    from ._info_plain import info_lines
 
     def emit(snapshot: Snapshot) -> None:
         if clear:
@@ -89,14 +90,12 @@ def _text_printer(by_queue: bool, raw: bool, clear: bool) -> Callable[[Snapshot]
 
 
 def _json_printer(snapshot: Snapshot) -> None:
-    from ._info_text import as_json
-
     click.echo(as_json(snapshot))
 
 
 def _rich_printer(console: Console, by_queue: bool, separate: bool) -> Callable[[Snapshot], None]:
-    from ._console import print_view
-    from ._info_render import render
+    from ._console import print_view  # deferred: rich, for the tables only (not --json/--raw/--plain)
+    from ._info_render import render  # deferred: rich, for the tables only (not --json/--raw/--plain)
 
     def emit(snapshot: Snapshot) -> None:
         print_view(console, render(snapshot, by_queue))
@@ -137,8 +136,8 @@ def _live(
     """
     from rich.live import Live
 
-    from ._console import print_view
-    from ._info_render import render
+    from ._console import print_view  # deferred: rich, for the tables only (not --json/--raw/--plain)
+    from ._info_render import render  # deferred: rich, for the tables only (not --json/--raw/--plain)
 
     live: Live | None = None
     done = 0

@@ -19,6 +19,7 @@ from rq.defaults import (
     DEFAULT_RESULT_TTL,
     DEFAULT_WORKER_TTL,
 )
+from rq.logutils import setup_loghandlers
 from rq.suspension import is_suspended
 from rq.utils import import_attribute
 
@@ -226,8 +227,7 @@ def worker_pool(
     queues: tuple[str, ...],
 ) -> None:
     """Run NUM_WORKERS workers on QUEUES, restarting any that dies."""
-    from rq.logutils import setup_loghandlers
-    from rq.worker_pool import WorkerPool
+    from rq.worker_pool import WorkerPool  # deferred: rq --help loads this module; rq-worker is imported only to run
 
     level = _logging_level(cli.verbose, quiet, logging_level)
     cli.apply_dict_config()

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from ._errors import report, wants_traceback
+from ._upstream import upstream_warning
 
 
 def run_as_program(invoke: Callable[[list[str]], Any], args: Sequence[str] | None, standalone_mode: bool) -> Any:
@@ -33,11 +34,9 @@ def run_as_program(invoke: Callable[[list[str]], Any], args: Sequence[str] | Non
 
 
 def warn_about_upstream() -> None:
-    from ._upstream import upstream_warning
-
     warning = upstream_warning()
     if warning:
-        from ._console import print_warning
+        from ._console import print_warning  # deferred: rich only when there is a warning to print
 
         print_warning(warning)
 

@@ -186,7 +186,7 @@ class CliConfig:
 
     @cached_property
     def worker_class(self) -> type[Any]:
-        from rq.worker import BaseWorker
+        from rq.worker import BaseWorker  # deferred: rq-worker only for the commands that run workers
 
         path = self.worker_class_path
         if path in WORKER_CLASS_NAMES:

@@ -85,7 +85,7 @@ def report(exc: BaseException, verbose: bool) -> int:
     message, code = describe(exc)
     if verbose and _has_a_useful_traceback(exc):
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    from ._console import print_error
+    from ._console import print_error  # deferred: rich only once there is an error to print
 
     print_error(one_line(message))
     return code

@@ -12,6 +12,8 @@ import os
 import re
 import sys
 
+from rq._install_hint import install_advice
+
 #: The metadata directory of a distribution named ``rq`` (ours are ``rq_core-...`` and so on).
 METADATA_DIRECTORY = re.compile(r'^rq-([^-]+)\.(?:dist|egg)-info$', re.IGNORECASE)
 
@@ -35,9 +37,6 @@ def upstream_warning() -> str | None:
     version = upstream_version()
     if version is None:
         return None
-    # (imported only now: its importlib.metadata would slow down every start of the command)
-    from rq._install_hint import install_advice
-
     return (
         f'the upstream "rq" distribution ({version}) is installed in this environment; it writes into the same '
         f'rq/ package as rq-core and may have replaced its files: run "pip uninstall rq", then reinstall ours; '

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rq._redis import cron_ops
+from rq._redis import cron_ops, keys
 from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL, DEFAULT_RESULT_TTL
 from rq.queue import Queue
 from rq.utils import import_attribute, now, utcformat, utcparse
@@ -33,8 +33,6 @@ NOT_JSON_SERIALIZABLE = '<not JSON serializable>'
 
 def get_cron_job_history_key(name: str) -> str:
     """The key of the sorted set of ids of the jobs spawned by cron job ``name``."""
-    from rq._redis import keys
-
     return keys.cron_job_history_key(name)
 
 

@@ -16,11 +16,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rq.exceptions import MissingDistributionError
+from rq.job import Job
 
 if TYPE_CHECKING:
     from redis import Redis
-
-    from rq.job import Job
 
 
 def load_cron_module() -> Any:
@@ -46,8 +45,6 @@ def make_scheduler(connection: Redis, time_source: Callable[[], float], **schedu
 def enqueue_due_runs(scheduler: Any, connection: Redis) -> list[Job]:
     """Have ``scheduler`` enqueue the runs due at its time; returns the jobs it enqueued (found as
     the new ids in the entries' job histories, which entries sharing a name also share)."""
-    from rq.job import Job
-
     names = sorted({cron_job.name for cron_job in scheduler.get_jobs()})
     before = {name: set(cron_job_ids(name, connection)) for name in names}
     if not scheduler.enqueue_jobs():

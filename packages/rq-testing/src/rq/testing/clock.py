@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from rq.utils import now
 
+from ._cron import enqueue_due_runs, make_scheduler
 from .scheduling import move_due_jobs, scheduled_jobs
 
 if TYPE_CHECKING:
@@ -69,8 +70,6 @@ class Clock:
         """An rq-cron ``CronScheduler`` living on this clock's time: ``register(...)`` entries on it;
         each move of the clock then enqueues their due runs (an interval entry's first run comes
         with the next move, or :meth:`move_due`). Needs rq-cron: the error says how to install it."""
-        from ._cron import make_scheduler
-
         scheduler = make_scheduler(self.connection, self.cron_timestamp, **scheduler_kwargs)
         self.cron_schedulers.append(scheduler)
         return scheduler
@@ -101,8 +100,6 @@ class Clock:
         ``queues`` narrows the clock's queues for this call (cron entries go to their own queue)."""
         moved = move_due_jobs(self.connection, self.now(), self._scope(queues), self.serializer)
         if self.cron_schedulers:
-            from ._cron import enqueue_due_runs
-
             for scheduler in self.cron_schedulers:
                 moved += enqueue_due_runs(scheduler, self.connection)
         return moved

@@ -1,7 +1,8 @@
 """The pytest plugin of rq-testing (registered through the ``pytest11`` entry point).
 
 It does nothing until a test asks for one of its fixtures: no autouse fixture, no patching, and
-nothing of rq, fakeredis or rq-worker is imported before then.
+neither fakeredis, the eager runner nor rq-worker is imported before then (only rq-core, which
+``import rq`` loads anyway, and the test clock).
 
 Fixtures (all function-scoped, except the server):
 
@@ -26,12 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from rq.queue import Queue
+
+from .clock import Clock
+
 if TYPE_CHECKING:
     from redis import Redis
 
-    from rq.queue import Queue
-
-    from .clock import Clock
     from .connections import RedisTarget
     from .eager import EagerRunner
 
@@ -90,7 +92,7 @@ def _setting(config: pytest.Config) -> str | None:
 @pytest.fixture(scope='session')
 def rq_redis_target(request: pytest.FixtureRequest) -> Iterator[RedisTarget]:
     """Where this session's ``rq_connection`` goes (fake unless a real Redis was chosen)."""
-    from .connections import RedisTarget
+    from .connections import RedisTarget  # deferred: fakeredis only once a test asks for an rq_* fixture
 
     with RedisTarget(_setting(request.config)) as target:
         yield target
@@ -99,7 +101,7 @@ def rq_redis_target(request: pytest.FixtureRequest) -> Iterator[RedisTarget]:
 @pytest.fixture(scope='session')
 def rq_throwaway_redis_target() -> Iterator[RedisTarget]:
     """A throwaway redis-server for tests marked ``rq_real_redis`` in a fake-mode session."""
-    from .connections import SPAWN, RedisTarget
+    from .connections import SPAWN, RedisTarget  # deferred: fakeredis only once a test asks for an rq_* fixture
 
     with RedisTarget(SPAWN) as target:
         yield target
@@ -119,7 +121,6 @@ def rq_connection(request: pytest.FixtureRequest, rq_redis_target: RedisTarget) 
 @pytest.fixture
 def rq_queue_factory(rq_connection: Redis) -> Callable[..., Queue]:
     """``make(name='default', **queue_kwargs)``: a Queue on ``rq_connection``."""
-    from rq.queue import Queue
 
     def make(name: str = 'default', **queue_kwargs: Any) -> Queue:
         return Queue(name, connection=rq_connection, **queue_kwargs)
@@ -136,15 +137,13 @@ def rq_queue(rq_queue_factory: Callable[..., Queue]) -> Queue:
 @pytest.fixture
 def rq_clock(rq_connection: Redis) -> Clock:
     """A clock for the scheduled jobs of every queue on ``rq_connection``."""
-    from .clock import Clock
-
     return Clock(rq_connection)
 
 
 @pytest.fixture
 def rq_runner(rq_connection: Redis, rq_clock: Clock) -> EagerRunner:
     """Runs queued jobs in the test: ``rq_runner.run()`` (every queue) or ``rq_runner.run(queue, ...)``."""
-    from .eager import EagerRunner
+    from .eager import EagerRunner  # deferred: the eager runner's job execution only for rq_runner
 
     return EagerRunner(rq_connection, clock=rq_clock)
 
@@ -153,7 +152,7 @@ def rq_runner(rq_connection: Redis, rq_clock: Clock) -> EagerRunner:
 def rq_worker_factory(rq_connection: Redis, rq_queue: Queue) -> Callable[..., Any]:
     """``make(queues=None, worker_class=None, **worker_kwargs)``: a worker on ``rq_connection``
     (default: SimpleWorker on ``rq_queue``). Needs rq-worker."""
-    from .workers import make_worker
+    from .workers import make_worker  # deferred: rq-worker is optional; fakeredis only when asked for
 
     def make(queues: Any = None, worker_class: Any = None, **worker_kwargs: Any) -> Any:
         return make_worker(queues if queues is not None else [rq_queue], rq_connection, worker_class, **worker_kwargs)

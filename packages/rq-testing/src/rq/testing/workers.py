@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rq.exceptions import MissingDistributionError
+from rq.utils import import_attribute
 
 from .fake import REAL_REDIS_FIX, FakeRedisUnsupportedError, is_fake
 
@@ -55,8 +56,6 @@ def make_worker(
     if worker_class is None:
         worker_class = module.SimpleWorker
     elif isinstance(worker_class, str):
-        from rq.utils import import_attribute
-
         worker_class = import_attribute(worker_class)
     assert isinstance(worker_class, type)
     queue_list = [queues] if isinstance(queues, str) or not isinstance(queues, Iterable) else list(queues)

@@ -19,7 +19,17 @@ import sys
 import warnings
 from typing import Any
 
+import redis
+
+from rq._redis.first_answer import wait_for_first_answer
+from rq._redis.keys import worker_key
 from rq.defaults import DEFAULT_JOB_MONITORING_INTERVAL, DEFAULT_RESULT_TTL, DEFAULT_WORKER_TTL
+from rq.suspension import is_suspended
+from rq.utils import import_attribute
+
+from .loop import BaseWorker
+from .reconnect import describe
+from .variants import RandomWorker, RoundRobinWorker
 
 WORKER_CLASSES = {'Worker', 'SimpleWorker', 'SpawnWorker', 'HerokuWorker', 'RoundRobinWorker', 'RandomWorker'}
 DEFAULT_URL = 'redis://localhost:6379/0'
@@ -89,10 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_worker_class(path: str) -> Any:
-    from rq.utils import import_attribute
-
-    from .loop import BaseWorker
-
     if path in WORKER_CLASSES:
         path = f'rq.worker.{path}'
     try:
@@ -106,15 +112,6 @@ def resolve_worker_class(path: str) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    import redis
-
-    from rq._redis.first_answer import wait_for_first_answer
-    from rq._redis.keys import worker_key
-    from rq.suspension import is_suspended
-
-    from .reconnect import describe
-    from .variants import RandomWorker, RoundRobinWorker
-
     worker_class = resolve_worker_class(args.worker_class)
     url = args.url or DEFAULT_URL
     try:

@@ -19,7 +19,7 @@ MISSING = (
 def start_scheduler(worker: Any, burst: bool) -> Any:
     """Start rq-cron's scheduler for the worker's queues, or say clearly why there is none."""
     try:
-        from rq.cron import scheduler_for_worker
+        from rq.cron import scheduler_for_worker  # deferred: rq-cron is optional (not a dependency of rq-worker)
     except ImportError as exc:
         missing = isinstance(exc, ModuleNotFoundError) and exc.name in ('rq.cron', 'rq')
         state = 'is not installed' if missing else f'cannot be imported ({exc})'
