@@ -1,0 +1,143 @@
+"""Claims of jobs by workers: claim_job.lua's call and its reply, waiting for a job, handing a claim back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis import Redis
+
+from . import codec, keys, scripts
+
+#: claim_job.lua returns the job hash packed in one string; this is its decoded form.
+RawHash = dict[bytes, bytes]
+
+ScriptCall = scripts.ScriptCall
+
+
+def claim_job(
+    connection: Redis,
+    queue_names: Sequence[str],
+    worker_name: str,
+    execution_id: str,
+    timestamp: str,
+    epoch: str,
+    now_score: int,
+    heartbeat_ttl: float,
+    *,
+    resend: bool = False,
+) -> Any:
+    """Pop the next job id from the first non-empty queue and mark it started, atomically
+    (``lua/claim_job.lua``). Returns the raw reply; decode it with :func:`decode_claim`.
+
+    ``resend``: this execution id was claimed before and the reply was lost; the job it took then
+    is returned again (found by the execution id itself, even when the worker hash expired).
+
+    Ids whose job hash is gone are dropped on the way, :data:`scripts.SWEEP_BATCH` at most per
+    script call: the script is called again until it claims a job or finds every queue empty."""
+    name, script_keys, args = claim_job_call(
+        queue_names, worker_name, execution_id, timestamp, epoch, now_score, heartbeat_ttl, resend=resend
+    )
+    while True:
+        reply = scripts.call(name, connection, script_keys, args)
+        if not is_sweep_reply(reply):
+            return reply
+        # Only dead ids were dropped (at most scripts.SWEEP_BATCH a call): claim again. The first
+        # call found no earlier claim of this execution id, so the next ones need not look.
+        args[-2] = 0
+
+
+def is_sweep_reply(reply: Any) -> bool:
+    """Whether a claim reply says "dropped a batch of dead ids, nothing claimed yet: call again"."""
+    return isinstance(reply, list) and len(reply) == 2
+
+
+def claim_job_call(
+    queue_names: Sequence[str],
+    worker_name: str,
+    execution_id: str,
+    timestamp: str,
+    epoch: str,
+    now_score: int,
+    heartbeat_ttl: float,
+    *,
+    resend: bool = False,
+) -> ScriptCall:
+    """The script, keys and arguments of a claim (see :func:`claim_job`)."""
+    script_keys = [
+        *[keys.queue_key(name) for name in queue_names],
+        *[keys.registry_key('started', name) for name in queue_names],
+        keys.worker_key(worker_name),
+        keys.SUSPENDED,
+        keys.worker_executions_key(worker_name),
+    ]
+    args = [
+        len(queue_names),
+        worker_name,
+        execution_id,
+        timestamp,
+        epoch,
+        now_score,
+        heartbeat_ttl,
+        keys.JOB_PREFIX,
+        keys.EXECUTION_PREFIX,
+        keys.EXECUTIONS_PREFIX,
+        1 if resend else 0,
+        scripts.SWEEP_BATCH,
+    ]
+    return 'claim_job', script_keys, args
+
+
+SUSPENDED = 'suspended'
+
+
+def decode_claim(queue_names: Sequence[str], reply: Any) -> tuple[str, str, RawHash] | str | None:
+    """``(queue_name, job_id, raw job hash)`` from a claim reply; None when nothing was queued;
+    :data:`SUSPENDED` when workers are suspended."""
+    if not reply:
+        return None
+    if reply == -1:
+        return SUSPENDED
+    index, job_id, packed = reply
+    return queue_names[int(index) - 1], codec.text(job_id), unpack_hash(packed)
+
+
+def unpack_hash(packed: bytes) -> RawHash:
+    """The hash that claim_job.lua packed: ``<length>:<bytes>`` for each field, then its value."""
+    items = []
+    position, end = 0, len(packed)
+    find = packed.find
+    while position < end:
+        colon = find(b':', position)
+        if colon < 0:
+            raise ValueError('a truncated job hash in a claim reply')
+        start = colon + 1
+        position = start + int(packed[position:colon])
+        items.append(packed[start:position])
+    if position != end or len(items) % 2:
+        raise ValueError('a malformed job hash in a claim reply')
+    return dict(zip(items[::2], items[1::2], strict=True))
+
+
+def wait_for_job(connection: Redis, queue_name: str, timeout: float) -> bool:
+    """Block until ``queue_name`` holds an id (at most ``timeout`` s) without taking it: ``BLMOVE``
+    of the tail onto itself changes nothing. True when the queue is not empty."""
+    key = keys.queue_key(queue_name)
+    reply = connection.blmove(key, key, timeout, 'RIGHT', 'RIGHT')  # type: ignore[arg-type]
+    return reply is not None
+
+
+def hand_back_claim(connection: Redis, queue_name: str, job_id: str, execution_id: str, worker_name: str) -> bool:
+    """Put a job this worker claimed but will not run back at the front of its queue, untouched
+    (``lua/hand_back_claim.lua``: status queued, its started entry and execution removed). Runs
+    even when Redis is out of memory. False when that claim's started entry was gone."""
+    script_keys = [
+        keys.queue_key(queue_name),
+        keys.registry_key('started', queue_name),
+        keys.job_key(job_id),
+        keys.execution_key(job_id, execution_id),
+        keys.executions_key(job_id),
+        keys.worker_key(worker_name),
+        keys.worker_executions_key(worker_name),
+    ]
+    return bool(scripts.call('hand_back_claim', connection, script_keys, [job_id, execution_id]))
