@@ -1,3 +1,5 @@
+"""``JobStatus``: the states a job can be in, as stored in its hash's ``status`` field."""
+
 from __future__ import annotations
 
 from enum import Enum
