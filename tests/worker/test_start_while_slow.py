@@ -3,6 +3,7 @@ is absent exits with a clear error, as upstream's does (a supervisor restarts it
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ import redis
 
 from redis_server import RedisServer, free_port
 from rq import Queue, SimpleWorker, Worker
-from worker_process import worker_env
+from worker_process import wait_until, worker_env
 
 COMMANDS = {
     'python -m rq.worker': [sys.executable, '-m', 'rq.worker'],
@@ -63,3 +64,33 @@ def test_work_without_redis_raises_the_connection_error(worker_class: type[Worke
     worker = worker_class(['default'], connection=connection)
     with pytest.raises(redis.exceptions.ConnectionError):
         worker.work(burst=True)
+
+
+@pytest.mark.parametrize('command', COMMANDS)
+def test_a_worker_asked_to_stop_while_its_first_writes_wait_stops_cleanly(
+    redis_server: RedisServer, command: str
+) -> None:
+    """Redis answers reads but holds writes (``CLIENT PAUSE WRITE``, as during a failover) while the
+    worker registers itself: a SIGTERM then is a warm shutdown like any other (exit 0, no worker left
+    registered), not the default action of the signal."""
+    connection = redis.Redis(port=redis_server.port)
+    connection.execute_command('CLIENT', 'PAUSE', 60_000, 'WRITE')
+    worker = subprocess.Popen(
+        [*COMMANDS[command], '--url', redis_server.url, '--name', 'starting', 'default'],
+        env=worker_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        held = wait_until(
+            lambda: any('b' in client.get('flags', '') for client in connection.client_list()), 60.0, 0.01
+        )
+        assert held, 'the worker never wrote'
+        worker.send_signal(signal.SIGTERM)
+    finally:
+        connection.execute_command('CLIENT', 'UNPAUSE')
+    output, _ = worker.communicate(timeout=120)
+    text = output.decode(errors='replace')
+    assert worker.returncode == 0, text
+    assert 'warm shut down requested' in text, text
+    assert not connection.sismember('rq:workers', 'rq:worker:starting')

@@ -75,7 +75,13 @@ class BaseWorker(JobClaiming, JobHooks, UpstreamWorkerAPI, ExecutionIndex, Shutd
         """Work until stopped (or, with ``burst``, until the queues are empty). Returns True when at
         least one job was processed."""
         self._dequeue_strategy = DequeueStrategy(dequeue_strategy)
-        self.bootstrap(logging_level, date_format, log_format)
+        try:
+            self.bootstrap(logging_level, date_format, log_format)
+        except StopRequested:  # (asked to stop while its first steps waited for Redis)
+            self.log.info('stopping on request')
+            self.teardown()
+            log_closing(self, self._ending('stopped while starting'))
+            return False
         if with_scheduler:
             self._start_scheduler(burst)
         completed = 0
@@ -158,6 +164,8 @@ class BaseWorker(JobClaiming, JobHooks, UpstreamWorkerAPI, ExecutionIndex, Shutd
             self.connection, lambda exc: self.log.warning('Redis is slow to answer (%s); waiting', exc)
         )
         self._redis_link = RedisLink(self.log, self.note_redis_unreachable)  # (before the threads that share it start)
+        # (from here on a stop request is handled: the steps below may wait for Redis a long time)
+        self.install_signal_handlers()
         # (Redis may be slow or restart as the worker starts: its first steps wait for it too)
         self._redis_version = self._with_reconnect(lambda: get_version(self.connection))
         birth = now()
@@ -170,7 +178,6 @@ class BaseWorker(JobClaiming, JobHooks, UpstreamWorkerAPI, ExecutionIndex, Shutd
         self.waiter = QueueWaiter(self.connection, can_block=self._redis_version >= (6, 2, 0), log=self.log)
         self.subscribe()
         self._with_reconnect(lambda: self.set_state(WorkerStatus.STARTED))
-        self.install_signal_handlers()
         self.log.info('*** Listening on %s...', styled(', '.join(self.queue_names()), 'queue'))
 
     def teardown(self) -> None:
