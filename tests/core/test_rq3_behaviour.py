@@ -5,12 +5,9 @@ defaults and a returned ``Retry``'s ``enqueue_at_front``. Core only: no worker i
 
 from __future__ import annotations
 
-import http.server
-import json
 import logging
 import re
 import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +31,7 @@ from rq.results import Result
 from rq.timeouts import TimerDeathPenalty
 from rq.utils import missing_keys
 from rq.webhook import Webhook
+from webhook_server import webhook_recorder
 
 
 @pytest.fixture
@@ -324,26 +322,10 @@ def test_returned_retry_scheduled_keeps_at_front_for_when_it_is_due(connection: 
 # -- abandoned jobs (rq 3.0) ---------------------------------------------------------------------------
 
 
-class _WebhookRecorder(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
-        self.server.calls.append((self.path, json.loads(body)))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def webhook_server() -> Iterator[Any]:
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _WebhookRecorder)
-    server.calls = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with webhook_recorder() as server:
+        yield server
 
 
 def _abandon(connection: redis.Redis, enqueued: Job, status: str = 'started') -> None:
@@ -356,7 +338,7 @@ def _abandon(connection: redis.Redis, enqueued: Job, status: str = 'started') ->
 def test_an_abandoned_job_gets_no_traceback_and_sends_failed_webhooks(
     connection: redis.Redis, queue: Queue, webhook_server: Any
 ) -> None:
-    url = f'http://127.0.0.1:{webhook_server.server_address[1]}/failed'
+    url = f'{webhook_server.url}/failed'
     enqueued = queue.enqueue(
         rqtest_jobs.add,
         1,
@@ -367,7 +349,7 @@ def test_an_abandoned_job_gets_no_traceback_and_sends_failed_webhooks(
     StartedJobRegistry(queue=queue).cleanup()
     assert enqueued.get_status() == JobStatus.FAILED
     assert connection.get(f'failure_tb:{enqueued.id}') == b'None'
-    assert [(path, body['status']) for path, body in webhook_server.calls] == [('/failed', 'failed')]
+    assert [(path, body['status']) for _, path, body in webhook_server.calls] == [('/failed', 'failed')]
 
 
 def test_an_expired_entry_of_a_job_no_longer_started_is_only_dropped(connection: redis.Redis, queue: Queue) -> None:

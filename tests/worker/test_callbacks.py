@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import http.server
-import json
 import signal
 import threading
 import time
@@ -22,6 +20,7 @@ from rq import Callback, Queue, Retry, Webhook
 from rq.command import handle_stop_job_command, send_stop_job_command
 from rq.job import Dependency, JobStatus
 from rq.worker import SimpleWorker, SpawnWorker, Worker
+from webhook_server import webhook_recorder
 from worker_process import wait_until
 
 WORKER_CLASSES = [Worker, SimpleWorker, SpawnWorker]
@@ -405,33 +404,10 @@ def test_result_ttl_zero_still_releases_dependents(connection: redis.Redis, queu
 # -- webhooks -------------------------------------------------------------------------------
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    calls: list[tuple[str, str, Any]]
-
-    def _record(self) -> None:
-        length = int(self.headers.get('Content-Length') or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
-        self.server.calls.append((self.command, self.path, body))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.end_headers()
-
-    do_GET = _record
-    do_POST = _record
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def webhook_server() -> Iterator[Any]:
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Recorder)
-    server.calls = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.url = f'http://127.0.0.1:{server.server_address[1]}'  # type: ignore[attr-defined]
-    yield server
-    server.shutdown()
-    server.server_close()
+    with webhook_recorder() as server:
+        yield server
 
 
 def test_webhooks_for_finished_and_failed(

@@ -84,13 +84,7 @@ class Retry:
     def get_interval(cls, count: int, intervals: int | list[int] | None) -> int:
         """Delay before retry number ``count`` (0-based) when a job *returns* a Retry: the list is read
         from the start and its last value is reused."""
-        if intervals is None:
-            return 0
-        if isinstance(intervals, int):
-            return intervals
-        if not intervals:
-            return 0
-        return intervals[min(count, len(intervals) - 1)]
+        return interval_at(count, intervals)
 
     @staticmethod
     def exception_retry_interval(retries_left: int, intervals: list[int] | None) -> int:
@@ -104,7 +98,7 @@ class Retry:
 
 def interval_at(count: int, intervals: list[int] | int | None) -> int:
     """``intervals[count]``, or the last interval when ``count`` is past the end (RQ's rule for
-    repeats); an int is the interval of every run, None or ``[]`` none."""
+    repeats and returned retries); an int is the interval of every run, None or ``[]`` none."""
     if intervals is None:
         return 0
     if isinstance(intervals, int):
