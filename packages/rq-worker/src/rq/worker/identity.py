@@ -151,6 +151,7 @@ class WorkerIdentity(WorkerLookup):
         self.total_working_time = 0.0
         self.current_job_working_time = 0.0
         self.birth_date: datetime | None = None
+        self._registered = False  # (set once register_birth has written its hash)
         self.last_heartbeat: datetime | None = None
         self.death_date: datetime | None = None
         self.shutdown_requested_date: datetime | None = None
@@ -283,6 +284,7 @@ class WorkerIdentity(WorkerLookup):
             self.connection, self.name, self.serialize(), self.queue_names(), self.worker_ttl + 60
         ):
             raise ValueError(f'There exists an active worker named {self.name!r} already')
+        self._registered = True
 
     def register_death(self) -> None:
         self.death_date = now()

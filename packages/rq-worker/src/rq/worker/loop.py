@@ -170,6 +170,8 @@ class BaseWorker(JobClaiming, JobHooks, UpstreamWorkerAPI, ExecutionIndex, Shutd
         self._redis_version = self._with_reconnect(lambda: get_version(self.connection))
         birth = now()
         self._with_reconnect(lambda: self.register_birth_at(birth))
+        if self._stop_requested:  # (asked while it registered: the date is written now it can be)
+            self._write_shutdown_date()
         # (its first look for abandoned jobs then sees an outage since this answer: a worker that
         # starts just before one gives live workers the same grace as the others do)
         self.redis_reachability.note_answered(gap_limit=float(self.heartbeat_interval))

@@ -15,7 +15,7 @@ import time
 from types import FrameType
 from typing import Any
 
-from rq._redis import codec, worker_ops
+from rq._redis import codec, keys, ops
 from rq.exceptions import StopRequested
 from rq.logutils import styled
 from rq.utils import now
@@ -141,14 +141,18 @@ class ShutdownHandling:
     def _write_shutdown_date(self) -> None:
         """Record ``shutdown_requested_date`` from a thread: this usually runs in a signal handler,
         which may have interrupted the main thread inside the Redis client (holding its locks).
-        Only a registered, live worker has a hash to write to."""
-        if getattr(self, 'birth_date', None) is None or getattr(self, 'death_date', None) is not None:
+        Only a registered, live worker has a hash to write to (a request that comes while it
+        registers is written once it has: see ``bootstrap``), and the write never creates one: a
+        hash without ``birth`` would read as another live worker of that name."""
+        if not getattr(self, '_registered', False) or getattr(self, 'death_date', None) is not None:
             return
         value = codec.format_timestamp(self.shutdown_requested_date)
 
         def write() -> None:
             try:
-                worker_ops.set_fields(self.connection, self.name, {'shutdown_requested_date': value})
+                ops.set_fields_if_exists(
+                    self.connection, keys.worker_key(self.name), {'shutdown_requested_date': value}
+                )
             except Exception as exc:
                 self.log.warning('could not record the shutdown request (%s)', exc)
 
