@@ -1,4 +1,4 @@
-"""Jobs enqueued by rq-core are fetched and run by upstream rq 2.12.0; rq-core then reads the outcome.
+"""Jobs enqueued by rq-core are fetched and run by upstream rq (2.12.0, then 3.0.0); rq-core then reads the outcome.
 
 rq-core enqueues in this process; upstream (its own virtualenv, see ``tests/support/upstream.py``)
 fetches the jobs and runs them with ``SimpleWorker(...).work(burst=True, with_scheduler=True)``; then

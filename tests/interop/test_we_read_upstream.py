@@ -1,4 +1,4 @@
-"""Jobs enqueued and run by upstream rq 2.12.0 are read by rq-core, and rq-core's in-process runs
+"""Jobs enqueued and run by upstream rq (2.12.0, then 3.0.0) are read by rq-core, and rq-core's in-process runs
 (``Queue(is_async=False)``) are read by upstream.
 
 Upstream runs in its own virtualenv (``tests/support/upstream.py``); both sides describe what they

@@ -1,4 +1,4 @@
-"""The same enqueue code, run by rq-core and by upstream rq 2.12.0 on separate databases of one
+"""The same enqueue code, run by rq-core and by upstream rq (2.12.0, then 3.0.0) on separate databases of one
 Redis, must leave byte-identical data: every key, type, TTL, hash field and value (timestamps by
 format, time-based scores within a few seconds)."""
 

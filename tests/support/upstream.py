@@ -104,10 +104,24 @@ def _last_json_line(stdout: str) -> Any:
     return json.loads(lines[-1]) if lines else None
 
 
-def run_upstream(code: str, port: int, db: int = 0, timeout: float = 120, version: str = UPSTREAM_VERSION) -> Any:
-    """Run ``code`` under upstream rq ``version``; ``conn`` is a ``redis.Redis`` on the test server. The
-    code must print one JSON document as its last line; that document is returned."""
-    command, env = _command(code, port, db, version)
+#: The release that ``run_upstream``/``start_upstream`` use when not told (the interop tests that run
+#: against both releases set it for each test: see tests/interop/conftest.py).
+_release_under_test = [UPSTREAM_VERSION]
+
+
+def set_release_under_test(version: str) -> None:
+    _release_under_test[0] = version
+
+
+def release_under_test() -> str:
+    return _release_under_test[0]
+
+
+def run_upstream(code: str, port: int, db: int = 0, timeout: float = 120, version: str | None = None) -> Any:
+    """Run ``code`` under upstream rq ``version`` (the release under test by default); ``conn`` is a
+    ``redis.Redis`` on the test server. The code must print one JSON document as its last line; that
+    document is returned."""
+    command, env = _command(code, port, db, version or release_under_test())
     completed = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=timeout, cwd=str(SUPPORT_DIR / 'shared_jobs')
     )
@@ -116,10 +130,10 @@ def run_upstream(code: str, port: int, db: int = 0, timeout: float = 120, versio
     return _last_json_line(completed.stdout)
 
 
-def start_upstream(code: str, port: int, db: int = 0, version: str = UPSTREAM_VERSION) -> subprocess.Popen[str]:
+def start_upstream(code: str, port: int, db: int = 0, version: str | None = None) -> subprocess.Popen[str]:
     """Start ``code`` under upstream rq like :func:`run_upstream`, without waiting for it (for code the
     test must watch while it runs, such as a worker busy with a job). Finish with :func:`finish_upstream`."""
-    command, env = _command(code, port, db, version)
+    command, env = _command(code, port, db, version or release_under_test())
     return subprocess.Popen(
         command,
         stdout=subprocess.PIPE,

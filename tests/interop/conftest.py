@@ -1,0 +1,28 @@
+"""The interop tests whose scenarios hold for every upstream release run against each of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from upstream import UPSTREAM_3_VERSION, UPSTREAM_VERSION, set_release_under_test
+
+#: Modules whose every test runs once per upstream release (the others name the release they need).
+BOTH_RELEASES = {'test_wire_format', 'test_upstream_runs_ours', 'test_we_read_upstream'}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__.rsplit('.', 1)[-1] in BOTH_RELEASES:
+        metafunc.fixturenames.append('upstream_release')
+        metafunc.parametrize('upstream_release', [UPSTREAM_VERSION, UPSTREAM_3_VERSION], indirect=True)
+
+
+@pytest.fixture
+def upstream_release(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The upstream release that ``run_upstream``/``start_upstream`` use in this test."""
+    set_release_under_test(request.param)
+    try:
+        yield request.param
+    finally:
+        set_release_under_test(UPSTREAM_VERSION)
