@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from rq import Queue, Repeat
-from rq._jobs.outcome import record_failure, record_success
+from rq._outcome import record_failure, record_success
 from rq._redis import scripts
 from rq.exceptions import InvalidJobDependency, NoSuchJobError
 from rq.job import Dependency, Job, JobStatus

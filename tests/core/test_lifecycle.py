@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from rq import Queue, cancel_job, requeue_job
-from rq._jobs.outcome import record_failure, record_success
+from rq._outcome import record_failure, record_success
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.executions import Execution
 from rq.group import Group

@@ -11,7 +11,7 @@ import redis
 
 import rqtest_jobs
 from rq import Queue, RateLimit, Retry
-from rq._jobs.outcome import record_failure, record_success
+from rq._outcome import record_failure, record_success
 from rq._redis import scheduler_ops
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus

@@ -19,7 +19,7 @@ import rq.job
 import rqtest_jobs
 import rqtest_jobs_lifecycle
 from rq import Callback, Queue, Retry
-from rq._jobs.outcome import record_retry_by_return
+from rq._outcome import record_retry_by_return
 from rq.callbacks import execute_failure_callback, execute_stopped_callback, execute_success_callback
 from rq.decorators import job
 from rq.executions import Execution, ExecutionRegistry

@@ -265,6 +265,27 @@ def test_each_module_starts_with_a_docstring_saying_what_it_is(modules: dict[str
 GROUND_FLOOR = {'rq.exceptions', 'rq.defaults', 'rq.serializers', 'rq._importing'}
 
 
+#: What the job model (``rq/_jobs/``) may import besides itself and the protocol: the ground floor and
+#: the value modules it is made of (results, webhooks, callbacks, helpers), none of which reaches up.
+MODEL_FLOOR = GROUND_FLOOR | {'rq._utils', 'rq.webhook', 'rq.results', 'rq.callbacks', 'rq.timeouts'}
+
+
+def test_the_job_model_does_not_reach_up(modules: dict[str, Module]) -> None:
+    """The model knows a job's data and its hash; what is done with a job (``rq._job_operations``,
+    ``rq._outcome``, ``rq._lifecycle``...) and the public facades sit above it."""
+    below = {'rq._jobs', 'rq._redis'}
+    reaching_up = [
+        f'{module.name} -> {target}'
+        for module in of(modules, 'rq-core')
+        if module.name in MODEL_FLOOR - GROUND_FLOOR or module.name.startswith('rq._jobs')
+        for target in sorted(module.top_level)
+        if target.split('.')[0:2] != ['rq', '_jobs']
+        and not any(target == b or target.startswith(b + '.') for b in below)
+        and target not in MODEL_FLOOR | {'rq'}
+    ]
+    assert reaching_up == []
+
+
 def test_the_protocol_imports_only_the_ground_floor(modules: dict[str, Module]) -> None:
     reaching_up = [
         f'{module.name} -> {target}'

@@ -12,7 +12,7 @@ import sys
 import traceback
 from typing import TYPE_CHECKING
 
-from ._jobs.outcome import record_failure, record_success
+from ._outcome import record_failure, record_success
 from ._utils import now
 
 if TYPE_CHECKING:

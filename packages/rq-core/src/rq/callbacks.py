@@ -11,7 +11,7 @@ from ._jobs.options import Callback
 from .timeouts import JobTimeoutException
 
 if TYPE_CHECKING:
-    from ._jobs.model import Job
+    from .job import Job
     from .timeouts import BaseDeathPenalty
 
 __all__ = ['Callback', 'execute_failure_callback', 'execute_stopped_callback', 'execute_success_callback']

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._jobs.outcome import record_failure
+from ._outcome import record_failure
 from ._redis import codec, keys
 from ._utils import now
 

@@ -7,9 +7,11 @@ import logging
 import re
 from typing import Any
 
+from ._job_operations import JobOperationsMixin
+from ._jobs import model
 from ._jobs.callable import get_call_string
 from ._jobs.current import top as _current_top
-from ._jobs.model import Job, parse_job_id, validate_job_id
+from ._jobs.model import parse_job_id, validate_job_id
 from ._jobs.options import Callback, Retry
 from ._jobs.payload import UNSET
 from ._jobs.status import JobStatus
@@ -32,6 +34,13 @@ __all__ = [
 ]
 
 logger = logging.getLogger('rq.job')
+
+
+class Job(JobOperationsMixin, model.Job):
+    """A function call stored in Redis (``rq:job:<id>``): its data, state, options and results (the
+    model, :class:`rq._jobs.model.Job`) and what is done with it (create, cancel, requeue, delete,
+    retry, run, its dependencies, registries and executions: :mod:`rq._job_operations`)."""
+
 
 #: What a custom job id may contain (the whole id must match).
 JOB_ID_PATTERN = re.compile(r'[A-Za-z0-9_-]+')

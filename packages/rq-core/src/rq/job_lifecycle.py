@@ -13,7 +13,7 @@ from .results import Result
 if TYPE_CHECKING:
     from redis.client import Pipeline
 
-    from ._jobs.model import Job
+    from .job import Job
 
 __all__ = ['call_exception_handlers', 'format_exc_info', 'record_job_failure']
 

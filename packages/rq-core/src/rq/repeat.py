@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._jobs.options import interval_at, take_repeat_interval
-from ._jobs.outcome import schedule_repeat
+from ._outcome import schedule_repeat
 
 if TYPE_CHECKING:
     from redis.client import Pipeline

@@ -6,7 +6,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .model import Job
+    from ..job import Job
 
 _stack: ContextVar[tuple[Job, ...]] = ContextVar('rq_current_jobs', default=())
 

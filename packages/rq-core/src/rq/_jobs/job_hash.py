@@ -20,7 +20,7 @@ from ..webhook import Webhook
 from .status import JobStatus, status_from_text
 
 if TYPE_CHECKING:
-    from ..job import Job
+    from .model import Job
 
 FieldValue = 'str | bytes | int'
 

@@ -6,15 +6,14 @@ import re
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._redis import codec, keys, ops
 from .._utils import now
 from ..exceptions import InvalidJobOperation, NoSuchJobError
 from ..serializers import Serializer, resolve_serializer
-from . import create, job_hash
+from . import job_hash
 from .callbacks import JobCallbacksMixin
-from .model_lifecycle import JobLifecycleMixin
 from .payload import UNSET, JobPayloadMixin
 from .results_access import JobResultsMixin
 from .status import JobStatus
@@ -26,6 +25,9 @@ if TYPE_CHECKING:
     from ..executions import Execution
     from ..results import Result
     from ..webhook import Webhook
+
+#: A job class: ``fetch`` and ``fetch_many`` build instances of the class they are called on.
+_J = TypeVar('_J', bound='Job')
 
 _JOB_ID_PATTERN = re.compile(r'[A-Za-z0-9_-]+')
 
@@ -43,8 +45,9 @@ def validate_job_id(job_id: object) -> None:
         raise ValueError(f'Invalid job id {job_id!r}: only letters, digits, underscores and dashes are allowed')
 
 
-class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin, JobLifecycleMixin):
-    """A function call stored in Redis, with its state, options and results."""
+class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
+    """A function call stored in Redis: its data, state, options and results (the model; :class:`rq.job.Job`
+    adds what is done with one: create, cancel, requeue, delete, run, its registries)."""
 
     redis_job_namespace_prefix = keys.JOB_PREFIX
 
@@ -101,70 +104,6 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin, JobLifecycleMixin
         self._cached_result: Result | None = None
         self._dependency: Job | None = None
         self._execution: Execution | None = None
-
-    # -- creation ---------------------------------------------------------------------------
-
-    @classmethod
-    def create(
-        cls,
-        func: Any,
-        args: list[Any] | tuple[Any, ...] | None = None,
-        kwargs: dict[str, Any] | None = None,
-        connection: Redis | None = None,
-        result_ttl: int | str | None = None,
-        ttl: int | str | None = None,
-        status: JobStatus | None = None,
-        description: str | None = None,
-        depends_on: Any = None,
-        timeout: int | str | None = None,
-        retry: Any = None,
-        id: str | None = None,
-        origin: str = '',
-        meta: dict[str, Any] | None = None,
-        failure_ttl: int | str | None = None,
-        serializer: Any = None,
-        group_id: str | None = None,
-        *,
-        on_success: Any = None,
-        on_failure: Any = None,
-        on_stopped: Any = None,
-        webhooks: Iterable[Webhook] | None = None,
-        repeat: Any = None,
-    ) -> Job:
-        """Build a job in memory (nothing is written to Redis).
-
-        Raises:
-            TypeError: bad ``args``/``kwargs``/``connection``/``func`` types, or an unencodable call
-                (:class:`~rq.exceptions.SerializationError`).
-            ValueError: an invalid id, timeout, ttl or callback. (A function no worker can import,
-                such as a lambda, is accepted as RQ accepts it: a worker fails it with the reason.)
-            InvalidJobDependency: a job depending on itself, or on something that is not a job.
-        """
-        return create.build_job(
-            cls,
-            func,
-            args=args,
-            kwargs=kwargs,
-            connection=connection,
-            result_ttl=result_ttl,
-            ttl=ttl,
-            status=status,
-            description=description,
-            depends_on=depends_on,
-            timeout=timeout,
-            retry=retry,
-            id=id,
-            origin=origin,
-            meta=meta,
-            failure_ttl=failure_ttl,
-            serializer=serializer,
-            group_id=group_id,
-            on_success=on_success,
-            on_failure=on_failure,
-            on_stopped=on_stopped,
-            webhooks=webhooks,
-            repeat=repeat,
-        )
 
     # -- identity and keys ----------------------------------------------------------------
 
@@ -224,7 +163,7 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin, JobLifecycleMixin
         return bool(connection.exists(keys.job_key(job_id)))
 
     @classmethod
-    def fetch(cls, id: str, connection: Redis | None = None, serializer: Any = None) -> Job:
+    def fetch(cls: type[_J], id: str, connection: Redis | None = None, serializer: Any = None) -> _J:
         """Load job ``id`` (``'<id>:<execution_id>'`` is accepted too).
 
         Raises:
@@ -236,10 +175,10 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin, JobLifecycleMixin
         return job
 
     @classmethod
-    def fetch_many(cls, job_ids: Iterable[str], connection: Redis, serializer: Any = None) -> list[Job | None]:
+    def fetch_many(cls: type[_J], job_ids: Iterable[str], connection: Redis, serializer: Any = None) -> list[_J | None]:
         """Load several jobs in one round trip; a missing job gives None in its place."""
         ids = [parse_job_id(job_id) for job_id in job_ids]
-        jobs: list[Job | None] = []
+        jobs: list[_J | None] = []
         for job_id, raw in zip(ids, ops.hgetall_many(connection, [keys.job_key(i) for i in ids]), strict=False):
             if not raw:
                 jobs.append(None)

@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .._jobs.liveness import kept_until, read_holder
-from .._jobs.outcome import handle_abandoned_job
+from .._outcome import handle_abandoned_job
 from .._redis import execution_ops, keys, ops
 from .._redis import registries as zsets
 from .._redis.results_ops import registry_score

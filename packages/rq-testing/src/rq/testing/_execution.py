@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rq._jobs.outcome import record_failure, record_retry_by_return, record_success
+from rq._outcome import record_failure, record_retry_by_return, record_success
 from rq._redis import codec, keys, worker_ops
 from rq.executions import Execution
 from rq.job import Retry

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from rq._jobs.outcome import run_exception_handlers
+from rq._outcome import run_exception_handlers
 from rq._redis import codec, keys
 from rq.executions import Execution
 from rq.job import JobStatus, Retry

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from rq._jobs.outcome import record_failure, record_retry_by_return, record_success
+from rq._outcome import record_failure, record_retry_by_return, record_success
 from rq._redis import codec, keys, registries, worker_ops
 from rq._redis.results_ops import registry_score
 from rq.defaults import RESULTS_STREAM_MAXLEN
@@ -253,7 +253,7 @@ def _record_refusal(
 
 def _fast_path(worker: Any, job: Job) -> bool:
     """The common success: a result kept for a while (or for ever), no repeat to schedule, no
-    rate-limit slot to give back (those go through rq._jobs.outcome)."""
+    rate-limit slot to give back (those go through rq._outcome)."""
     return job.get_result_ttl(worker.default_result_ttl) != 0 and not job.repeats_left and not job.rate_limit_key
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from rq._jobs.outcome import run_exception_handlers
+from rq._outcome import run_exception_handlers
 from rq._redis import codec
 from rq.job import Retry
 from rq.timeouts import BaseDeathPenalty, JobTimeoutException

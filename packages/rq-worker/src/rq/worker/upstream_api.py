@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rq._jobs.outcome import cleanup_execution
+from rq._outcome import cleanup_execution
 from rq._redis import codec, worker_ops
 from rq.command import handle_command, parse_payload
 from rq.exceptions import StopRequested

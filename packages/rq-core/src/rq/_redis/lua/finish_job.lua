@@ -26,7 +26,7 @@
 -- ARGV[11] 'rq:job:', ARGV[12] 'rq:deferred:', ARGV[13] 'rq:queue:'   (prefixes, see lib_release)
 -- ARGV[14] now (float seconds), ARGV[15 .. 18] the rate-limit context   (for released dependents
 --          that have a rate limit, see lib_release; the job itself has none: jobs with a rate
---          limit record their outcome through rq._jobs.outcome)
+--          limit record their outcome through rq._outcome)
 -- ARGV[19 ..] the result entry's field, value pairs
 --
 -- Returns 1 when the job was recorded, 0 when its hash was gone, 2 when this execution was already

@@ -1,5 +1,5 @@
-"""What a ``Job`` does beyond its data: its dependencies, lifecycle operations (cancel, requeue,
-delete, retry, run) and its registries and executions (a mixin of :class:`rq._jobs.model.Job`)."""
+"""What is done with one job beyond its data: create it, its dependencies, cancel, requeue, delete,
+retry, run, its registries and executions (:class:`rq.job.Job` mixes this into the model)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import inspect
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from .. import _links
-from .._redis import codec, keys, ops
-from .._utils import now
-from . import current, lifecycle
-from .generator_results import refuse_generator
-from .options import Retry
-from .status import JobStatus
+from . import _create as create
+from . import _lifecycle as lifecycle
+from . import _links
+from ._jobs import current
+from ._jobs.generator_results import refuse_generator
+from ._jobs.options import Retry
+from ._jobs.status import JobStatus
+from ._redis import codec, keys, ops
+from ._utils import now
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -22,18 +24,83 @@ if TYPE_CHECKING:
     from redis import Redis
     from redis.client import Pipeline
 
-    from ..executions import Execution, ExecutionRegistry
-    from ..queue import Queue
-    from ..registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
-    from ..serializers import Serializer
-    from .model import Job
+    from .executions import Execution, ExecutionRegistry
+    from .job import Job
+    from .queue import Queue
+    from .registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
+    from .serializers import Serializer
+    from .webhook import Webhook
 
 
-class JobLifecycleMixin:
-    """Mixed into :class:`rq._jobs.model.Job`, which sets these attributes."""
+class JobOperationsMixin:
+    """Mixed into :class:`rq.job.Job` with the model (:class:`rq._jobs.model.Job`), which sets these attributes."""
 
     def _job(self) -> Job:
         return cast('Job', self)
+
+    # -- creation ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        func: Any,
+        args: list[Any] | tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        connection: Redis | None = None,
+        result_ttl: int | str | None = None,
+        ttl: int | str | None = None,
+        status: JobStatus | None = None,
+        description: str | None = None,
+        depends_on: Any = None,
+        timeout: int | str | None = None,
+        retry: Any = None,
+        id: str | None = None,
+        origin: str = '',
+        meta: dict[str, Any] | None = None,
+        failure_ttl: int | str | None = None,
+        serializer: Any = None,
+        group_id: str | None = None,
+        *,
+        on_success: Any = None,
+        on_failure: Any = None,
+        on_stopped: Any = None,
+        webhooks: Iterable[Webhook] | None = None,
+        repeat: Any = None,
+    ) -> Job:
+        """Build a job in memory (nothing is written to Redis).
+
+        Raises:
+            TypeError: bad ``args``/``kwargs``/``connection``/``func`` types, or an unencodable call
+                (:class:`~rq.exceptions.SerializationError`).
+            ValueError: an invalid id, timeout, ttl or callback. (A function no worker can import,
+                such as a lambda, is accepted as RQ accepts it: a worker fails it with the reason.)
+            InvalidJobDependency: a job depending on itself, or on something that is not a job.
+        """
+        return create.build_job(
+            cls,  # type: ignore[arg-type]
+            func,
+            args=args,
+            kwargs=kwargs,
+            connection=connection,
+            result_ttl=result_ttl,
+            ttl=ttl,
+            status=status,
+            description=description,
+            depends_on=depends_on,
+            timeout=timeout,
+            retry=retry,
+            id=id,
+            origin=origin,
+            meta=meta,
+            failure_ttl=failure_ttl,
+            serializer=serializer,
+            group_id=group_id,
+            on_success=on_success,
+            on_failure=on_failure,
+            on_stopped=on_stopped,
+            webhooks=webhooks,
+            repeat=repeat,
+        )
 
     if TYPE_CHECKING:
         id: str
@@ -52,10 +119,10 @@ class JobLifecycleMixin:
         _status: JobStatus | None
         _result: Any
         _dependency_ids: list[str]
-        _dependency: Job | None
+        _dependency: Any  # (the model declares it; its Job is the model class)
         _execution: Execution | None
         func: Any
-        func_name: Any
+        func_name: str
         args: Any
         kwargs: Any
 
@@ -86,7 +153,8 @@ class JobLifecycleMixin:
             return None
         if self._dependency is None:
             self._dependency = type(self).fetch(self._dependency_ids[0], self.connection, self.serializer)
-        return self._dependency
+        dependency: Job = self._dependency
+        return dependency
 
     @property
     def dependent_ids(self) -> list[str]:

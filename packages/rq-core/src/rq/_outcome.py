@@ -13,23 +13,23 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .._redis import codec, keys, ops, rate_limit_ops, scripts
-from .._redis import registries as zsets
-from .._redis.results_ops import failed_registry_score, registry_score
-from .._utils import current_timestamp, now
-from ..defaults import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL
-from ..exceptions import AbandonedJobError
-from ..results import Result
-from ..timeouts import BaseDeathPenalty, TimerDeathPenalty, UnixSignalDeathPenalty
-from .options import Retry, take_repeat_interval
-from .status import JobStatus
+from ._jobs.options import Retry, take_repeat_interval
+from ._jobs.status import JobStatus
+from ._redis import codec, keys, ops, rate_limit_ops, scripts
+from ._redis import registries as zsets
+from ._redis.results_ops import failed_registry_score, registry_score
+from ._utils import current_timestamp, now
+from .defaults import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL
+from .exceptions import AbandonedJobError
+from .results import Result
+from .timeouts import BaseDeathPenalty, TimerDeathPenalty, UnixSignalDeathPenalty
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
 
-    from ..executions import Execution
-    from ..queue import Queue
-    from .model import Job
+    from .executions import Execution
+    from .job import Job
+    from .queue import Queue
 
 logger = logging.getLogger('rq.job')
 

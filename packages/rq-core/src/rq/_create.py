@@ -6,18 +6,18 @@ import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .. import _links
-from .._utils import parse_timeout
-from ..dependency import Dependency
-from ..exceptions import InvalidJobDependency, SerializationError
-from ..repeat import Repeat
-from ..webhook import Webhook
-from .callable import default_description
-from .options import Callback, Retry
-from .status import JobStatus
+from . import _links
+from ._jobs.callable import default_description
+from ._jobs.options import Callback, Retry
+from ._jobs.status import JobStatus
+from ._utils import parse_timeout
+from .dependency import Dependency
+from .exceptions import InvalidJobDependency, SerializationError
+from .repeat import Repeat
+from .webhook import Webhook
 
 if TYPE_CHECKING:
-    from .model import Job
+    from .job import Job
 
 
 def build_job(cls: type[Job], func: Any, **options: Any) -> Job:

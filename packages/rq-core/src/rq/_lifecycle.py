@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from .. import _links, _ready
-from .._redis import codec, keys, ops, rate_limit_ops
-from .._utils import current_timestamp
-from ..exceptions import InvalidJobOperation, NoSuchJobError
-from .outcome import schedule_retry
-from .status import JobStatus
+from . import _links, _ready
+from ._jobs.status import JobStatus
+from ._outcome import schedule_retry
+from ._redis import codec, keys, ops, rate_limit_ops
+from ._utils import current_timestamp
+from .exceptions import InvalidJobOperation, NoSuchJobError
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
 
-    from ..queue import Queue
-    from .model import Job
+    from .job import Job
+    from .queue import Queue
 
 logger = logging.getLogger('rq.job')
 
