@@ -7,18 +7,15 @@ returns what the code printed as JSON on its last line.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
-import venv
 from pathlib import Path
 from typing import Any
 
-from file_lock import exclusive
+from pinned_venv import file_digest, pinned_python
 
 UPSTREAM_VERSION = '2.12.0'
 #: The other upstream release the interop tests install (rq 3.0 data read by ours).
@@ -26,8 +23,6 @@ UPSTREAM_3_VERSION = '3.0.0'
 ROOT = Path(__file__).resolve().parents[2]
 SUPPORT_DIR = Path(__file__).resolve().parent
 CACHE_DIR = ROOT / '.cache'
-#: Settings that would pin our own environment's versions into upstream's (hatch sets it).
-_FOREIGN_PIP_SETTINGS = ('PIP_CONSTRAINT', 'PIP_REQUIREMENT', 'PYTHONPATH', 'PYTHONHOME')
 
 
 def constraints_file(version: str = UPSTREAM_VERSION) -> Path:
@@ -44,12 +39,7 @@ CONSTRAINTS = constraints_file()
 def constraints_digest(version: str = UPSTREAM_VERSION) -> str:
     """A short hash of the constraints file: part of the virtualenv's name, so a changed pin gets a
     new virtualenv."""
-    path = constraints_file(version)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise RuntimeError(f'{path} is missing: it pins upstream rq {version} and its dependencies') from None
-    return hashlib.sha256(data).hexdigest()[:12]
+    return file_digest(constraints_file(version), f'upstream rq {version} and its dependencies')
 
 
 def venv_dir(version: str = UPSTREAM_VERSION) -> Path:
@@ -64,31 +54,7 @@ def venv_dir(version: str = UPSTREAM_VERSION) -> Path:
 def upstream_python(version: str = UPSTREAM_VERSION) -> Path:
     """The interpreter of upstream ``version``'s virtualenv, creating the virtualenv on first use
     (once, whatever the number of processes asking at the same time)."""
-    directory = venv_dir(version)
-    python = directory / 'bin' / 'python'
-    marker = directory / '.installed'
-    if python.exists() and marker.exists():
-        return python
-    with exclusive(directory.parent / f'{directory.name}.lock'):  # (pytest-xdist workers build it once)
-        if python.exists() and marker.exists():  # built by another process while this one waited
-            return python
-        _build(directory, python, version)
-        marker.write_text(f'rq=={version}\n{constraints_file(version).name} {constraints_digest(version)}\n')
-    return python
-
-
-def _build(directory: Path, python: Path, version: str) -> None:
-    if directory.exists():
-        shutil.rmtree(directory)  # a build that was interrupted
-    venv.EnvBuilder(with_pip=True, clear=True).create(directory)
-    env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_PIP_SETTINGS}
-    command = [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check']
-    command += ['-c', str(constraints_file(version)), f'rq=={version}']
-    completed = subprocess.run(command, env=env, capture_output=True, text=True)
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f'installing upstream rq {version} into {directory} failed:\n{completed.stdout}{completed.stderr}'
-        )
+    return pinned_python(venv_dir(version), constraints_file(version), [f'rq=={version}'])
 
 
 def _command(code: str, port: int, db: int, version: str) -> tuple[list[str], dict[str, str]]:
