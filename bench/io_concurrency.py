@@ -138,6 +138,8 @@ class Result:
     jobs: int = 0
     seconds: float = 0.0
     missing: str = ''
+    #: Said after the rate (a job that ran twice).
+    note: str = ''
 
     @property
     def rate(self) -> float:
@@ -209,8 +211,8 @@ def run_one(
     pairs = [line.split() for line in records.read_text().splitlines()]
     first_start = min(float(start) for start, _ in pairs)
     last_end = max(float(end) for _, end in pairs)
-    extra = f' ({done - jobs} jobs recorded twice: run again)' if done > jobs else ''
-    return Result(jobs=jobs, seconds=last_end - first_start, missing='' if not extra else f'ran too many{extra}')
+    twice = f'  ({done - jobs} more runs than jobs: some job ran twice)' if done > jobs else ''
+    return Result(jobs=jobs, seconds=last_end - first_start, note=twice)
 
 
 def ideal(kind: str, concurrency: int) -> float | None:
@@ -222,7 +224,7 @@ def describe(result: Result, kind: str, concurrency: int) -> str:
         return result.missing.strip().splitlines()[-1][:110]  # (the full message was printed as the run ended)
     best = ideal(kind, concurrency)
     share = f'{100 * result.rate / best:>7.1f}%' if best else f'{"-":>8}'
-    return f'{result.rate:>9.0f}{share}'
+    return f'{result.rate:>9.0f}{share}{result.note}'
 
 
 def main() -> None:
