@@ -93,21 +93,14 @@ else
             redis.call('SADD', KEYS[7], ARGV[17 + i])
         end
         outcome = 2
-    elseif rate_limit_key ~= '' then
+    else
         local ctx = {ARGV[14], ARGV[15], ARGV[16], ARGV[17]}
-        if rl_admit(ctx, rate_limit_key, ARGV[12], job_id, ARGV[13], ARGV[6]) == 1 then
+        local limit_key = rate_limit_key ~= '' and rate_limit_key
+        if rl_place(ctx, job_id, KEYS[2], placement == 'L', ARGV[6], ARGV[13], limit_key, ARGV[12]) == 1 then
             outcome = 1
         else
             outcome = 5
         end
-    else
-        redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', ARGV[6])
-        if placement == 'L' then
-            redis.call('LPUSH', KEYS[2], job_id)
-        else
-            redis.call('RPUSH', KEYS[2], job_id)
-        end
-        outcome = 1
     end
 end
 

@@ -34,16 +34,7 @@ for i = FIRST_ID, #ARGV do
         local fields = redis.call('HMGET', job_key, 'status', 'enqueue_at_front', 'rate_limit_key',
             'rate_limit_concurrency')
         if fields[1] == 'ready_to_enqueue' then
-            if fields[3] and fields[4] then
-                rl_admit(ctx, fields[3], fields[4], id, ARGV[2], ARGV[1])
-            else
-                redis.call('HSET', job_key, 'status', 'queued', 'enqueued_at', ARGV[1])
-                if fields[2] == '1' then
-                    redis.call('LPUSH', KEYS[2], id)
-                else
-                    redis.call('RPUSH', KEYS[2], id)
-                end
-            end
+            rl_place(ctx, id, KEYS[2], fields[2] == '1', ARGV[1], ARGV[2], fields[3], fields[4])
             redis.call('SADD', KEYS[3], KEYS[2])
             handed[#handed + 1] = id
         end

@@ -18,6 +18,11 @@
 --     concurrency (the last writer's concurrency wins, as in RQ 3.0).
 -- rl_admit(ctx, key, concurrency, job_id, timestamp, enqueued_at) -> 1 queued now, 0 waiting
 --     rl_wait then rl_fill: the way every rate-limited job reaches its queue.
+-- rl_place(ctx, job_id, queue_key, at_front, enqueued_at, timestamp, limit_key, limit_concurrency)
+--     -> 1 on its queue now, 0 waiting
+--     Put a job whose time has come (enqueued, due, released, requeued) on its queue: through its
+--     limiter when it has a rate limit (limit_key and limit_concurrency, false or nil for none),
+--     otherwise 'queued' with `enqueued_at`, at the front when `at_front`.
 -- rl_settle(ctx, key, job_id, timestamp, enqueued_at, live_executions_key) -> promoted ids
 --     After a change of the job (its outcome, a cancel, a delete): a job no longer queued, started or
 --     waiting gives its slot back and the next waiters are promoted. With `live_executions_key`
@@ -71,6 +76,19 @@ local function rl_admit(ctx, key, concurrency, job_id, timestamp, enqueued_at)
         end
     end
     return 0
+end
+
+local function rl_place(ctx, job_id, queue_key, at_front, enqueued_at, timestamp, limit_key, limit_concurrency)
+    if limit_key and limit_concurrency then
+        return rl_admit(ctx, limit_key, limit_concurrency, job_id, timestamp, enqueued_at)
+    end
+    redis.call('HSET', ctx[3] .. job_id, 'status', 'queued', 'enqueued_at', enqueued_at)
+    if at_front then
+        redis.call('LPUSH', queue_key, job_id)
+    else
+        redis.call('RPUSH', queue_key, job_id)
+    end
+    return 1
 end
 
 local function rl_settle(ctx, key, job_id, timestamp, enqueued_at, live_executions_key)

@@ -90,16 +90,8 @@ local function release_dependents(dependents_key, queues_key, parent_id, enqueue
                     redis.call('SREM', dependents_key, dependent_id)
                 elseif writes then
                     redis.call('ZREM', deferred_prefix .. origin, dependent_id)
-                    if fields[6] and fields[7] then
-                        rl_admit(rl_ctx, fields[6], fields[7], dependent_id, timestamp, enqueued_at)
-                    else
-                        redis.call('HSET', job_key, 'status', 'queued', 'enqueued_at', enqueued_at)
-                        if fields[4] == '1' then
-                            redis.call('LPUSH', queue_key, dependent_id)
-                        else
-                            redis.call('RPUSH', queue_key, dependent_id)
-                        end
-                    end
+                    rl_place(rl_ctx, dependent_id, queue_key, fields[4] == '1', enqueued_at, timestamp, fields[6],
+                        fields[7])
                     redis.call('SADD', queues_key, queue_key)
                     redis.call('SREM', dependents_key, dependent_id)
                 end

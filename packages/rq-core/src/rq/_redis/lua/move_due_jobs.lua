@@ -49,20 +49,11 @@ for i = FIRST_ID, #ARGV do
                 redis.call('EXPIRE', KEYS[base - 1], ttl)
                 redis.call('EXPIRE', KEYS[base], ttl)
             end
-            if fields[5] and fields[6] then
+            if at_front and fields[5] and fields[6] then
                 -- (the limiter pushes by enqueue_at_front alone: a retry's front placement is kept on it)
-                if at_front then
-                    redis.call('HSET', job_key, 'enqueue_at_front', '1')
-                end
-                rl_admit(ctx, fields[5], fields[6], id, ARGV[3], ARGV[2])
-            else
-                redis.call('HSET', job_key, 'status', 'queued', 'enqueued_at', ARGV[2])
-                if at_front then
-                    redis.call('LPUSH', KEYS[2], id)
-                else
-                    redis.call('RPUSH', KEYS[2], id)
-                end
+                redis.call('HSET', job_key, 'enqueue_at_front', '1')
             end
+            rl_place(ctx, id, KEYS[2], at_front, ARGV[2], ARGV[3], fields[5], fields[6])
             redis.call('SADD', KEYS[3], KEYS[2])
             moved = moved + 1
         else

@@ -43,13 +43,7 @@ else
     redis.call('PERSIST', KEYS[2])
 end
 local limit = redis.call('HMGET', KEYS[2], 'rate_limit_key', 'rate_limit_concurrency')
-if limit[1] and limit[2] then
-    rl_admit({ARGV[8], ARGV[9], ARGV[10], ARGV[11]}, limit[1], limit[2], ARGV[1], ARGV[7], ARGV[2])
-elseif ARGV[3] == '1' then
-    redis.call('LPUSH', KEYS[3], ARGV[1])
-else
-    redis.call('RPUSH', KEYS[3], ARGV[1])
-end
+rl_place({ARGV[8], ARGV[9], ARGV[10], ARGV[11]}, ARGV[1], KEYS[3], ARGV[3] == '1', ARGV[2], ARGV[7], limit[1], limit[2])
 redis.call('SADD', KEYS[4], KEYS[3])
 redis.call('SET', KEYS[5], 1, 'EX', ARGV[6])
 return 1
