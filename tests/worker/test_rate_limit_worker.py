@@ -50,12 +50,12 @@ def test_three_workers_never_exceed_the_concurrency_and_free_every_slot(
 ) -> None:
     queues = [Queue('high', connection=connection), Queue('default', connection=connection)]
     limit = RateLimit('k', 2)
-    jobs = [queues[i % 2].enqueue('rqtest_jobs_rate_limit.limited', 'k', 0.1, rate_limit=limit) for i in range(12)]
+    jobs = [queues[i % 2].enqueue('rqtest_jobs_ratelimit.limited', 'k', 0.1, rate_limit=limit) for i in range(12)]
     failing = queues[1].enqueue(rqtest_jobs.fail, rate_limit=limit)
     retried = queues[0].enqueue(
-        'rqtest_jobs_rate_limit.fail_once', 'runs:retried', rate_limit=limit, retry=Retry(max=1, interval=1)
+        'rqtest_jobs_ratelimit.fail_once', 'runs:retried', rate_limit=limit, retry=Retry(max=1, interval=1)
     )
-    other = queues[1].enqueue('rqtest_jobs_rate_limit.limited', 'other', rate_limit=RateLimit('other', 1))
+    other = queues[1].enqueue('rqtest_jobs_ratelimit.limited', 'other', rate_limit=RateLimit('other', 1))
     every = [*jobs, failing, retried, other]
     assert len(slots(connection)[1]) == 12  # two of the 14 of key k were queued at once
     workers = [
@@ -81,8 +81,8 @@ def test_a_stopped_job_gives_its_slot_back(
 ) -> None:
     queue = Queue('default', connection=connection)
     limit = RateLimit('k', 1)
-    long = queue.enqueue('rqtest_jobs_rate_limit.announce_and_sleep', 'started:long', 600, rate_limit=limit)
-    waiting = queue.enqueue('rqtest_jobs_rate_limit.limited', 'k', rate_limit=limit)
+    long = queue.enqueue('rqtest_jobs_ratelimit.announce_and_sleep', 'started:long', 600, rate_limit=limit)
+    waiting = queue.enqueue('rqtest_jobs_ratelimit.limited', 'k', rate_limit=limit)
     worker = guard.add(start_worker(redis_server.port, '--name', 'stopper', 'default'))
     try:
         assert wait_until(lambda: connection.exists('started:long'), PATIENCE)
@@ -105,11 +105,11 @@ def test_a_worker_killed_while_holding_slots_frees_them(
     queue = Queue('default', connection=connection)
     limit = RateLimit('k', 2)
     sleep = 600 if point == 'mid-job' else 0
-    plain = queue.enqueue('rqtest_jobs_rate_limit.announce_and_sleep', 'started:plain', sleep, rate_limit=limit)
+    plain = queue.enqueue('rqtest_jobs_ratelimit.announce_and_sleep', 'started:plain', sleep, rate_limit=limit)
     retried = queue.enqueue(
-        'rqtest_jobs_rate_limit.announce_and_sleep_once', 'started:retried', sleep, rate_limit=limit, retry=Retry(max=1)
+        'rqtest_jobs_ratelimit.announce_and_sleep_once', 'started:retried', sleep, rate_limit=limit, retry=Retry(max=1)
     )
-    waiting = [queue.enqueue('rqtest_jobs_rate_limit.limited', 'k', rate_limit=limit) for _ in range(3)]
+    waiting = [queue.enqueue('rqtest_jobs_ratelimit.limited', 'k', rate_limit=limit) for _ in range(3)]
     assert [status_of(connection, job) for job in waiting] == ['rate_limited'] * 3
     die_at = None if point == 'mid-job' else point
     victims = [
@@ -147,9 +147,9 @@ def test_a_parent_killed_before_its_outcome_releases_its_rate_limited_dependent(
     queue = Queue('default', connection=connection)
     limit = RateLimit('k', 1)
     parent = queue.enqueue(
-        'rqtest_jobs_rate_limit.announce_and_sleep', 'started:parent', 0, rate_limit=limit, retry=Retry(max=1)
+        'rqtest_jobs_ratelimit.announce_and_sleep', 'started:parent', 0, rate_limit=limit, retry=Retry(max=1)
     )
-    child = queue.enqueue('rqtest_jobs_rate_limit.limited', 'k', depends_on=parent, rate_limit=limit)
+    child = queue.enqueue('rqtest_jobs_ratelimit.limited', 'k', depends_on=parent, rate_limit=limit)
     victim = guard.add(
         start_victim(redis_server.port, ['default'], 'Worker', interval=LONG_INTERVAL, die_at='recording')
     )
