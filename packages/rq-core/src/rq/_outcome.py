@@ -119,16 +119,9 @@ def record_success(
     with _transaction(job, guard) as pipe:
         ops.queue_set_fields_if_exists(pipe, job.key, _run_fields(job))
         if result_ttl != 0:
-            result = Result(
-                job.id,
-                Result.Type.SUCCESSFUL,
-                job.connection,
-                return_value=return_value,
-                serializer=job.serializer,
-                worker_name=worker_name,
-                **_execution_fields(job, execution),
+            _result(job, Result.Type.SUCCESSFUL, worker_name, execution, return_value=return_value).save(
+                result_ttl, pipeline=pipe, serialized_return_value=serialized_return_value
             )
-            result.save(result_ttl, pipeline=pipe, serialized_return_value=serialized_return_value)
             zsets.add(
                 pipe, keys.registry_key('finished', queue.name), job.id, registry_score(current_timestamp(), result_ttl)
             )
@@ -170,14 +163,13 @@ def _run_fields(job: Job) -> dict[str, Any]:
     }
 
 
-def _execution_fields(job: Job, execution: Execution | None) -> dict[str, Any]:
-    if execution is None:
-        return {}
-    return {
-        'execution_id': execution.id,
-        'execution_started_at': execution.created_at,
-        'execution_ended_at': job.ended_at,
-    }
+def _result(job: Job, kind: Result.Type, worker_name: str, execution: Execution | None, **values: Any) -> Result:
+    """The result entry of this run (with its execution's id and times when there is one)."""
+    if execution is not None:
+        values.update(
+            execution_id=execution.id, execution_started_at=execution.created_at, execution_ended_at=job.ended_at
+        )
+    return Result(job.id, kind, job.connection, serializer=job.serializer, worker_name=worker_name, **values)
 
 
 def record_failure(
@@ -212,15 +204,9 @@ def record_failure(
             else:
                 job.save(pipeline=pipe, include_meta=False, include_result=False)
             if write_failed_registry:
-                Result(
-                    job.id,
-                    Result.Type.FAILED,
-                    job.connection,
-                    exc_string=exc_string,
-                    serializer=job.serializer,
-                    worker_name=worker_name,
-                    **_execution_fields(job, execution),
-                ).save(job.failure_ttl, pipeline=pipe)
+                _result(job, Result.Type.FAILED, worker_name, execution, exc_string=exc_string).save(
+                    job.failure_ttl, pipeline=pipe
+                )
             if not stopped:
                 ops.queue_release_dependents(pipe, job.id, codec.format_timestamp(now()))
         cleanup_execution(job, queue, pipe, execution)
@@ -257,15 +243,7 @@ def record_retry_by_return(
     retrying = count < retry.max
     with _transaction(job, guard) as pipe:
         result_type = Result.Type.RETRIED if retrying else Result.Type.MAX_RETRIES_EXCEEDED
-        Result(
-            job.id,
-            result_type,
-            job.connection,
-            return_value=retry,
-            serializer=job.serializer,
-            worker_name=worker_name,
-            **_execution_fields(job, execution),
-        ).save(job.failure_ttl, pipeline=pipe)
+        _result(job, result_type, worker_name, execution, return_value=retry).save(job.failure_ttl, pipeline=pipe)
         if retrying:
             job.number_of_retries = count + 1
             delay = Retry.get_interval(count, retry.intervals)
