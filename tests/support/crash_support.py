@@ -197,6 +197,26 @@ def start_victim(
     return subprocess.Popen(command, env=worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
+def victims_die(
+    connection: redis.Redis,
+    guard: ProcessGuard,
+    victims: list[subprocess.Popen[bytes]],
+    started_keys: Sequence[str],
+    kill_mid_job: bool,
+    patience: float,
+) -> None:
+    """Wait until every victim has died of SIGKILL: by its own hand at its die point, or, with
+    ``kill_mid_job``, killed by this once each of ``started_keys`` exists (its job has started)."""
+    if kill_mid_job:
+        assert wait_until(lambda: connection.exists(*started_keys) == len(started_keys), patience)
+        for victim in victims:
+            guard.remember_tree(victim)
+            victim.kill()
+    for victim in victims:
+        victim.wait(patience)
+        assert victim.returncode == -signal.SIGKILL
+
+
 def wait_for_worker(connection: redis.Redis, name: str, timeout: float = 30.0) -> bool:
     """Wait until worker ``name`` is registered and idle (waiting for jobs)."""
     return wait_until(lambda: connection.hget(f'rq:worker:{name}', 'state') in (b'idle', b'busy'), timeout)

@@ -27,6 +27,7 @@ from crash_support import (
     kill,
     start_victim,
     victim_processes,
+    victims_die,
     wait_for_worker,
 )
 from redis_events import blocked_clients
@@ -117,14 +118,7 @@ def test_a_worker_killed_during_a_job_loses_nothing(
         guard.add(start_victim(redis_server.port, queue_names, worker_class, interval=LONG_INTERVAL, die_at=die_at))
         for _ in range(2)
     ]
-    if point == 'mid-job':
-        assert wait_until(lambda: connection.exists('runs:plain:pids', 'runs:retried:pids') == 2, PATIENCE)
-        for victim in victims:
-            guard.remember_tree(victim)
-            victim.kill()
-    for victim in victims:
-        victim.wait(PATIENCE)
-        assert victim.returncode == -signal.SIGKILL
+    victims_die(connection, guard, victims, ['runs:plain:pids', 'runs:retried:pids'], point == 'mid-job', PATIENCE)
     assert_no_leftover_processes(redis_server.port)  # no orphan horse or factory
     horses = pids(connection, 'runs:plain:pids') + pids(connection, 'runs:retried:pids')
     assert wait_until(lambda: not any(alive(pid) for pid in horses), PATIENCE), 'a horse outlived its worker'

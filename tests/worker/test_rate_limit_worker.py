@@ -11,7 +11,7 @@ import pytest
 import redis
 
 import rqtest_jobs
-from crash_support import ABANDONED_TEXT, ProcessGuard, drain, expire_started_entries, start_victim
+from crash_support import ABANDONED_TEXT, ProcessGuard, drain, expire_started_entries, start_victim, victims_die
 from redis_server import RedisServer
 from rq import Queue, RateLimit, Retry
 from rq.command import send_stop_job_command
@@ -116,14 +116,7 @@ def test_a_worker_killed_while_holding_slots_frees_them(
         guard.add(start_victim(redis_server.port, ['default'], 'Worker', interval=LONG_INTERVAL, die_at=die_at))
         for _ in range(2)
     ]
-    if point == 'mid-job':
-        assert wait_until(lambda: connection.exists('started:plain', 'started:retried') == 2, PATIENCE)
-        for victim in victims:
-            guard.remember_tree(victim)
-            victim.kill()
-    for victim in victims:
-        victim.wait(PATIENCE)
-        assert victim.returncode == -signal.SIGKILL
+    victims_die(connection, guard, victims, ['started:plain', 'started:retried'], point == 'mid-job', PATIENCE)
     assert sorted(slots(connection)[0]) == sorted([plain.id.encode(), retried.id.encode()])  # held by the dead
 
     expire_started_entries(connection, ['default'])
