@@ -23,14 +23,13 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pytest
 import redis
-from test_mixed_fleet import Fleet
 
+from fleet import Fleet
 from rate_limit_watch import (
     Sampler,
     held_slots,
@@ -168,15 +167,6 @@ def produce_everywhere(
     finally:
         for producer in producers:
             finish_upstream(producer, timeout=120)
-
-
-@pytest.fixture
-def fleet(redis_server: RedisServer, connection: redis.Redis) -> Iterator[Fleet]:
-    processes = Fleet(redis_server.port)
-    try:
-        yield processes
-    finally:
-        processes.kill_all()
 
 
 def start_theirs(

@@ -22,13 +22,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
-from test_mixed_fleet import Fleet
 
+from fleet import Fleet
 from rate_limit_watch import Sampler, rate_limit_data, recorded_peak, run_counts, statuses
 from redis_dump import diff, snapshot
 from redis_server import RedisServer
@@ -131,15 +130,6 @@ def test_producers_write_the_same_rate_limit_data(redis_server: RedisServer, cod
 JOB_IDS = [f'rl_{n}' for n in range(5)]
 WORKERS = 3
 PAUSE = 0.4
-
-
-@pytest.fixture
-def fleet(redis_server: RedisServer, connection: redis.Redis) -> Iterator[Fleet]:
-    processes = Fleet(redis_server.port)
-    try:
-        yield processes
-    finally:
-        processes.kill_all()
 
 
 def start_workers(fleet: Fleet, side: str, count: int, queues: tuple[str, ...] = ('default',)) -> None:
