@@ -56,6 +56,11 @@ def format_timestamp(dt: datetime.datetime) -> str:
     return to_utc(dt).replace(tzinfo=None).isoformat(timespec='microseconds') + 'Z'
 
 
+def format_now() -> str:
+    """The current time as a hash timestamp (``enqueued_at`` and the like)."""
+    return format_timestamp(datetime.datetime.now(_UTC))
+
+
 def format_optional_timestamp(dt: datetime.datetime | None) -> str:
     return format_timestamp(dt) if dt is not None else ''
 

@@ -8,7 +8,6 @@ own transaction; :func:`settle` with ``keep_while_running`` for maintenance).
 
 from __future__ import annotations
 
-import datetime
 import time
 from typing import Any
 
@@ -20,10 +19,6 @@ from . import codec, keys, scripts
 
 def _now() -> str:
     return repr(time.time())
-
-
-def _enqueued_at() -> str:
-    return codec.format_timestamp(datetime.datetime.now(datetime.timezone.utc))
 
 
 def all_keys(connection: Redis) -> list[str]:
@@ -60,7 +55,7 @@ def fill(client: Redis | Pipeline, key: str, concurrency: int | None = None, enq
     """Promote the oldest waiters of ``key`` into its free slots (``lua/rate_limit_fill.lua``):
     the promoted ids, or the pipeline when ``client`` is one."""
     script_keys = [keys.rate_limit_allowed_key(key), keys.rate_limit_waiting_key(key)]
-    args = [key, concurrency or '', _now(), enqueued_at or _enqueued_at(), *keys.RATE_LIMIT_CONTEXT]
+    args = [key, concurrency or '', _now(), enqueued_at or codec.format_now(), *keys.RATE_LIMIT_CONTEXT]
     if isinstance(client, Pipeline):
         scripts.queue(client, 'rate_limit_fill', script_keys, args)
         return client
@@ -82,7 +77,7 @@ def release(connection: Redis, key: str, job_id: str) -> list[str]:
 
 def _settle_call(key: str, job_id: str, keep_while_running: bool) -> tuple[list[str], list[Any]]:
     script_keys = [keys.job_key(job_id), keys.executions_key(job_id)]
-    args = [key, job_id, _now(), _enqueued_at(), '1' if keep_while_running else '0', *keys.RATE_LIMIT_CONTEXT]
+    args = [key, job_id, _now(), codec.format_now(), '1' if keep_while_running else '0', *keys.RATE_LIMIT_CONTEXT]
     return script_keys, args
 
 

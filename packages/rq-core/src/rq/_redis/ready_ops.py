@@ -10,7 +10,6 @@ queues whatever 3.0 processes, or that API, left.
 
 from __future__ import annotations
 
-import datetime
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -28,17 +27,13 @@ READY_PREFIX = keys.ready_registry_key('')
 QUEUE, READY, LOOK = 'queue', 'ready', 'look'
 
 
-def _enqueued_at() -> str:
-    return codec.format_timestamp(datetime.datetime.now(datetime.timezone.utc))
-
-
 def _move_call(
     parent_id: str, mode: str, excluded_id: str | None, parent_status: str | None, lenient_parent: bool
 ) -> tuple[list[str], list[Any]]:
     script_keys = [keys.dependents_key(parent_id), keys.QUEUES]
     args = [
         parent_id,
-        _enqueued_at(),
+        codec.format_now(),
         mode,
         excluded_id or '',
         parent_status or '',
@@ -138,7 +133,7 @@ def _enqueue_batch(connection: Redis, queue_name: str, job_ids: Sequence[str]) -
         keys.QUEUES,
         *(keys.job_key(job_id) for job_id in job_ids),
     ]
-    args = [_enqueued_at(), repr(time.time()), *keys.RATE_LIMIT_CONTEXT, *job_ids]
+    args = [codec.format_now(), repr(time.time()), *keys.RATE_LIMIT_CONTEXT, *job_ids]
     return codec.texts(scripts.run('enqueue_ready', connection, script_keys, args))
 
 
