@@ -36,7 +36,8 @@ the job already claimed under its execution id.
 No script spells a key prefix (the headers name keys as they are with the default prefix ``rq``):
 key names come in KEYS, and a script that builds names from ids it reads (``claim_job``,
 ``empty_queue``, ``compact_queue``, ``forget_empty_group``, ``lib_release`` through
-``release_dependents``, ``move_dependents`` and ``finish_job``) gets the prefixes of
+``release_dependents``, ``move_dependents`` and ``finish_job``, and every script that may queue a
+rate-limited job: ``keys.RATE_LIMIT_CONTEXT``, see ``lib_rate_limit``) gets the prefixes of
 :mod:`rq._redis.keys`, which follow ``RQ_KEY_PREFIX``, in ARGV.
 """
 
