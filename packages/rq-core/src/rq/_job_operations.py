@@ -3,7 +3,6 @@ retry, run, its registries and executions (:class:`rq.job.Job` mixes this into t
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 from . import _create as create
 from . import _lifecycle as lifecycle
 from . import _links
-from ._jobs import current
+from ._jobs import coroutines, current
 from ._jobs.generator_results import refuse_generator
 from ._jobs.options import Retry
 from ._jobs.status import JobStatus
@@ -306,7 +305,7 @@ class JobOperationsMixin:
     def _execute(self) -> Any:
         result = self.func(*self.args, **self.kwargs)
         if inspect.iscoroutine(result):
-            return asyncio.run(result)
+            return coroutines.run(result)
         refuse_generator(self.func_name or '?', self.serializer, result)
         return result
 

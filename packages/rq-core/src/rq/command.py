@@ -129,6 +129,10 @@ def handle_kill_worker_command(worker: Any, payload: dict[str, Any]) -> None:
 def handle_stop_job_command(worker: Any, payload: dict[str, Any]) -> None:
     """Stop the job if it is the one the worker is running: the job ends ``stopped``, not retried."""
     job_id = payload.get('job_id')
+    request = getattr(worker, 'request_stop_job', None)
+    if callable(request):  # (a worker that runs several jobs at once finds the one named)
+        request(job_id)
+        return
     if job_id and worker.get_current_job_id() == job_id:
         _log(worker).info('Received command to stop job %s: stopping it.', job_id)
         worker._stopped_job_id = job_id

@@ -21,6 +21,7 @@ __all__ = [
     'TimerDeathPenalty',
     'UnixSignalDeathPenalty',
     'get_default_death_penalty_class',
+    'timeout_message',
 ]
 
 
@@ -36,7 +37,8 @@ class HorseMonitorTimeoutException(BaseTimeoutException):
     """Raised in a worker while it waits on a work horse, to wake it up for a heartbeat."""
 
 
-def _timeout_message(timeout: float) -> str:
+def timeout_message(timeout: float) -> str:
+    """What a job that ran out of time is failed with (upstream's words)."""
     return f'Task exceeded maximum timeout value ({timeout} seconds)'
 
 
@@ -77,7 +79,7 @@ class UnixSignalDeathPenalty(BaseDeathPenalty):
     """Uses ``SIGALRM``; main thread of a Unix process only. Whole seconds, rounded up."""
 
     def handle_death_penalty(self, signum: int, frame: FrameType | None) -> None:
-        raise self._exception(_timeout_message(self._timeout))
+        raise self._exception(timeout_message(self._timeout))
 
     def setup_death_penalty(self) -> None:
         if self._timeout <= 0:
@@ -107,7 +109,7 @@ class TimerDeathPenalty(BaseDeathPenalty):
         self._cancelled = False
 
         # A fresh subclass per penalty carries the message, since async exceptions are raised by type.
-        message = _timeout_message(self._timeout)
+        message = timeout_message(self._timeout)
 
         def init_with_message(inner: BaseException, *args: Any) -> None:
             exception.__init__(inner, message)

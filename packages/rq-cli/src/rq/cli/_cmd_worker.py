@@ -29,6 +29,9 @@ from ._console import print_warning
 from ._errors import CliError, one_line
 from ._output import plain_output
 
+#: A worker's exit code when it stopped to be replaced (rq.worker.concurrent.REPLACE_EXIT_CODE).
+REPLACE_EXIT_CODE = 75
+
 DEQUEUE_STRATEGIES = ('default', 'round_robin', 'random')
 SUSPENDED_MESSAGE = 'RQ is currently suspended, to resume job execution run "rq resume"'
 _DEPRECATED_WORKERS = {'RoundRobinWorker': 'round_robin', 'RandomWorker': 'random'}
@@ -118,6 +121,18 @@ def shared_worker_options(command: Callable[..., Any]) -> Callable[..., Any]:
     show_default=True,
     help='Order of the queues: as given (default), rotated after each job (round_robin) or shuffled (random).',
 )
+@click.option(
+    '--concurrency',
+    type=click.IntRange(min=1),
+    help='Run up to this many jobs at once in one process (threads, and one event loop for async jobs), '
+    'under a supervisor that replaces the process if a job cannot be stopped.  [default: one job at a time]',
+)
+@click.option(
+    '--no-supervisor',
+    is_flag=True,
+    help=f'With --concurrency: run the worker in this process, which exits with code {REPLACE_EXIT_CODE} when it '
+    'must be replaced.',
+)
 @shared_worker_options
 @click.argument('queues', nargs=-1)
 @shared_options
@@ -137,6 +152,8 @@ def worker(
     max_idle_time: int | None,
     with_scheduler: bool,
     dequeue_strategy: str,
+    concurrency: int | None,
+    no_supervisor: bool,
     quiet: bool,
     log_format: str,
     date_format: str,
@@ -153,7 +170,8 @@ def worker(
         with open(os.path.expanduser(pid), 'w') as pid_file:
             pid_file.write(str(os.getpid()))
     cli.wait_while_slow = True
-    worker_class = cli.worker_class
+    worker_class = cli.worker_class if concurrency is None else cli.concurrent_worker_class
+    extra = {} if concurrency is None else {'concurrency': concurrency}
     _warn_if_deprecated(worker_class)
     handlers = _exception_handlers(exception_handler)
     if is_suspended(cli.connection):
@@ -161,38 +179,60 @@ def worker(
             click.echo(SUSPENDED_MESSAGE)
             raise click.exceptions.Exit(1)
         raise CliError(SUSPENDED_MESSAGE)
-    try:
-        instance = worker_class(
-            [cli.queue(queue_name) for queue_name in queues or cli.settings.get('QUEUES', ['default'])],
-            name=name or cli.settings.get('NAME'),
-            connection=cli.connection,
-            worker_ttl=worker_ttl,
-            default_result_ttl=results_ttl,
-            maintenance_interval=maintenance_interval,
-            job_monitoring_interval=job_monitoring_interval,
-            job_class=cli.job_class,
-            queue_class=cli.queue_class,
-            exception_handlers=handlers or None,
-            disable_default_exception_handler=disable_default_exception_handler,
-            log_job_description=not disable_job_desc_logging,
-            serializer=cli.serializer,
-        )
-        instance.work(
-            burst=burst,
-            logging_level=level,
-            date_format=date_format,
-            log_format=log_format,
-            max_jobs=max_jobs,
-            max_idle_time=max_idle_time,
-            with_scheduler=with_scheduler,
-            dequeue_strategy=dequeue_strategy,
-        )
-    except ValueError as exc:  # e.g. a live worker already has this name
-        raise CliError(str(exc)) from exc
-    except redis.exceptions.RedisError as exc:
-        # (a Redis that is slow or away never stops a worker, which waits for it: this is a refusal,
-        # or a cold shutdown while Redis did not answer; a requested stop returns normally: code 0)
-        raise CliError(f'the worker stopped because of Redis: {type(exc).__name__}: {one_line(exc)}') from exc
+
+    def run() -> int:
+        try:
+            instance = worker_class(
+                [cli.queue(queue_name) for queue_name in queues or cli.settings.get('QUEUES', ['default'])],
+                name=name or cli.settings.get('NAME'),
+                connection=cli.connection,
+                worker_ttl=worker_ttl,
+                default_result_ttl=results_ttl,
+                maintenance_interval=maintenance_interval,
+                job_monitoring_interval=job_monitoring_interval,
+                job_class=cli.job_class,
+                queue_class=cli.queue_class,
+                exception_handlers=handlers or None,
+                disable_default_exception_handler=disable_default_exception_handler,
+                log_job_description=not disable_job_desc_logging,
+                serializer=cli.serializer,
+                **extra,
+            )
+            instance.work(
+                burst=burst,
+                logging_level=level,
+                date_format=date_format,
+                log_format=log_format,
+                max_jobs=max_jobs,
+                max_idle_time=max_idle_time,
+                with_scheduler=with_scheduler,
+                dequeue_strategy=dequeue_strategy,
+            )
+        except ValueError as exc:  # e.g. a live worker already has this name
+            raise CliError(str(exc)) from exc
+        except redis.exceptions.RedisError as exc:
+            # (a Redis that is slow or away never stops a worker, which waits for it: this is a refusal,
+            # or a cold shutdown while Redis did not answer; a requested stop returns normally: code 0)
+            raise CliError(f'the worker stopped because of Redis: {type(exc).__name__}: {one_line(exc)}') from exc
+        return REPLACE_EXIT_CODE if getattr(instance, 'replacement_reason', None) else 0
+
+    code = run() if concurrency is None or no_supervisor else _supervised(run)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _supervised(run: Callable[[], int]) -> int:
+    """``run`` in a child process, replaced each time it exits to be replaced (see rq.worker.supervisor)."""
+    from rq.worker.supervisor import supervise  # deferred: rq --help loads this module; rq-worker only to run
+
+    def in_child() -> int:
+        try:
+            return run()
+        except click.ClickException as exc:
+            exc.show()
+            return exc.exit_code
+
+    return supervise(in_child)
 
 
 @click.command('worker-pool', cls=RqCommand)
@@ -212,6 +252,11 @@ def worker(
     show_default=True,
     help='Number of worker processes (each one named at random).',
 )
+@click.option(
+    '--concurrency',
+    type=click.IntRange(min=1),
+    help='Each worker runs up to this many jobs at once (see rq worker --concurrency).  [default: one at a time]',
+)
 @shared_worker_options
 @click.argument('queues', nargs=-1)
 @shared_options
@@ -220,6 +265,7 @@ def worker_pool(
     burst: bool,
     logging_level: str,
     num_workers: int,
+    concurrency: int | None,
     quiet: bool,
     log_format: str,
     date_format: str,
@@ -241,11 +287,12 @@ def worker_pool(
         queue_names,
         connection=cli.connection,
         num_workers=num_workers,
-        worker_class=cli.worker_class,
+        worker_class=cli.worker_class if concurrency is None else cli.concurrent_worker_class,
         serializer=cli.serializer,
         job_class=cli.job_class,
         queue_class=cli.queue_class,
         exception_handlers=handlers or None,
+        **({} if concurrency is None else {'concurrency': concurrency}),
     )
     pool.start(burst=burst, logging_level=level)
 

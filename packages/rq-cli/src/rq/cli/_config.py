@@ -38,7 +38,15 @@ from ._connection import connect, describe
 from ._errors import CliError
 
 #: Worker classes that may be named without their module.
-WORKER_CLASS_NAMES = ('Worker', 'SimpleWorker', 'SpawnWorker', 'HerokuWorker', 'RoundRobinWorker', 'RandomWorker')
+WORKER_CLASS_NAMES = (
+    'Worker',
+    'SimpleWorker',
+    'SpawnWorker',
+    'ConcurrentWorker',
+    'HerokuWorker',
+    'RoundRobinWorker',
+    'RandomWorker',
+)
 
 SHARED_OPTIONS = (
     click.option('--url', '-u', envvar='RQ_REDIS_URL', help='Redis URL, e.g. redis://localhost:6379/0.'),
@@ -49,7 +57,8 @@ SHARED_OPTIONS = (
         envvar='RQ_WORKER_CLASS',
         default=DEFAULT_WORKER_CLASS,
         show_default=True,
-        help='Worker class: Worker, SimpleWorker, SpawnWorker, HerokuWorker or a dotted path.',
+        help='Worker class: Worker, SimpleWorker, SpawnWorker, ConcurrentWorker, HerokuWorker or a dotted path '
+        '(ConcurrentWorker with --concurrency).',
     ),
     click.option(
         '--job-class',
@@ -192,6 +201,23 @@ class CliConfig:
         if path in WORKER_CLASS_NAMES:
             path = f'rq.worker.{path}'
         return import_class(path, BaseWorker, '--worker-class')
+
+    @cached_property
+    def concurrent_worker_class(self) -> type[Any]:
+        """The worker class for ``--concurrency``: ConcurrentWorker, unless ``--worker-class`` names
+        another, which must run jobs concurrently too."""
+        from rq.worker import ConcurrentWorker  # deferred: rq-worker only for the commands that run workers
+
+        if self.worker_class_path in (DEFAULT_WORKER_CLASS, 'Worker', 'rq.worker.Worker'):
+            return ConcurrentWorker
+        worker_class = self.worker_class
+        if not issubclass(worker_class, ConcurrentWorker):
+            raise CliError(
+                f'--concurrency needs a worker class that runs jobs concurrently (rq.worker.ConcurrentWorker or a '
+                f'subclass), not {self.worker_class_path}',
+                '--worker-class',
+            )
+        return worker_class
 
     @cached_property
     def job_class(self) -> type[Job]:

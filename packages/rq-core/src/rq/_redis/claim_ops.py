@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import ResponseError
 
 from . import codec, keys, scripts
 
@@ -45,6 +46,38 @@ def claim_job(
         # Only dead ids were dropped (at most scripts.SWEEP_BATCH a call): claim again. The first
         # call found no earlier claim of this execution id, so the next ones need not look.
         args[-2] = 0
+
+
+def claim_jobs(
+    connection: Redis,
+    queue_names: Sequence[str],
+    worker_name: str,
+    executions: Sequence[tuple[str, bool]],
+    timestamp: str,
+    epoch: str,
+    now_score: int,
+    heartbeat_ttl: float,
+) -> list[Any]:
+    """Several claims in one round trip, one per ``(execution id, resend)`` (see :func:`claim_job`),
+    for a worker with several free slots. Returns a reply for each, in order: decode it with
+    :func:`decode_claim`; None for a claim that only dropped dead ids (the next round claims
+    again), an exception instance for a claim the server refused (nothing applied: send it again)."""
+    calls = [
+        claim_job_call(
+            queue_names, worker_name, execution_id, timestamp, epoch, now_score, heartbeat_ttl, resend=resend
+        )
+        for execution_id, resend in executions
+    ]
+    replies = scripts.call_many(connection, calls)
+    for position, reply in enumerate(replies):
+        if reply is scripts.NOT_LOADED:  # (after a restart or SCRIPT FLUSH: this one loads it)
+            name, script_keys, args = calls[position]
+            try:
+                reply = scripts.run(name, connection, script_keys, args)
+            except ResponseError as exc:
+                reply = exc
+        replies[position] = None if is_sweep_reply(reply) else reply
+    return replies
 
 
 def is_sweep_reply(reply: Any) -> bool:

@@ -135,9 +135,14 @@ def call_pair(client: Any, first: ScriptCall, second: ScriptCall) -> list[Any]:
     replies; a reply is :data:`NOT_LOADED` when that script was unknown to the server (it did not
     run: the caller decides what to do, since the other one may have run) and an exception
     instance when the script raised. Connection errors propagate."""
+    return call_many(client, [first, second])
+
+
+def call_many(client: Any, calls: list[ScriptCall]) -> list[Any]:
+    """Several script calls in one round trip, as :func:`call_pair` sends two."""
     if not _direct(client):  # one after the other, through the client's own command path
-        return [run(name, client, keys, args) for name, keys, args in (first, second)]
-    return _exchange(client, [first, second])
+        return [run(name, client, keys, args) for name, keys, args in calls]
+    return _exchange(client, calls)
 
 
 def _direct(client: Any) -> bool:

@@ -9,6 +9,7 @@ import logging
 
 from rq.defaults import DEFAULT_RESULT_TTL
 
+from .concurrent import ConcurrentWorker
 from .forking import Worker
 from .identity import DequeueStrategy, WorkerStatus
 from .loop import BaseWorker
@@ -23,6 +24,7 @@ __all__ = [
     'DEFAULT_RESULT_TTL',
     'SHUTDOWN_SIGNAL',
     'BaseWorker',
+    'ConcurrentWorker',
     'DequeueStrategy',
     'HerokuWorker',
     'RandomWorker',

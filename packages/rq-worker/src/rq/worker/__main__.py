@@ -27,11 +27,21 @@ from rq.defaults import DEFAULT_JOB_MONITORING_INTERVAL, DEFAULT_RESULT_TTL, DEF
 from rq.suspension import is_suspended
 from rq.utils import import_attribute
 
+from .concurrent import REPLACE_EXIT_CODE, ConcurrentWorker
 from .loop import BaseWorker
 from .reconnect import describe
+from .supervisor import supervise
 from .variants import RandomWorker, RoundRobinWorker
 
-WORKER_CLASSES = {'Worker', 'SimpleWorker', 'SpawnWorker', 'HerokuWorker', 'RoundRobinWorker', 'RandomWorker'}
+WORKER_CLASSES = {
+    'Worker',
+    'SimpleWorker',
+    'SpawnWorker',
+    'ConcurrentWorker',
+    'HerokuWorker',
+    'RoundRobinWorker',
+    'RandomWorker',
+}
 DEFAULT_URL = 'redis://localhost:6379/0'
 
 
@@ -50,8 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '-w',
         '--worker-class',
-        default='rq.worker.Worker',
-        help='worker class: Worker, SimpleWorker, SpawnWorker, HerokuWorker or a dotted path (default: Worker)',
+        help='worker class: Worker, SimpleWorker, SpawnWorker, ConcurrentWorker, HerokuWorker or a dotted path '
+        '(default: Worker; ConcurrentWorker with --concurrency)',
+    )
+    parser.add_argument(
+        '-c',
+        '--concurrency',
+        type=_at_least_one,
+        help='run up to this many jobs at once in one process (threads, and one event loop for async jobs), '
+        'under a supervisor that replaces the process if a job cannot be stopped (default: one job at a time)',
+    )
+    parser.add_argument(
+        '--no-supervisor',
+        action='store_true',
+        help='with --concurrency: run the worker in this process, which exits with code '
+        f'{REPLACE_EXIT_CODE} when it must be replaced',
     )
     parser.add_argument('-b', '--burst', action='store_true', help='quit once the queues are empty')
     parser.add_argument('-n', '--name', help='worker name, unique among live workers (default: random)')
@@ -98,6 +121,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{value} is not at least 1')
+    return value
+
+
+def choose_worker_class(path: str | None, concurrency: int | None) -> Any:
+    """The worker class to run: ``path`` (Worker by default, ConcurrentWorker with a concurrency),
+    which must run jobs concurrently when ``concurrency`` is given."""
+    if concurrency is None:
+        return resolve_worker_class(path or 'Worker')
+    worker_class = resolve_worker_class(path or 'ConcurrentWorker')
+    if not issubclass(worker_class, ConcurrentWorker):
+        raise SystemExit(
+            f'Error: --concurrency needs a worker class that runs jobs concurrently (rq.worker.ConcurrentWorker '
+            f'or a subclass), not {worker_class.__module__}.{worker_class.__qualname__}'
+        )
+    return worker_class
+
+
 def resolve_worker_class(path: str) -> Any:
     if path in WORKER_CLASSES:
         path = f'rq.worker.{path}'
@@ -112,7 +159,7 @@ def resolve_worker_class(path: str) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    worker_class = resolve_worker_class(args.worker_class)
+    worker_class = choose_worker_class(args.worker_class, args.concurrency)
     url = args.url or DEFAULT_URL
     try:
         connection = redis.Redis.from_url(url)
@@ -138,30 +185,38 @@ def main(argv: list[str] | None = None) -> int:
             warnings.filterwarnings(
                 'ignore', message=f'{deprecated.__name__} is deprecated', category=DeprecationWarning
             )
-    try:
-        worker = worker_class(
-            args.queues,
-            name=args.name,
-            connection=connection,
-            default_result_ttl=args.results_ttl,
-            worker_ttl=args.worker_ttl,
-            job_monitoring_interval=args.job_monitoring_interval,
-            serializer=args.serializer,
-        )
-    except (ValueError, TypeError, NotImplementedError) as exc:
-        return _error(str(exc))
-    try:
-        worker.work(
-            burst=args.burst,
-            logging_level=args.logging_level,
-            max_jobs=args.max_jobs,
-            max_idle_time=args.max_idle_time,
-            with_scheduler=args.with_scheduler,
-            dequeue_strategy=args.dequeue_strategy,
-        )
-    except redis.exceptions.RedisError as exc:
-        return _error(f'the worker stopped because of Redis: {describe(exc)}')
-    return 0
+    extra = {} if args.concurrency is None else {'concurrency': args.concurrency}
+
+    def run() -> int:
+        try:
+            worker = worker_class(
+                args.queues,
+                name=args.name,
+                connection=connection,
+                default_result_ttl=args.results_ttl,
+                worker_ttl=args.worker_ttl,
+                job_monitoring_interval=args.job_monitoring_interval,
+                serializer=args.serializer,
+                **extra,
+            )
+        except (ValueError, TypeError, NotImplementedError) as exc:
+            return _error(str(exc))
+        try:
+            worker.work(
+                burst=args.burst,
+                logging_level=args.logging_level,
+                max_jobs=args.max_jobs,
+                max_idle_time=args.max_idle_time,
+                with_scheduler=args.with_scheduler,
+                dequeue_strategy=args.dequeue_strategy,
+            )
+        except redis.exceptions.RedisError as exc:
+            return _error(f'the worker stopped because of Redis: {describe(exc)}')
+        return REPLACE_EXIT_CODE if getattr(worker, 'replacement_reason', None) else 0
+
+    if args.concurrency is not None and not args.no_supervisor:
+        return supervise(run)
+    return run()
 
 
 def _error(message: str) -> int:

@@ -191,17 +191,24 @@ class JobClaiming:
         return finished
 
     def _load_claimed(self, job_id: str, raw: dict[bytes, bytes], queue: Queue, execution: Execution) -> Job | None:
-        job = queue.job_class(job_id, connection=self.connection, serializer=queue.serializer)
-        try:
-            job.restore(raw)
-            job.func_name  # noqa: B018 - a payload this process cannot decode fails here
-        except (DeserializationError, NoSuchJobError) as exc:
-            job._status = job.get_status(refresh=False) or job._status
-            self.record(job, queue, execution, _failure(f'{type(exc).__name__}: {exc}\n'))
+        job, failure = restore_claimed(job_id, raw, queue, self.connection)
+        if failure is not None:
+            self.record(job, queue, execution, failure)
             return None
         return job
 
 
-def _failure(exc_string: str) -> RunResult:
-    moment = now()
-    return RunResult(FAILED, moment, moment, exc_string=exc_string)
+def restore_claimed(
+    job_id: str, raw: dict[bytes, bytes], queue: Queue, connection: Any
+) -> tuple[Job, RunResult | None]:
+    """The job a claim took, from its hash; with the failure to record in place of a run when its
+    data cannot be decoded (the job is failed on the spot, with the reason)."""
+    job = queue.job_class(job_id, connection=connection, serializer=queue.serializer)
+    try:
+        job.restore(raw)
+        job.func_name  # noqa: B018 - a payload this process cannot decode fails here
+    except (DeserializationError, NoSuchJobError) as exc:
+        job._status = job.get_status(refresh=False) or job._status
+        moment = now()
+        return job, RunResult(FAILED, moment, moment, exc_string=f'{type(exc).__name__}: {exc}\n')
+    return job, None

@@ -33,7 +33,7 @@ from .factory import FactoryDied, HorseExit, HorseFactory
 from .heartbeat import beat
 from .job_log import log_start
 from .loop import BaseWorker
-from .run import FAILED, RunResult, effective_timeout
+from .run import FAILED, STOPPED_TEXT, RunResult, effective_timeout
 from .signals import signal_name
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ class Worker(BaseWorker):
             self.log.warning('job %s stopped by user, moving it to the FailedJobRegistry', job.id)
             self._run_stopped_callback(job)
             self._stopped_job_id = job.id  # (handle_job_failure records it as stopped)
-            self.handle_job_failure(job, queue=queue, exc_string='Job stopped by user, work-horse terminated.')
+            self.handle_job_failure(job, queue=queue, exc_string=STOPPED_TEXT)
             return
         if exit_report is not None and exit_report.wait_status == os.EX_OK:
             return
@@ -194,7 +194,7 @@ class Worker(BaseWorker):
             return watched.result, False
         if watched.stopped:
             self._run_stopped_callback(job)
-            return _death('Job stopped by user, work-horse terminated.', execution.created_at), True
+            return _death(STOPPED_TEXT, execution.created_at), True
         timeout = watched.timeout if watched.killed_for_timeout else None
         text = describe_death(watched.exit_report, timeout, self._cold)
         self._call_killed_handler(job, pid, watched.exit_report)

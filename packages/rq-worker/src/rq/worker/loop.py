@@ -84,48 +84,10 @@ class BaseWorker(JobClaiming, JobHooks, UpstreamWorkerAPI, ExecutionIndex, Shutd
             return False
         if with_scheduler:
             self._start_scheduler(burst)
-        completed = 0
-        idle_since = time.monotonic()
+        self._jobs_run = 0
         ending = 'stopped'
         try:
-            # (a job claimed together with the previous one's recording is run even when a stop was
-            # requested meanwhile: it is this worker's job already, and is never left behind)
-            while not self._stop_requested or self.holds_claimed_job:
-                self._with_reconnect(self._maintain)
-                if self._stop_requested and not self.holds_claimed_job:  # (a stop may arrive during maintenance)
-                    break
-                claimed = self._with_reconnect(self.claim)
-                if claimed == worker_ops.SUSPENDED:
-                    if not self._with_reconnect(functools.partial(self._wait_while_suspended, burst)):
-                        ending = 'stopped: suspended in burst mode'
-                        break
-                    continue
-                if claimed is None:
-                    if burst:
-                        self.log.info('done, quitting')
-                        ending = 'burst complete, the queues are empty'
-                        break
-                    if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
-                        self.log.info('idle for %s seconds, quitting', max_idle_time)
-                        ending = f'stopped after {max_idle_time} seconds without a job (max idle time)'
-                        break
-                    self._with_reconnect(functools.partial(self._wait_for_work, max_idle_time, idle_since))
-                    continue
-                job, queue, _ = claimed
-                # (the hook path records in hooks that may run in a horse: no claim rides on them)
-                self._may_claim_ahead = (
-                    self._dequeue_strategy == DequeueStrategy.DEFAULT
-                    and (max_jobs is None or completed + 1 < max_jobs)
-                    and not self.uses_hooks
-                )
-                self.execute_job(job, queue)
-                completed += 1
-                idle_since = time.monotonic()
-                self.reorder_queues(queue)
-                if max_jobs is not None and completed >= max_jobs:
-                    self.log.info('finished executing %d jobs, quitting', completed)
-                    ending = f'stopped after {completed} jobs (max jobs)'
-                    break
+            ending = self._run_jobs(burst, max_jobs, max_idle_time)
         except StopRequested:
             self.log.info('stopping on request')
         except redis.exceptions.RedisError as exc:
@@ -140,7 +102,54 @@ class BaseWorker(JobClaiming, JobHooks, UpstreamWorkerAPI, ExecutionIndex, Shutd
         finally:
             self.teardown()
             log_closing(self, self._ending(ending))
-        return completed > 0
+        return self._jobs_run > 0
+
+    _jobs_run = 0
+
+    def _run_jobs(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> str:
+        """Claim and run jobs until the worker should stop; how it ended (for its last log line).
+        A stop request ends it with :class:`~rq.exceptions.StopRequested`."""
+        idle_since = time.monotonic()
+        ending = 'stopped'
+        # (a job claimed together with the previous one's recording is run even when a stop was
+        # requested meanwhile: it is this worker's job already, and is never left behind)
+        while not self._stop_requested or self.holds_claimed_job:
+            self._with_reconnect(self._maintain)
+            if self._stop_requested and not self.holds_claimed_job:  # (a stop may arrive during maintenance)
+                break
+            claimed = self._with_reconnect(self.claim)
+            if claimed == worker_ops.SUSPENDED:
+                if not self._with_reconnect(functools.partial(self._wait_while_suspended, burst)):
+                    ending = 'stopped: suspended in burst mode'
+                    break
+                continue
+            if claimed is None:
+                if burst:
+                    self.log.info('done, quitting')
+                    ending = 'burst complete, the queues are empty'
+                    break
+                if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
+                    self.log.info('idle for %s seconds, quitting', max_idle_time)
+                    ending = f'stopped after {max_idle_time} seconds without a job (max idle time)'
+                    break
+                self._with_reconnect(functools.partial(self._wait_for_work, max_idle_time, idle_since))
+                continue
+            job, queue, _ = claimed
+            # (the hook path records in hooks that may run in a horse: no claim rides on them)
+            self._may_claim_ahead = (
+                self._dequeue_strategy == DequeueStrategy.DEFAULT
+                and (max_jobs is None or self._jobs_run + 1 < max_jobs)
+                and not self.uses_hooks
+            )
+            self.execute_job(job, queue)
+            self._jobs_run += 1
+            idle_since = time.monotonic()
+            self.reorder_queues(queue)
+            if max_jobs is not None and self._jobs_run >= max_jobs:
+                self.log.info('finished executing %d jobs, quitting', self._jobs_run)
+                ending = f'stopped after {self._jobs_run} jobs (max jobs)'
+                break
+        return ending
 
     def _maintain(self) -> None:
         """Upstream's step at each turn of the loop: run the maintenance tasks when they are due."""
@@ -235,10 +244,13 @@ class BaseWorker(JobClaiming, JobHooks, UpstreamWorkerAPI, ExecutionIndex, Shutd
             self.set_state(before)
         return True
 
-    def _wait_for_work(self, max_idle_time: float | None, idle_since: float) -> None:
-        """Block until a queue has a job, maintenance is due, or the idle limit passes."""
+    def _show_idle(self) -> None:
         if self._state != WorkerStatus.IDLE.value:
             self.set_state(WorkerStatus.IDLE)
+
+    def _wait_for_work(self, max_idle_time: float | None, idle_since: float) -> None:
+        """Block until a queue has a job, maintenance is due, or the idle limit passes."""
+        self._show_idle()
         self.heartbeat()
         timeout = min(self.dequeue_timeout, self.maintenance.seconds_until_due())
         if max_idle_time is not None:

@@ -18,6 +18,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import time
 import uuid
 from enum import IntEnum
@@ -30,6 +31,7 @@ from rq.logutils import setup_loghandlers
 from rq.queue import Queue
 from rq.serializers import DefaultSerializer
 
+from .concurrent import REPLACE_EXIT_CODE
 from .forking import Worker
 from .signals import ShutdownHandling
 
@@ -84,6 +86,7 @@ class WorkerPool:
         self._burst = False
         self._logging_level: str | int = 'INFO'
         self._stop_requested = False
+        self._to_replace = 0  # workers that exited to be replaced, not replaced yet
 
     @property
     def queues(self) -> list[Queue]:
@@ -155,9 +158,12 @@ class WorkerPool:
                 self.handle_dead_worker(data)
 
     def handle_dead_worker(self, worker_data: WorkerData) -> None:
-        """A worker process exited: forget it (``check_workers`` starts another)."""
+        """A worker process exited: forget it (``check_workers`` starts another; in burst mode, only
+        in place of one that stopped to be replaced)."""
         logger.info('Worker pool: worker %s exited with code %s', worker_data.name, worker_data.process.exitcode)
         self.worker_dict.pop(worker_data.name, None)
+        if worker_data.process.exitcode == REPLACE_EXIT_CODE and self.status == self.Status.STARTED:
+            self._to_replace += 1
 
     def check_workers(self, respawn: bool = True) -> None:
         self.reap_workers()
@@ -197,6 +203,10 @@ class WorkerPool:
                 sentinels = [data.process.sentinel for data in self.worker_dict.values()]
                 multiprocessing.connection.wait(sentinels, timeout=1.0)  # returns as soon as one exits
                 self.reap_workers()
+                replace, self._to_replace = self._to_replace, 0
+                if burst and self.status == self.Status.STARTED:
+                    for _ in range(replace):
+                        self.start_worker(burst=True, logging_level=logging_level)
                 if burst or self.status != self.Status.STARTED or len(self.worker_dict) >= self.num_workers:
                     continue
                 pause = last_spawn + RESPAWN_INTERVAL - time.monotonic()
@@ -258,6 +268,8 @@ def run_worker(
     if sleep:
         time.sleep(sleep)
     worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+    if getattr(worker, 'replacement_reason', None):
+        sys.exit(REPLACE_EXIT_CODE)  # (the pool starts another, in burst mode too)
 
 
 def _ignore_late_stop_signal(signum: int, frame: FrameType | None) -> None:

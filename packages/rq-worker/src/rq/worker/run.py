@@ -52,6 +52,17 @@ class RunResult:
     retry: Retry | None = None
 
 
+#: What a job stopped by a stop-job command is failed with (upstream's words).
+STOPPED_TEXT = 'Job stopped by user, work-horse terminated.'
+#: What a job interrupted by a cold shutdown of its worker is failed with.
+COLD_SHUTDOWN_TEXT = 'Job interrupted by a cold shutdown of its worker.'
+
+
+def interrupted(text: str, started_at: datetime) -> RunResult:
+    """The result of a run cut short: it failed, having run since ``started_at``."""
+    return RunResult(FAILED, started_at, now(), exc_string=text)
+
+
 def effective_timeout(job: Job, default: int) -> int:
     """The job's timeout in seconds; -1 (or any negative) means no limit."""
     return job.timeout if job.timeout else default

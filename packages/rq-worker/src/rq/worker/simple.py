@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import ctypes
 import signal
 import threading
-from datetime import datetime
 from types import FrameType
 from typing import TYPE_CHECKING
-
-from rq.utils import now
 
 from .heartbeat import Heartbeat
 from .job_log import log_start
 from .loop import BaseWorker
-from .run import FAILED, ColdShutdown, RunResult, StopJob, run_job
+from .run import COLD_SHUTDOWN_TEXT, STOPPED_TEXT, ColdShutdown, StopJob, interrupted, run_job
 from .signals import SHUTDOWN_SIGNAL
+from .thread_interrupts import raise_in_thread, withdraw_pending_exception
 
 if TYPE_CHECKING:
     from rq.executions import Execution
@@ -56,13 +53,13 @@ class SimpleWorker(BaseWorker):
                     self._interruptible = False
                     if self._async_stop_sent:
                         self._async_stop_sent = False
-                        _withdraw_pending_exception()
+                        withdraw_pending_exception()
         except StopJob:
             stopped = True
-            result = _interrupted('Job stopped by user, work-horse terminated.', execution.created_at)
+            result = interrupted(STOPPED_TEXT, execution.created_at)
             self._run_stopped_callback(job)
         except ColdShutdown:
-            result = _interrupted('Job interrupted by a cold shutdown of its worker.', execution.created_at)
+            result = interrupted(COLD_SHUTDOWN_TEXT, execution.created_at)
         finally:
             self._interruptible = False
             heartbeat.end()
@@ -83,9 +80,9 @@ class SimpleWorker(BaseWorker):
                 self.job_code_over()
         except StopJob:
             self._run_stopped_callback(job)
-            self.handle_job_failure(job, queue=queue, exc_string='Job stopped by user, work-horse terminated.')
+            self.handle_job_failure(job, queue=queue, exc_string=STOPPED_TEXT)
         except ColdShutdown:
-            self.handle_job_failure(job, queue=queue, exc_string='Job interrupted by a cold shutdown of its worker.')
+            self.handle_job_failure(job, queue=queue, exc_string=COLD_SHUTDOWN_TEXT)
         finally:
             self._stopped_job_id = None
             self.finish_hooked_job(job)
@@ -97,7 +94,7 @@ class SimpleWorker(BaseWorker):
             self._interruptible = False
             if self._async_stop_sent:
                 self._async_stop_sent = False
-                _withdraw_pending_exception()
+                withdraw_pending_exception()
         heartbeat: Heartbeat | None = getattr(self, '_heartbeat_thread', None)
         if heartbeat is not None:
             heartbeat.end()
@@ -162,37 +159,8 @@ class SimpleWorker(BaseWorker):
                 except OSError:
                     pass
             self._async_stop_sent = True
-            _raise_in_thread(self._main_thread_id, StopJob)
+            raise_in_thread(self._main_thread_id, StopJob)
 
     def cold_shutdown(self) -> None:
         if self._job_id is not None and self._interruptible:
             raise ColdShutdown()
-
-
-def _interrupted(text: str, started_at: datetime) -> RunResult:
-    """The result of a run cut short: it failed, having run since ``started_at``."""
-    return RunResult(FAILED, started_at, now(), exc_string=text)
-
-
-def _raise_in_thread(thread_id: int, exception: type[BaseException]) -> None:
-    """Have ``exception`` raised in thread ``thread_id`` at its next bytecode."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exception))
-
-
-class _Withdrawn(Exception):
-    """Replaces a StopJob still pending for the current thread, and is caught at once."""
-
-
-def _withdraw_pending_exception() -> None:
-    """Drop an asynchronous exception that may still be pending for the current thread.
-
-    Not by clearing it (``PyThreadState_SetAsyncExc`` with NULL): that leaves the interpreter's
-    "pending asynchronous exception" flag set for good, so every later instruction takes the slow
-    path, and under a profiler or tracer the thread spins forever. Replacing it with one that is
-    raised and caught right here clears the flag."""
-    try:
-        _raise_in_thread(threading.get_ident(), _Withdrawn)
-        for _ in range(100):  # the interpreter looks for pending exceptions on backward jumps
-            pass
-    except _Withdrawn:
-        pass

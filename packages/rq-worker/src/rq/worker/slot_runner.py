@@ -1,0 +1,178 @@
+"""What a slot's thread does: run each job it is given (see :mod:`rq.worker.slots`), then record
+the outcome, as a SimpleWorker would, with the worker's name, settings and counters."""
+
+from __future__ import annotations
+
+import queue as queues
+import threading
+import time
+import traceback
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from rq._jobs import coroutines
+from rq._redis import scripts
+from rq.executions import Execution
+
+from . import recording
+from ._claiming import restore_claimed
+from .job_log import log_start
+from .reconnect import describe, is_transient
+from .run import COLD_SHUTDOWN_TEXT, STOPPED_TEXT, ColdShutdown, RunResult, StopJob, interrupted, run_job
+from .slot_claims import SlotClaims
+from .slots import Slot, SlotDeathPenalty, current_slot
+from .worker_log import WorkerLogger
+
+if TYPE_CHECKING:
+    from rq.job import Job
+    from rq.queue import Queue
+
+    from ._claiming import Claimed
+    from .event_loop import SharedEventLoop
+
+
+class SlotRecorder:
+    """The worker as :mod:`~rq.worker.recording` and the job log see it from one slot: the worker's
+    name and settings (read through), the slot's own log prefix (``Worker <name> [slot 3]: ...``),
+    claims (see :mod:`~rq.worker.slot_claims`), state of the outcome being recorded and counters
+    (added to the worker's)."""
+
+    def __init__(self, worker: Any, slot: Slot) -> None:
+        self._worker = worker
+        self.log = WorkerLogger(f'{worker.name} [slot {slot.index}]')
+        self.claims = SlotClaims(worker, self.log)
+        self._record_attempts = 0
+        self._refusal: Any = None
+        self.successful_job_count = 0
+        self.failed_job_count = 0
+        self.total_working_time = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._worker, name)
+
+    def send_finish(self, connection: Any, finish: scripts.ScriptCall) -> Any:
+        return self.claims.send_finish(connection, finish)
+
+    def record(self, job: Job, queue: Queue, execution: Execution, result: RunResult, stopped: bool) -> None:
+        """Record the outcome (and settle a claim sent with it), trying again while Redis does not
+        answer, until a cold shutdown (the job is then failed as abandoned once its started entry
+        expires). A refusal is logged: the job stays started until its entry expires (nothing is lost)."""
+        worker = self._worker
+        delay = worker.first_reconnect_delay
+        recorded = False
+        while True:
+            try:
+                if not recorded:
+                    recording.record(self, job, queue, execution, result, stopped=stopped)
+                    recorded = True
+                self.claims.settle()
+                break
+            except redis.exceptions.WatchError:
+                continue
+            except Exception as exc:
+                if not is_transient(exc):
+                    self.log.error('could not record job %s (%s): it is failed as abandoned later', job.id, exc)
+                    break
+                worker.redis_link.failed('slot', exc)
+                if worker._cold:
+                    self.log.warning(
+                        'cold shutdown while Redis did not answer (%s): job %s not recorded', describe(exc), job.id
+                    )
+                    break
+                time.sleep(delay)
+                delay = min(delay * worker.exponential_backoff_factor, worker.max_connection_wait_time)
+        worker.redis_link.answered('slot')
+        worker.add_counts(self)
+
+
+class SlotRunner:
+    """A slot's thread: takes the jobs the worker gives it, one at a time."""
+
+    def __init__(self, worker: Any, slot: Slot, loop: SharedEventLoop) -> None:
+        self.worker = worker
+        self.slot = slot
+        self.recorder = SlotRecorder(worker, slot)
+        self._loop = loop
+        self._inbox: queues.SimpleQueue[Claimed | None] = queues.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name=f'rq-slot-{slot.index}', daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def give(self, claim: Claimed) -> None:
+        self.slot.begin(claim)
+        self._inbox.put(claim)
+
+    def close(self) -> None:
+        self._inbox.put(None)
+
+    def _serve(self) -> None:
+        slot = self.slot
+        slot.thread_id = threading.get_ident()
+        current_slot.set(slot)
+        coroutines.runner.set(self._loop.runner_for(slot))
+        while (claim := self._inbox.get()) is not None:
+            try:
+                while claim is not None:  # (the job claimed with the last one's success runs next)
+                    if not self._execute(*claim):
+                        return  # (taken over: the worker recorded the job and exits to be replaced)
+                    claim = self._claimed_next()
+                    if claim is not None:
+                        slot.begin(claim)
+            except BaseException:
+                self.recorder.log.exception('slot failed; the worker exits to be replaced')
+                self.worker.slot_lost(slot, 'a slot failed')
+                return
+            slot.release()
+            self.worker.slot_freed()
+
+    def _execute(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        """Run the job and record its outcome; False when the worker took the job over."""
+        slot = self.slot
+        log_start(self.recorder, job, queue)
+        stopped = False
+        try:
+            try:
+                slot.enter_job_code()
+                result = run_job(job, SlotDeathPenalty, self.worker._exc_handlers, queue.DEFAULT_TIMEOUT)
+            finally:
+                slot.leave_job_code()
+        except StopJob:
+            slot.leave_job_code()
+            stopped = True
+            result = interrupted(STOPPED_TEXT, execution.created_at)
+            self._run_stopped_callback(job)
+        except ColdShutdown:
+            slot.leave_job_code()
+            result = interrupted(COLD_SHUTDOWN_TEXT, execution.created_at)
+        except BaseException:  # (a timeout that struck as the job's own code ended)
+            slot.leave_job_code()
+            result = interrupted(traceback.format_exc(), execution.created_at)
+        if not slot.finish():
+            return False
+        self.recorder.record(job, queue, execution, result, stopped)
+        return True
+
+    def _claimed_next(self) -> Claimed | None:
+        """The job claimed together with the last one's success, if any (a job whose data cannot
+        be decoded is failed on the spot)."""
+        taken = self.recorder.claims.take()
+        if taken is None:
+            return None
+        queue, job_id, raw, (_, execution_id, moment) = taken
+        execution = Execution(execution_id, job_id, self.worker.connection, worker_name=self.worker.name)
+        execution.created_at = execution.last_heartbeat = moment
+        self.worker.count_claimed(1)
+        job, failure = restore_claimed(job_id, raw, queue, self.worker.connection)
+        if failure is not None:
+            self.slot.begin((job, queue, execution))
+            self.recorder.record(job, queue, execution, failure, stopped=False)
+            return None
+        return job, queue, execution
+
+    def _run_stopped_callback(self, job: Job) -> None:
+        try:
+            job.execute_stopped_callback(SlotDeathPenalty)
+        except Exception:
+            self.recorder.log.exception('job %s: stopped callback raised', job.id)
