@@ -69,7 +69,7 @@ def finish_job_call(
     return 'finish_job', script_keys, args
 
 
-def finish_job_then_claim(connection: Redis, finish: ScriptCall, claim: ScriptCall) -> tuple[Any, Any]:
+def finish_job_then_claim(connection: Redis, finish: ScriptCall, claim: ScriptCall, via: Any = None) -> tuple[Any, Any]:
     """Record a success and claim the next job in one round trip (two script calls sent together).
     Returns both replies; the claim's is an exception instance when its script raised (the success
     is recorded all the same). A script the server did not know is run here (finish), or left for
@@ -77,8 +77,10 @@ def finish_job_then_claim(connection: Redis, finish: ScriptCall, claim: ScriptCa
     finish's not), the finish runs after it and the worker hash is set back to show the new job.
 
     When Redis refuses the success (out of memory, or any error reply), the job the claim took is
-    handed back (see :func:`hand_back_claim`) and :class:`FinishRefused` is raised."""
-    finished, claimed = scripts.call_pair(connection, finish, claim)
+    handed back (see :func:`hand_back_claim`) and :class:`FinishRefused` is raised.
+
+    ``via``: the caller's own connection for the round trip (see :func:`scripts.own_connection`)."""
+    finished, claimed = scripts.call_pair(connection, finish, claim, via)
     if claimed is scripts.NOT_LOADED or is_sweep_reply(claimed):  # (a sweep: the next claim goes on)
         claimed = None
     if finished is scripts.NOT_LOADED:

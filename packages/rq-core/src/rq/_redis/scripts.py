@@ -130,19 +130,35 @@ def call(name: str, client: Any, keys: list[str], args: list[Any]) -> Any:
     return reply
 
 
-def call_pair(client: Any, first: ScriptCall, second: ScriptCall) -> list[Any]:
+def call_pair(client: Any, first: ScriptCall, second: ScriptCall, via: Any = None) -> list[Any]:
     """Two script calls in one round trip (sent together, run one after the other). Returns both
     replies; a reply is :data:`NOT_LOADED` when that script was unknown to the server (it did not
     run: the caller decides what to do, since the other one may have run) and an exception
-    instance when the script raised. Connection errors propagate."""
-    return call_many(client, [first, second])
+    instance when the script raised. Connection errors propagate.
+
+    ``via``: a connection of the caller's own (see :func:`own_connection`), used instead of one
+    from the client's pool."""
+    return call_many(client, [first, second], via)
 
 
-def call_many(client: Any, calls: list[ScriptCall]) -> list[Any]:
+def call_many(client: Any, calls: list[ScriptCall], via: Any = None) -> list[Any]:
     """Several script calls in one round trip, as :func:`call_pair` sends two."""
     if not _direct(client):  # one after the other, through the client's own command path
         return [run(name, client, keys, args) for name, keys, args in calls]
+    if via is not None:
+        return _exchange_on(via, calls)
     return _exchange(client, calls)
+
+
+def own_connection(client: Any) -> Any:
+    """A connection of its own for a thread that calls scripts on every job (a worker's slot),
+    made like the client pool's connections: no pool to check it out from and give it back to
+    (which costs a lock, a look at the socket and redis-py's events on every call). None for a
+    client whose calls go through its own command path (see :func:`_direct`)."""
+    if not _direct(client):
+        return None
+    pool = client.connection_pool
+    return pool.connection_class(**pool.connection_kwargs)
 
 
 def _direct(client: Any) -> bool:
@@ -162,6 +178,14 @@ def _exchange(client: Any, calls: list[ScriptCall]) -> list[Any]:
     :data:`NOT_LOADED` for NOSCRIPT, the exception for any other error reply."""
     pool = client.connection_pool
     connection = checkout(pool, 'EVALSHA')
+    try:
+        return _exchange_on(connection, calls)
+    finally:
+        pool.release(connection)
+
+
+def _exchange_on(connection: Any, calls: list[ScriptCall]) -> list[Any]:
+    """:func:`_exchange` on a given connection (a lost one is connected again by redis-py)."""
     packed = b''.join(_pack(['EVALSHA', sha(name), len(keys), *keys, *args]) for name, keys, args in calls)
     replies: list[Any] = []
     try:
@@ -176,23 +200,34 @@ def _exchange(client: Any, calls: list[ScriptCall]) -> list[Any]:
     except BaseException:
         connection.disconnect()  # a reply may still be on its way: never reuse this connection
         raise
-    finally:
-        pool.release(connection)
     return replies
 
 
 def _pack(items: list[Any]) -> bytes:
-    """The RESP request for one command (strings as UTF-8, numbers as their decimal text)."""
+    """The RESP request for one command (strings as UTF-8, numbers as their decimal text). The
+    common types are told apart by their exact type (this runs for every argument of every job's
+    script calls); subclasses take the general path."""
     parts = [b'*%d\r\n' % len(items)]
     append = parts.append
     for item in items:
-        if isinstance(item, str):
+        kind = type(item)
+        if kind is str:
             item = item.encode('utf-8')
-        elif isinstance(item, float):
-            item = repr(item).encode('ascii')
-        elif isinstance(item, int) and not isinstance(item, bool):
+        elif kind is not bytes and kind is not int:
+            item = _encoded(item)
+        elif kind is int:
             item = b'%d' % item
-        elif not isinstance(item, bytes):
-            raise TypeError(f'cannot send {type(item).__name__} to Redis: {item!r}')
         append(b'$%d\r\n%s\r\n' % (len(item), item))
     return b''.join(parts)
+
+
+def _encoded(item: Any) -> bytes:
+    if isinstance(item, str):
+        return item.encode('utf-8')
+    if isinstance(item, float):
+        return repr(item).encode('ascii')
+    if isinstance(item, int) and not isinstance(item, bool):
+        return b'%d' % item
+    if isinstance(item, bytes):
+        return bytes(item)
+    raise TypeError(f'cannot send {type(item).__name__} to Redis: {item!r}')

@@ -8,7 +8,7 @@ the slot itself, once its recording is done: the script then returns the job it 
 
 from __future__ import annotations
 
-import uuid
+import random
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ class SlotClaims:
     def __init__(self, worker: Any, log: Any) -> None:
         self._worker = worker
         self._log = log
+        self._own = scripts.own_connection(worker.connection)  # (this slot's round trips)
         self.unanswered: Sent | None = None  # a claim sent whose reply did not come
         self.answered: tuple[Sent, Any] | None = None  # a claim and its reply, not taken yet
 
@@ -35,12 +36,19 @@ class SlotClaims:
         """Record a success (``finish``), with the claim of the slot's next job when the worker allows
         one (see ``ConcurrentWorker.may_claim_ahead``). Returns the finish script's reply."""
         if self.unanswered is None and not self._worker.may_claim_ahead():
-            return scripts.call(finish[0], connection, finish[1], finish[2])
+            if self._own is None:
+                return scripts.call(finish[0], connection, finish[1], finish[2])
+            [finished] = scripts.call_many(connection, [finish], self._own)
+            if finished is scripts.NOT_LOADED:
+                return scripts.run(finish[0], connection, finish[1], finish[2])
+            if isinstance(finished, Exception):
+                raise finished
+            return finished
         sent, resend = self._next(self._worker)
         claim = worker_ops.claim_job_call(*self._arguments(sent), resend=resend)
         self.unanswered = sent
         try:
-            finished, reply = worker_ops.finish_job_then_claim(connection, finish, claim)
+            finished, reply = worker_ops.finish_job_then_claim(connection, finish, claim, self._own)
         except worker_ops.FinishRefused as refused:
             self.unanswered = None
             if refused.kept is not None:
@@ -58,6 +66,10 @@ class SlotClaims:
     @property
     def log(self) -> Any:
         return self._log
+
+    def close(self) -> None:
+        if self._own is not None:
+            self._own.disconnect()
 
     def settle(self) -> None:
         """Send again a claim whose reply was lost (raises while Redis does not answer)."""
@@ -100,7 +112,7 @@ class SlotClaims:
         if self.unanswered is not None:
             names, execution_id, _ = self.unanswered
             return (names, execution_id, now()), True
-        return ([queue.name for queue in worker._ordered_queues], uuid.uuid4().hex, now()), False
+        return ([queue.name for queue in worker._ordered_queues], f'{random.getrandbits(128):032x}', now()), False
 
     def _arguments(self, sent: Sent) -> tuple[Any, ...]:
         names, execution_id, moment = sent

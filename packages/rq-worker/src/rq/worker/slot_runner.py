@@ -126,6 +126,7 @@ class SlotRunner:
                 return
             slot.release()
             self.worker.slot_freed()
+        self.recorder.claims.close()
 
     def _execute(self, job: Job, queue: Queue, execution: Execution) -> bool:
         """Run the job and record its outcome; False when the worker took the job over."""
