@@ -1,6 +1,6 @@
-"""I/O-bound jobs drained by ONE worker process running many at once: ours (issue 16's
-``rq worker --concurrency N``) against SAQ, arq, Celery (threads pool) and Dramatiq (threads), in the
-same run and on the same private Redis.
+"""I/O-bound jobs drained by ONE worker process running many at once: ours (``python -m rq.worker
+--concurrency N``, a ConcurrentWorker) against SAQ, arq, Celery (threads pool) and Dramatiq (threads),
+in the same run and on the same private Redis.
 
     hatch run bench-io [--jobs 2000] [--quick]
 
@@ -13,7 +13,7 @@ for the sleeping jobs) and the ratios ours/peer.
 
 Each peer runs in its own virtualenv, ``.cache/bench-<peer>-<pin hash>/``, built on first use from
 ``constraints/bench-<peer>.txt``; how each is driven is told in its module (``_io_<peer>.py``). Ours
-also runs today's ``SimpleWorker`` (one job at a time) as the baseline.
+also runs its ``SimpleWorker`` (one job at a time) as the baseline.
 """
 
 from __future__ import annotations
@@ -41,13 +41,13 @@ from redis_server import RedisServer  # noqa: E402
 
 KINDS = ('sleep_sync', 'sleep_async', 'noop')
 SLEEP = 0.05
-OURS_UNAVAILABLE = 'ours: not available yet (rq worker --concurrency is issue 16)'
+OURS_UNAVAILABLE = 'ours: not available (python -m rq.worker --concurrency refused the option)'
 _FOREIGN = ('PYTHONPATH', 'PYTHONHOME', 'PIP_CONSTRAINT', 'PIP_BUILD_CONSTRAINT', 'PIP_REQUIREMENT')
 
 
 def ours_worker_command(python: str, url: str, concurrency: int | None) -> list[str]:
-    """Our worker: ``python -m rq.worker --burst --concurrency N`` (issue 16); with ``concurrency``
-    None, today's ``SimpleWorker``, one job at a time."""
+    """Our worker: ``python -m rq.worker --burst --concurrency N``; with ``concurrency`` None, the
+    ``SimpleWorker``, one job at a time."""
     command = [python, '-m', 'rq.worker', '--burst', '--url', url, '--logging-level', 'WARNING']
     if concurrency is None:
         command += ['--worker-class', 'SimpleWorker']

@@ -3,6 +3,7 @@ with hard timeouts, stop commands and shutdowns acting on the one job they name.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -26,6 +27,12 @@ REPLACE_EXIT_CODE = 75
 def run_burst(port: int, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     command = worker_command(port, '--burst', *args)
     return subprocess.run(command, env=worker_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def rq_cli(*args: str) -> str:
+    done = subprocess.run([sys.executable, '-m', 'rq.cli', *args], env=worker_env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def arrived(connection: redis.Redis) -> int:
@@ -73,6 +80,13 @@ def test_each_running_job_has_its_own_execution_heartbeat_and_entry(
         assert {execution.worker_name for execution in executions} == {'many'}
         assert len({execution.id for execution in executions}) == 6
         assert worker_field(connection, 'many', 'state') == 'busy'
+        # rq info says how many of its slots are busy; rq job which slot runs a job
+        url = f'redis://127.0.0.1:{redis_server.port}/0'
+        info = rq_cli('info', '--url', url, '--only-workers')
+        assert 'many (' in info and 'jobs: 0 finished, 0 failed, 6 of 6 slots busy' in info
+        assert json.loads(rq_cli('info', '--url', url, '--json'))['workers'][0]['running'] == 6
+        slots = {json.loads(rq_cli('job', job.id, '--url', url, '--json'))['slot'] for job in jobs}
+        assert slots == set(range(1, 7))
         connection.set(GATE, 1)
         assert wait_until(lambda: statuses(jobs) == ['finished'] * 6, timeout=60), worker.output()
         assert wait_until(lambda: found.get_current_executions(refresh=True) == [])
@@ -249,3 +263,49 @@ def test_a_cold_shutdown_fails_the_running_jobs_with_the_cause(
         assert 'cold shutdown of its worker' in exc_text(job)
     assert retried.get_status(refresh=True) == JobStatus.QUEUED  # (put back: it has a retry left)
     assert connection.zcard('rq:wip:default') == 0
+
+
+# -- isolation: jobs in a work horse of their own ----------------------------------------------
+
+
+def test_isolated_queues_and_jobs_run_in_a_horse_of_their_own_and_a_crash_stays_there(
+    connection: redis.Redis, redis_server: RedisServer
+) -> None:
+    io, cpu = Queue('io', connection=connection), Queue('cpu', connection=connection)
+    shared = io.enqueue('rqtest_jobs_concurrent.pid')
+    by_queue = cpu.enqueue('rqtest_jobs_concurrent.pid')
+    by_meta = io.enqueue('rqtest_jobs_concurrent.pid', meta={'rq.isolate': True})
+    crash = cpu.enqueue('rqtest_jobs_crash.abort')
+    late = cpu.enqueue('rqtest_jobs_concurrent.blocked', 600, job_timeout=1)
+    after = io.enqueue('rqtest_jobs_concurrent.double', 3)
+    done = run_burst(redis_server.port, '--concurrency', '4', '--isolate', 'cpu', '--no-supervisor', 'io', 'cpu')
+    assert done.returncode == 0, done.stdout + done.stderr  # (nothing stuck: horses are killed)
+    assert statuses([shared, by_queue, by_meta, after]) == ['finished'] * 4
+    worker_pid = shared.return_value()
+    assert by_queue.return_value() != worker_pid and by_meta.return_value() != worker_pid
+    assert len({worker_pid, by_queue.return_value(), by_meta.return_value()}) == 3
+    assert crash.get_status(refresh=True) == 'failed'
+    assert 'Work-horse terminated unexpectedly' in exc_text(crash) and 'SIGABRT' in exc_text(crash)
+    assert late.get_status(refresh=True) == 'failed'
+    assert 'JobTimeoutException' in exc_text(late)  # (the horse enforces it in its own main thread)
+
+
+def test_stop_job_kills_an_isolated_jobs_horse(
+    connection: redis.Redis, queue: Queue, redis_server: RedisServer
+) -> None:
+    isolated = queue.enqueue('rqtest_jobs_concurrent.blocked', 600, meta={'rq.isolate': True})
+    other = queue.enqueue('rqtest_jobs_concurrent.held_sync')
+    with launched(worker_command(redis_server.port, '--name', 'iso', '--concurrency', '2')) as worker:
+        assert wait_until(lambda: arrived(connection) == 2, timeout=60), worker.output()
+        send_stop_job_command(connection, isolated.id)
+        assert wait_until(lambda: isolated.get_status(refresh=True) == 'stopped'), worker.output()
+        assert other.get_status(refresh=True) == 'started'
+        connection.set(GATE, 1)
+        assert wait_until(lambda: other.get_status(refresh=True) == 'finished'), worker.output()
+        worker.send(signal.SIGTERM)
+        assert worker.wait(30) == 0, worker.output()
+
+
+def test_isolate_needs_concurrency(redis_server: RedisServer) -> None:
+    done = run_burst(redis_server.port, '--isolate', 'cpu')
+    assert done.returncode == 1 and '--isolate needs --concurrency' in done.stderr

@@ -8,6 +8,7 @@ their thread, or a cancellation of their task, lands soon).
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 from rq import get_current_job
@@ -113,3 +114,9 @@ async def short_async(index: int, seconds: float = 0.0) -> int:
     if seconds:
         await asyncio.sleep(seconds)
     return index
+
+
+def pid() -> int:
+    """The process that runs the job."""
+    _arrive()
+    return os.getpid()

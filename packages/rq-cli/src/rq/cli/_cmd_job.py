@@ -83,7 +83,8 @@ def render_job(document: dict[str, Any]) -> RenderableType:
     if document['ended_at']:
         fields.add_row('Ended', local_time(document['ended_at'], milliseconds=True) + _took(document))
     if document['worker_name']:
-        fields.add_row('Worker', document['worker_name'])
+        slot = f' [slot {document["slot"]}]' if document['slot'] is not None else ''
+        fields.add_row('Worker', document['worker_name'] + slot)
     fields.add_row('Timeout', 'none' if document['timeout'] == -1 else f'{document["timeout"]} s')
     if document['retries_left'] is not None:
         fields.add_row('Retries left', str(document['retries_left']))

@@ -26,7 +26,7 @@ from rq.utils import import_attribute
 from ._command import RqCommand
 from ._config import CliConfig, shared_options
 from ._console import print_warning
-from ._errors import CliError, one_line
+from ._errors import CliError, UsageError, one_line
 from ._output import plain_output
 
 #: A worker's exit code when it stopped to be replaced (rq.worker.concurrent.REPLACE_EXIT_CODE).
@@ -128,6 +128,13 @@ def shared_worker_options(command: Callable[..., Any]) -> Callable[..., Any]:
     'under a supervisor that replaces the process if a job cannot be stopped.  [default: one job at a time]',
 )
 @click.option(
+    '--isolate',
+    multiple=True,
+    metavar='QUEUE',
+    help='With --concurrency: run each job of QUEUE in a work horse of its own (repeatable; a job can ask for '
+    "one with meta={'rq.isolate': True}).",
+)
+@click.option(
     '--no-supervisor',
     is_flag=True,
     help=f'With --concurrency: run the worker in this process, which exits with code {REPLACE_EXIT_CODE} when it '
@@ -153,6 +160,7 @@ def worker(
     with_scheduler: bool,
     dequeue_strategy: str,
     concurrency: int | None,
+    isolate: tuple[str, ...],
     no_supervisor: bool,
     quiet: bool,
     log_format: str,
@@ -170,8 +178,10 @@ def worker(
         with open(os.path.expanduser(pid), 'w') as pid_file:
             pid_file.write(str(os.getpid()))
     cli.wait_while_slow = True
+    if isolate and concurrency is None:
+        raise UsageError('needs --concurrency (a forking worker runs every job in a horse already)', '--isolate')
     worker_class = cli.worker_class if concurrency is None else cli.concurrent_worker_class
-    extra = {} if concurrency is None else {'concurrency': concurrency}
+    extra = {} if concurrency is None else {'concurrency': concurrency, 'isolated_queues': list(isolate)}
     _warn_if_deprecated(worker_class)
     handlers = _exception_handlers(exception_handler)
     if is_suspended(cli.connection):

@@ -83,7 +83,7 @@ def workers_table(snapshot: Snapshot) -> FittedTable:
         table.add_row(
             Text(worker.name, style='bold'),
             Text(worker.state, style=STATE_STYLES.get(worker.state, '')),
-            worker.current_job or Text('-', style='dim'),
+            worker.busy_slots or worker.current_job or Text('-', style='dim'),
             ', '.join(worker.queues),
             str(worker.successful_job_count),
             Text(str(worker.failed_job_count), style='red' if worker.failed_job_count else ''),

@@ -75,6 +75,13 @@ class WorkerRow:
     total_working_time: float
     birth: datetime | None
     last_heartbeat: datetime | None
+    concurrency: int | None = None  # (a worker that runs many jobs at once: its slots)
+    running: int = 0  # (then: how many of them are busy, as its execution index says)
+
+    @property
+    def busy_slots(self) -> str | None:
+        """``3 of 10 slots busy`` for a worker that runs many jobs at once; None for the others."""
+        return f'{self.running} of {self.concurrency} slots busy' if self.concurrency else None
 
 
 @dataclass(frozen=True)
@@ -185,13 +192,19 @@ def _read_worker_hashes(connection: Redis) -> list[WorkerRow]:
     with connection.pipeline(transaction=False) as pipe:
         for key in worker_keys:
             pipe.hgetall(key)
-        hashes: list[dict[bytes, bytes]] = pipe.execute()
-    return [_row_from_hash(key, raw) for key, raw in zip(worker_keys, hashes, strict=True) if raw]
+            pipe.scard(f'{key}:executions')
+        replies = pipe.execute()
+    hashes: list[dict[bytes, bytes]] = replies[::2]
+    running: list[int] = replies[1::2]
+    rows = zip(worker_keys, hashes, running, strict=True)
+    return [_row_from_hash(key, raw, count) for key, raw, count in rows if raw]
 
 
-def _row_from_hash(key: str, raw: dict[bytes, bytes]) -> WorkerRow:
-    """A worker hash (``rq:worker:<name>``, RQ's wire format) as a row."""
+def _row_from_hash(key: str, raw: dict[bytes, bytes], running: int = 0) -> WorkerRow:
+    """A worker hash (``rq:worker:<name>``, RQ's wire format) as a row; ``running``: the size of its
+    execution index."""
     fields = {as_text(k): as_text(v) for k, v in raw.items()}
+    concurrency = fields.get('concurrency', '')
     return WorkerRow(
         name=key.removeprefix(WORKER_PREFIX),
         hostname=fields.get('hostname', ''),
@@ -205,6 +218,8 @@ def _row_from_hash(key: str, raw: dict[bytes, bytes]) -> WorkerRow:
         total_working_time=float(fields.get('total_working_time') or 0),
         birth=str_to_date(fields.get('birth', '')),
         last_heartbeat=str_to_date(fields.get('last_heartbeat', '')),
+        concurrency=int(concurrency) if concurrency.isdigit() else None,
+        running=int(running),
     )
 
 

@@ -69,4 +69,5 @@ def _worker_json(worker: WorkerRow, moment: datetime) -> dict[str, Any]:
         'birth': worker.birth.isoformat() if worker.birth else None,
         'last_heartbeat': worker.last_heartbeat.isoformat() if worker.last_heartbeat else None,
         'uptime_seconds': uptime(worker, moment),
+        **({'concurrency': worker.concurrency, 'running': worker.running} if worker.concurrency else {}),
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rq._redis import worker_ops
 from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.job import Job
 from rq.results import Result
@@ -65,6 +66,14 @@ def local_time(iso: str, milliseconds: bool = False) -> str:
     return moment.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3] if milliseconds else moment.strftime('%Y-%m-%d %H:%M:%S')
 
 
+def _running_slot(job: Job) -> int | None:
+    """The slot of the worker that runs the job, when it runs on a worker that runs many at once."""
+    if status_of(job) != 'started':
+        return None
+    slots = worker_ops.execution_slots(job.connection, job.id)
+    return max(slots.values()) if len(slots) == 1 else None
+
+
 def job_document(job: Job, result: Result | None) -> dict[str, Any]:
     """Everything ``rq job --json`` prints (values that JSON cannot hold are given as their repr)."""
     document: dict[str, Any] = {
@@ -78,6 +87,7 @@ def job_document(job: Job, result: Result | None) -> dict[str, Any]:
         'started_at': timestamp(job.started_at),
         'ended_at': timestamp(job.ended_at),
         'worker_name': job.worker_name or None,
+        'slot': _running_slot(job),
         'timeout': job.timeout,
         'result_ttl': job.result_ttl,
         'ttl': job.ttl,

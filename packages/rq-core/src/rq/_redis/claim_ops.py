@@ -45,28 +45,28 @@ def claim_job(
             return reply
         # Only dead ids were dropped (at most scripts.SWEEP_BATCH a call): claim again. The first
         # call found no earlier claim of this execution id, so the next ones need not look.
-        args[-2] = 0
+        args[10] = 0  # (ARGV[11])
 
 
 def claim_jobs(
     connection: Redis,
     queue_names: Sequence[str],
     worker_name: str,
-    executions: Sequence[tuple[str, bool]],
+    executions: Sequence[tuple[str, bool, int | None]],
     timestamp: str,
     epoch: str,
     now_score: int,
     heartbeat_ttl: float,
 ) -> list[Any]:
-    """Several claims in one round trip, one per ``(execution id, resend)`` (see :func:`claim_job`),
+    """Several claims in one round trip, one per ``(execution id, resend, slot)`` (see :func:`claim_job`),
     for a worker with several free slots. Returns a reply for each, in order: decode it with
     :func:`decode_claim`; None for a claim that only dropped dead ids (the next round claims
     again), an exception instance for a claim the server refused (nothing applied: send it again)."""
     calls = [
         claim_job_call(
-            queue_names, worker_name, execution_id, timestamp, epoch, now_score, heartbeat_ttl, resend=resend
+            queue_names, worker_name, execution_id, timestamp, epoch, now_score, heartbeat_ttl, resend=resend, slot=slot
         )
-        for execution_id, resend in executions
+        for execution_id, resend, slot in executions
     ]
     replies = scripts.call_many(connection, calls)
     for position, reply in enumerate(replies):
@@ -95,8 +95,10 @@ def claim_job_call(
     heartbeat_ttl: float,
     *,
     resend: bool = False,
+    slot: int | None = None,
 ) -> ScriptCall:
-    """The script, keys and arguments of a claim (see :func:`claim_job`)."""
+    """The script, keys and arguments of a claim (see :func:`claim_job`); ``slot``: the slot of a
+    worker that runs many jobs at once that will run the job (kept in the execution hash)."""
     script_keys = [
         *[keys.queue_key(name) for name in queue_names],
         *[keys.registry_key('started', name) for name in queue_names],
@@ -118,6 +120,8 @@ def claim_job_call(
         1 if resend else 0,
         scripts.SWEEP_BATCH,
     ]
+    if slot is not None:
+        args.append(slot)
     return 'claim_job', script_keys, args
 
 

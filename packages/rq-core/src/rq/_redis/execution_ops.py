@@ -109,3 +109,20 @@ def renew_started(pipe: Pipeline, executions: Sequence[tuple[str, str, str]], sc
     there, the expiry ``score``, in ``pipe``: a live worker's word that it holds them."""
     for queue_name, job_id, execution_id in executions:
         pipe.zadd(keys.registry_key('started', queue_name), {f'{job_id}:{execution_id}': score}, xx=True)
+
+
+def execution_slots(connection: Redis, job_id: str) -> dict[str, int]:
+    """The slots that run the job's executions, by execution id, for those that name one (a worker
+    that runs many jobs at once writes ``slot`` in the execution hash as it claims the job)."""
+    execution_ids = codec.texts(connection.zrange(keys.executions_key(job_id), 0, -1))
+    if not execution_ids:
+        return {}
+    with connection.pipeline(transaction=False) as pipe:
+        for execution_id in execution_ids:
+            pipe.hget(keys.execution_key(job_id, execution_id), 'slot')
+        slots = pipe.execute()
+    return {
+        execution_id: int(slot)
+        for execution_id, slot in zip(execution_ids, slots, strict=True)
+        if slot is not None and codec.text(slot).isdigit()
+    }

@@ -71,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
         'under a supervisor that replaces the process if a job cannot be stopped (default: one job at a time)',
     )
     parser.add_argument(
+        '--isolate',
+        action='append',
+        default=[],
+        metavar='QUEUE',
+        help='with --concurrency: run each job of QUEUE in a work horse of its own (repeatable; a job can ask '
+        "for one with meta={'rq.isolate': True}) (default: none)",
+    )
+    parser.add_argument(
         '--no-supervisor',
         action='store_true',
         help='with --concurrency: run the worker in this process, which exits with code '
@@ -185,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
             warnings.filterwarnings(
                 'ignore', message=f'{deprecated.__name__} is deprecated', category=DeprecationWarning
             )
-    extra = {} if args.concurrency is None else {'concurrency': args.concurrency}
+    if args.isolate and args.concurrency is None:
+        return _error('--isolate needs --concurrency (a forking worker runs every job in a horse already)')
+    extra = {} if args.concurrency is None else {'concurrency': args.concurrency, 'isolated_queues': args.isolate}
 
     def run() -> int:
         try:

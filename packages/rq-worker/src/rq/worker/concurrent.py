@@ -1,7 +1,8 @@
 """``ConcurrentWorker``: one process runs up to ``concurrency`` jobs at once.
 
 Plain functions run in the worker's slot threads; ``async def`` functions run as tasks on one event
-loop the worker shares between them (see :mod:`rq.worker.slots`). The worker's main thread claims
+loop the worker shares between them (see :mod:`rq.worker.slots`); jobs marked for isolation run in a
+work horse of their own (see :mod:`rq.worker.isolated`). The worker's main thread claims
 jobs for its free slots, several in one round trip, each with its own execution, started entry and
 heartbeat, exactly as a worker that runs one job at a time claims it: same Redis data, so
 ``rq info``, dashboards and other workers see every running job.
@@ -20,6 +21,7 @@ import functools
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rq._redis import codec, worker_ops
@@ -53,11 +55,20 @@ class ConcurrentWorker(BaseWorker):
     #: before the worker records it and takes its slot out of service.
     overrun_grace: float = 3.0
 
-    def __init__(self, queues: Any, *args: Any, concurrency: int = DEFAULT_CONCURRENCY, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        queues: Any,
+        *args: Any,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        isolated_queues: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f'concurrency must be a whole number of at least 1, not {concurrency!r}')
         super().__init__(queues, *args, **kwargs)
         self.concurrency = concurrency
+        #: The queues whose jobs each run in a work horse of their own (see :mod:`rq.worker.isolated`).
+        self.isolated_queues = frozenset([isolated_queues] if isinstance(isolated_queues, str) else isolated_queues)
         #: Why this worker stopped taking jobs to be replaced (None while it is not).
         self.replacement_reason: str | None = None
         self._runners: list[SlotRunner] = []
@@ -72,9 +83,9 @@ class ConcurrentWorker(BaseWorker):
     _claims_ahead = False
 
     def _run_jobs(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> str:
-        # (a job limit is counted by the main thread's claims only; the hook path records in hooks)
+        # (slots claim ahead only without a job limit, which the main thread's claims count, and with
+        # the queues in their fixed order)
         self._claims_ahead = max_jobs is None and self._dequeue_strategy == DequeueStrategy.DEFAULT
-        self._claims_ahead = self._claims_ahead and not self.uses_hooks
         self._runners = [SlotRunner(self, Slot(index), self._event_loop) for index in range(1, self.concurrency + 1)]
         for runner in self._runners:
             runner.start()
@@ -105,7 +116,7 @@ class ConcurrentWorker(BaseWorker):
             if wanted == 0:
                 self._wait_for_a_free_slot()
                 continue
-            claimed = self._with_reconnect(functools.partial(self._claim_batch, wanted))
+            claimed = self._with_reconnect(functools.partial(self._claim_batch, free[:wanted]))
             busy = self._busy_count()
             if busy:
                 idle_since = time.monotonic()
@@ -114,7 +125,7 @@ class ConcurrentWorker(BaseWorker):
                     return 'stopped: suspended in burst mode'
                 continue
             if claimed:
-                for claim, runner in zip(claimed, free, strict=False):
+                for claim, runner in claimed:
                     runner.give(claim)
                 self.count_claimed(len(claimed))
                 continue
@@ -162,28 +173,30 @@ class ConcurrentWorker(BaseWorker):
 
     # -- claims -----------------------------------------------------------------------------
 
-    def _claim_batch(self, count: int) -> list[Claimed] | str:
-        """Claim up to ``count`` jobs in one round trip. A claim whose reply was lost is sent again
-        with its execution id (see :meth:`JobClaiming.claim`)."""
+    def _claim_batch(self, free: list[SlotRunner]) -> list[tuple[Claimed, SlotRunner]] | str:
+        """Claim a job for each of the ``free`` slots, in one round trip; the jobs claimed, with the
+        slot of each. A claim whose reply was lost is sent again with its execution id (see
+        :meth:`JobClaiming.claim`)."""
         names = [queue.name for queue in self._ordered_queues]
-        resent = set(self._unanswered_claims)
-        execution_ids = list(self._unanswered_claims)
-        while len(execution_ids) < count:
+        execution_ids = self._unanswered_claims[: len(free)]  # (the others are sent again next time)
+        resent = set(execution_ids)
+        while len(execution_ids) < len(free):
             execution_ids.append(uuid.uuid4().hex)
-        self._unanswered_claims = list(execution_ids)
+        slots = dict(zip(execution_ids, free, strict=True))
+        self._unanswered_claims = [*execution_ids, *self._unanswered_claims[len(free) :]]
         self._unanswered_claim = execution_ids[0]
         moment = now()
         replies = worker_ops.claim_jobs(
             self.connection,
             names,
             self.name,
-            [(execution_id, execution_id in resent) for execution_id in execution_ids],
+            [(execution_id, execution_id in resent, slots[execution_id].slot.index) for execution_id in execution_ids],
             codec.format_timestamp(moment),
             codec.format_epoch(moment),
             current_timestamp(),
             self.execution_ttl,
         )
-        claimed: list[Claimed] = []
+        claimed: list[tuple[Claimed, SlotRunner]] = []
         suspended = False
         refused: Exception | None = None
         for execution_id, reply in zip(execution_ids, replies, strict=True):
@@ -201,7 +214,7 @@ class ConcurrentWorker(BaseWorker):
                 execution.created_at = execution.last_heartbeat = moment
                 job = self._load_claimed(job_id, raw, queue, execution)
                 if job is not None:
-                    claimed.append((job, queue, execution))
+                    claimed.append(((job, queue, execution), slots[execution_id]))
         self._unanswered_claim = self._unanswered_claims[0] if self._unanswered_claims else None
         if refused is not None and not claimed:
             raise refused
@@ -240,6 +253,10 @@ class ConcurrentWorker(BaseWorker):
     @executions.setter
     def executions(self, executions: dict[str, Execution]) -> None:
         """(The slots hold the executions: set by claims only.)"""
+
+    def serialize(self) -> dict[str, Any]:
+        """The worker hash, with ``concurrency`` (``rq info`` shows how many of its slots are busy)."""
+        return {**super().serialize(), 'concurrency': self.concurrency}
 
     # -- slots ------------------------------------------------------------------------------
 

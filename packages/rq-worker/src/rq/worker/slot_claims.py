@@ -25,8 +25,9 @@ Sent = tuple[list[str], str, datetime]
 
 
 class SlotClaims:
-    def __init__(self, worker: Any, log: Any) -> None:
+    def __init__(self, worker: Any, log: Any, slot: int) -> None:
         self._worker = worker
+        self._slot = slot
         self._log = log
         self._own = scripts.own_connection(worker.connection)  # (this slot's round trips)
         self.unanswered: Sent | None = None  # a claim sent whose reply did not come
@@ -45,7 +46,7 @@ class SlotClaims:
                 raise finished
             return finished
         sent, resend = self._next(self._worker)
-        claim = worker_ops.claim_job_call(*self._arguments(sent), resend=resend)
+        claim = worker_ops.claim_job_call(*self._arguments(sent), resend=resend, slot=self._slot)
         self.unanswered = sent
         try:
             finished, reply = worker_ops.finish_job_then_claim(connection, finish, claim, self._own)

@@ -17,6 +17,7 @@ from rq.executions import Execution
 
 from . import recording
 from ._claiming import restore_claimed
+from .isolated import run_in_horse, wants_isolation
 from .job_log import log_start
 from .reconnect import describe, is_transient
 from .run import COLD_SHUTDOWN_TEXT, STOPPED_TEXT, ColdShutdown, RunResult, StopJob, interrupted, run_job
@@ -41,7 +42,7 @@ class SlotRecorder:
     def __init__(self, worker: Any, slot: Slot) -> None:
         self._worker = worker
         self.log = WorkerLogger(f'{worker.name} [slot {slot.index}]')
-        self.claims = SlotClaims(worker, self.log)
+        self.claims = SlotClaims(worker, self.log, slot.index)
         self._record_attempts = 0
         self._refusal: Any = None
         self.successful_job_count = 0
@@ -136,7 +137,12 @@ class SlotRunner:
         try:
             try:
                 slot.enter_job_code()
-                result = run_job(job, SlotDeathPenalty, self.worker._exc_handlers, queue.DEFAULT_TIMEOUT)
+                if wants_isolation(job, queue, self.worker.isolated_queues):
+                    result, stopped = run_in_horse(self.worker, slot, job, queue, execution)
+                    if stopped:
+                        raise StopJob()
+                else:
+                    result = run_job(job, SlotDeathPenalty, self.worker._exc_handlers, queue.DEFAULT_TIMEOUT)
             finally:
                 slot.leave_job_code()
         except StopJob:

@@ -3,7 +3,8 @@
 A slot runs one job at a time in a thread of its own; an ``async def`` job's coroutine runs as a
 task on the worker's event loop while the slot's thread waits for it. A timeout, a stop command or
 a cold shutdown interrupts the job: its task is cancelled, or the exception is raised in its thread
-(at the thread's next bytecode: a blocking call in C is not cut short). A job that does not end
+(at the thread's next bytecode: a blocking call in C is not cut short). An isolated job's work horse is
+killed (see :mod:`rq.worker.isolated`). A job that does not end
 within the overrun grace after that is *taken over*: the worker records its end itself, and the
 slot's thread, still stuck in the job, is left behind (the worker then stops taking jobs and exits
 to be replaced: a thread cannot be killed).
@@ -12,6 +13,8 @@ to be replaced: a thread cannot be killed).
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 import time
 from contextvars import ContextVar
@@ -58,6 +61,7 @@ class Slot:
         self._task: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
         self._expects_task = False
         self._raised_in_thread = False
+        self._horse = 0  # (the pid of the job's own work horse, for an isolated job)
         self.interruption: Interruption | None = None  # sent to the running job
         self.overrun_at: float | None = None  # (monotonic) when the job is taken over
 
@@ -117,6 +121,17 @@ class Slot:
             self._task = None
             self._expects_task = False
 
+    def attach_horse(self, pid: int) -> None:
+        """The job runs in work horse ``pid`` (see :mod:`rq.worker.isolated`): an interruption kills it."""
+        with self.lock:
+            self._horse = pid
+            if self.interruption is not None:
+                _kill_group(pid)
+
+    def detach_horse(self) -> None:
+        with self.lock:
+            self._horse = 0
+
     def cancellation(self) -> BaseException:
         """What the job's thread raises when its task was cancelled: the interruption's exception
         (a timeout, a stop, a cold shutdown), or the task's own cancellation."""
@@ -149,7 +164,9 @@ class Slot:
                 return False
             self.interruption = interruption
             self.overrun_at = time.monotonic() + grace
-            if self._task is not None:
+            if self._horse:
+                _kill_group(self._horse)
+            elif self._task is not None:
                 loop, task = self._task
                 loop.call_soon_threadsafe(task.cancel)
             elif not self._expects_task:
@@ -173,6 +190,14 @@ class Slot:
             self.state = TAKEN_OVER
             self._interruptible = False
             return self.claim, self.interruption
+
+
+def _kill_group(pid: int) -> None:
+    """Kill a work horse and what it started (its process group: it leads a session of its own)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def timeout_interruption(timeout: float, exception: type[BaseException]) -> Interruption:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rq.job import Job
     from rq.queue import Queue
 
-_BOOTSTRAP = 'from rq.worker.spawn import horse_entry; horse_entry()'
+BOOTSTRAP = 'from rq.worker.spawn import horse_entry; horse_entry()'
 _HOOKED_BOOTSTRAP = 'from rq.worker.spawn import hooked_horse_entry; hooked_horse_entry()'
 
 
@@ -38,18 +38,13 @@ class SpawnWorker(Worker):
         execution = execution or self.prepare_execution(job)
         log_start(self, job, queue)
         read_fd, write_fd = os.pipe()
-        process = _spawn(_BOOTSTRAP, self._horse_spec(job, queue, write_fd), write_fd)
+        process = spawn(BOOTSTRAP, horse_spec(self, job, queue, write_fd), write_fd)
         self._horse_pid = process.pid
         try:
             result, stopped = self._monitor(job, queue, execution, process.pid, read_fd, wait_child, poll_child)
         finally:
             os.close(read_fd)
-            _reap(process)
-            try:
-                if process.stdin is not None:
-                    process.stdin.close()
-            except BrokenPipeError:
-                pass
+            close_stdin(process)
             self._horse_pid = 0
         self.record(job, queue, execution, result, stopped=stopped)
 
@@ -67,7 +62,7 @@ class SpawnWorker(Worker):
             super().fork_work_horse(job, queue)
             return
         read_fd, write_fd = os.pipe()  # (its end tells the worker that the horse is gone)
-        process = _spawn(_HOOKED_BOOTSTRAP, self._hooked_horse_spec(job, queue, worker_class), write_fd)
+        process = spawn(_HOOKED_BOOTSTRAP, self._hooked_horse_spec(job, queue, worker_class), write_fd)
         self._spawned: subprocess.Popen[bytes] | None = process
         self._horse_pid = process.pid
         self._horse_pipe = read_fd
@@ -96,7 +91,7 @@ class SpawnWorker(Worker):
             'job_monitoring_interval': self.job_monitoring_interval,
             'log_job_description': self.log_job_description,
             'disable_default_exception_handler': self.disable_default_exception_handler,
-            'exception_handlers': self._picklable_handlers(),
+            'exception_handlers': picklable_handlers(self),
             'job_class': self.job_class,
             'queue_class': self.queue_class,
             'serializer': self.serializer,
@@ -106,7 +101,7 @@ class SpawnWorker(Worker):
             + worker_class
             + pickle.dumps(
                 {
-                    **self._connection_spec(),
+                    **connection_spec(self.connection),
                     'settings': settings,
                     'job_id': job.id,
                     'queue_name': queue.name,
@@ -116,44 +111,58 @@ class SpawnWorker(Worker):
             )
         )
 
-    # -- the fast path's horse ----------------------------------------------------------------
 
-    def _picklable_handlers(self) -> list[Any]:
-        handlers = []
-        for handler in self._exc_handlers:
-            try:
-                pickle.dumps(handler)
-                handlers.append(handler)
-            except Exception:
-                self.log.warning('exception handler %r cannot be sent to a spawned horse; skipped', handler)
-        return handlers
+def picklable_handlers(worker: Any) -> list[Any]:
+    """The worker's exception handlers that a spawned horse can import (the others are skipped,
+    with a warning)."""
+    handlers = []
+    for handler in worker._exc_handlers:
+        try:
+            pickle.dumps(handler)
+            handlers.append(handler)
+        except Exception:
+            worker.log.warning('exception handler %r cannot be sent to a spawned horse; skipped', handler)
+    return handlers
 
-    def _connection_spec(self) -> dict[str, Any]:
-        pool = self.connection.connection_pool
-        return {
-            'client_class': type(self.connection),
-            'pool_class': type(pool),
-            'connection_class': pool.connection_class,
-            'connection_kwargs': {k: v for k, v in pool.connection_kwargs.items() if _plain(v)},
+
+def connection_spec(connection: Any) -> dict[str, Any]:
+    pool = connection.connection_pool
+    return {
+        'client_class': type(connection),
+        'pool_class': type(pool),
+        'connection_class': pool.connection_class,
+        'connection_kwargs': {k: v for k, v in pool.connection_kwargs.items() if _plain(v)},
+    }
+
+
+def horse_spec(worker: Any, job: Job, queue: Queue, write_fd: int) -> bytes:
+    """What a spawned horse reads on its stdin (see :func:`horse_entry`): the job, the connection
+    settings, the timeout rules, the exception handlers."""
+    mapping = {key: value for key, value in job.to_dict(include_result=False).items()}
+    return pickle.dumps(list(sys.path)) + pickle.dumps(
+        {
+            'job_id': job.id,
+            'job_class': type(job),
+            'mapping': mapping,
+            'serializer': job.serializer,
+            **connection_spec(worker.connection),
+            'death_penalty_class': worker.death_penalty_class,
+            'exception_handlers': picklable_handlers(worker),
+            'default_timeout': queue.DEFAULT_TIMEOUT,
+            'worker_name': worker.name,
+            'result_fd': write_fd,
         }
+    )
 
-    def _horse_spec(self, job: Job, queue: Queue, write_fd: int) -> bytes:
-        handlers = self._picklable_handlers()
-        mapping = {key: value for key, value in job.to_dict(include_result=False).items()}
-        return pickle.dumps(list(sys.path)) + pickle.dumps(
-            {
-                'job_id': job.id,
-                'job_class': type(job),
-                'mapping': mapping,
-                'serializer': job.serializer,
-                **self._connection_spec(),
-                'death_penalty_class': self.death_penalty_class,
-                'exception_handlers': handlers,
-                'default_timeout': queue.DEFAULT_TIMEOUT,
-                'worker_name': self.name,
-                'result_fd': write_fd,
-            }
-        )
+
+def close_stdin(process: subprocess.Popen[bytes]) -> None:
+    """Reap the horse, then close its stdin (its end while the horse runs means the worker died)."""
+    _reap(process)
+    try:
+        if process.stdin is not None:
+            process.stdin.close()
+    except BrokenPipeError:
+        pass
 
 
 def _reap(process: subprocess.Popen[bytes]) -> None:
@@ -253,7 +262,7 @@ def _as_bytes(value: Any) -> bytes:
     return codec.text(str(value)).encode('utf-8')
 
 
-def _spawn(bootstrap: str, spec: bytes, write_fd: int) -> subprocess.Popen[bytes]:
+def spawn(bootstrap: str, spec: bytes, write_fd: int) -> subprocess.Popen[bytes]:
     """Start a horse: a new interpreter running ``bootstrap``, which reads ``spec`` from its stdin
     and writes to ``write_fd`` (closed here, the horse holds it). Its stdin is kept open: its end
     tells the horse that the worker is gone."""

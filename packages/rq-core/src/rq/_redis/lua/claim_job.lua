@@ -25,6 +25,8 @@
 -- ARGV[11] '1' when the worker sends this claim again because the reply to the first one was lost
 --          (optional: '0' or absent for a first claim)
 -- ARGV[12] the most dead ids (see below) to drop in this call (optional: 1000 when absent)
+-- ARGV[13] the worker's slot that will run the job, written as the execution hash's 'slot' (optional:
+--          a worker that runs many jobs at once says which of its slots runs each)
 --
 -- Returns nil when every queue is empty, -1 when workers are suspended, {0, number dropped} when
 -- ARGV[12] dead ids were dropped and nothing was claimed yet (the caller calls again), else
@@ -77,6 +79,9 @@ local function taken_again(i, job_id)
     redis.call('HSETNX', execution_key, 'created_at', ARGV[5])
     redis.call('HSET', execution_key, 'id', execution_id, 'job_id', job_id, 'last_heartbeat', ARGV[5], 'worker_name',
         ARGV[2])
+    if ARGV[13] then
+        redis.call('HSET', execution_key, 'slot', ARGV[13])
+    end
     redis.call('EXPIRE', execution_key, expire_ttl)
     local executions_key = ARGV[10] .. job_id
     redis.call('ZADD', executions_key, now + ttl + 60, execution_id)
@@ -133,6 +138,9 @@ for i = 1, n do
             local execution_key = ARGV[9] .. job_id .. ':' .. execution_id
             redis.call('HSET', execution_key, 'id', execution_id, 'job_id', job_id, 'created_at', ARGV[5],
                 'last_heartbeat', ARGV[5], 'worker_name', ARGV[2])
+            if ARGV[13] then
+                redis.call('HSET', execution_key, 'slot', ARGV[13])
+            end
             redis.call('EXPIRE', execution_key, expire_ttl)
             local executions_key = ARGV[10] .. job_id
             redis.call('ZADD', executions_key, now + ttl + 60, execution_id)
