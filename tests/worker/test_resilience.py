@@ -297,7 +297,9 @@ def test_a_success_whose_reply_is_lost_is_recorded_once(
     job = queue.enqueue('rqtest_jobs_crash.short', 42)
     connection.script_load(scripts.source('finish_job'))
     lossy = losing_connection(redis_server.port, [scripts.sha('finish_job').encode()], retries=retries)
-    worker = worker_class([Queue(connection=lossy)], connection=lossy, job_monitoring_interval=1, name='w')
+    # (an interval long enough that the worker hash, which the counters are read from, outlives a
+    # slow teardown on a loaded machine: it lives 1.5 intervals after the last claim or heartbeat)
+    worker = worker_class([Queue(connection=lossy)], connection=lossy, job_monitoring_interval=10, name='w')
     worker.first_reconnect_delay = 0.05
     worker.work(burst=True)
     assert LoseReply.plan['lost'] == 1
@@ -322,7 +324,9 @@ def test_a_failure_whose_reply_is_lost_is_recorded_once(
     queue = Queue(connection=connection)
     job = queue.enqueue('rqtest_jobs.fail', 'boom')
     lossy = losing_connection(redis_server.port, [b'EXEC', b'rq:failed:default', job.id.encode()], retries=retries)
-    worker = worker_class([Queue(connection=lossy)], connection=lossy, job_monitoring_interval=1, name='w')
+    # (an interval long enough that the worker hash, which the counters are read from, outlives a
+    # slow teardown on a loaded machine: it lives 1.5 intervals after the last claim or heartbeat)
+    worker = worker_class([Queue(connection=lossy)], connection=lossy, job_monitoring_interval=10, name='w')
     worker.first_reconnect_delay = 0.05
     worker.work(burst=True)
     assert LoseReply.plan['lost'] == 1
