@@ -16,6 +16,7 @@ from rq import Queue, Retry
 from rq.command import send_stop_execution_command, send_stop_job_command
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
+from rq.suspension import resume, suspend
 from rq.worker import ConcurrentWorker, Worker
 from rqtest_jobs_concurrent import ARRIVED, GATE
 from signal_support import launched, worker_command, worker_field
@@ -263,6 +264,24 @@ def test_a_cold_shutdown_fails_the_running_jobs_with_the_cause(
         assert 'cold shutdown of its worker' in exc_text(job)
     assert retried.get_status(refresh=True) == JobStatus.QUEUED  # (put back: it has a retry left)
     assert connection.zcard('rq:wip:default') == 0
+
+
+def test_suspension_stops_the_claims_while_the_running_jobs_go_on(
+    connection: redis.Redis, queue: Queue, redis_server: RedisServer
+) -> None:
+    running = [queue.enqueue('rqtest_jobs_concurrent.held_sync'), queue.enqueue('rqtest_jobs_concurrent.held_async')]
+    with launched(worker_command(redis_server.port, '--name', 'paused', '--concurrency', '4')) as worker:
+        assert wait_until(lambda: arrived(connection) == 2, timeout=60), worker.output()
+        suspend(connection)
+        assert wait_until(lambda: worker_field(connection, 'paused', 'state') == 'suspended'), worker.output()
+        later = queue.enqueue('rqtest_jobs_concurrent.double', 7)
+        connection.set(GATE, 1)
+        assert wait_until(lambda: statuses(running) == ['finished'] * 2, timeout=60), worker.output()
+        assert later.get_status(refresh=True) == 'queued'  # (two slots were free all along)
+        resume(connection)
+        assert wait_until(lambda: later.get_status(refresh=True) == 'finished', timeout=60), worker.output()
+        worker.send(signal.SIGTERM)
+        assert worker.wait(30) == 0, worker.output()
 
 
 # -- isolation: jobs in a work horse of their own ----------------------------------------------
