@@ -195,7 +195,7 @@ def test_a_pool_replaces_a_concurrent_worker_whose_thread_is_stuck(
     stuck = queue.enqueue('rqtest_jobs_concurrent.blocked', 600, job_timeout=1)
     command = [
         sys.executable, '-m', 'rq.cli', 'worker-pool', '--url', f'redis://127.0.0.1:{redis_server.port}/0',
-        '--num-workers', '1', '--concurrency', '3',
+        '--num-workers', '1', '--concurrency', '3', '--isolate', 'other',
     ]  # fmt: skip
     with launched(command) as pool:
         assert wait_until(lambda: stuck.get_status(refresh=True) == 'failed', timeout=60), pool.output()

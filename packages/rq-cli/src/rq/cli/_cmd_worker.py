@@ -267,6 +267,12 @@ def _supervised(run: Callable[[], int]) -> int:
     type=click.IntRange(min=1),
     help='Each worker runs up to this many jobs at once (see rq worker --concurrency).  [default: one at a time]',
 )
+@click.option(
+    '--isolate',
+    multiple=True,
+    metavar='QUEUE',
+    help='With --concurrency: run each job of QUEUE in a work horse of its own (see rq worker --isolate).',
+)
 @shared_worker_options
 @click.argument('queues', nargs=-1)
 @shared_options
@@ -276,6 +282,7 @@ def worker_pool(
     logging_level: str,
     num_workers: int,
     concurrency: int | None,
+    isolate: tuple[str, ...],
     quiet: bool,
     log_format: str,
     date_format: str,
@@ -285,6 +292,8 @@ def worker_pool(
     """Run NUM_WORKERS workers on QUEUES, restarting any that dies."""
     from rq.worker_pool import WorkerPool  # deferred: rq --help loads this module; rq-worker is imported only to run
 
+    if isolate and concurrency is None:
+        raise UsageError('needs --concurrency (a forking worker runs every job in a horse already)', '--isolate')
     level = _logging_level(cli.verbose, quiet, logging_level)
     cli.apply_dict_config()
     setup_loghandlers(level, date_format, log_format, name='rq')
@@ -302,7 +311,7 @@ def worker_pool(
         job_class=cli.job_class,
         queue_class=cli.queue_class,
         exception_handlers=handlers or None,
-        **({} if concurrency is None else {'concurrency': concurrency}),
+        **({} if concurrency is None else {'concurrency': concurrency, 'isolated_queues': list(isolate)}),
     )
     pool.start(burst=burst, logging_level=level)
 
