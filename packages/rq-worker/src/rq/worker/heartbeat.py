@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rq._redis import codec, scripts, worker_ops
@@ -18,36 +19,54 @@ if TYPE_CHECKING:
     from rq.queue import Queue
 
 
-def send_execution_heartbeat(worker: Any, job: Job, queue: Queue, execution: Execution, working: float) -> None:
+#: A running job as its heartbeat needs it: the job, its queue, its execution, the seconds it has run.
+RunningJob = tuple['Job', 'Queue', 'Execution', float]
+
+
+def send_execution_heartbeats(worker: Any, running: Sequence[RunningJob]) -> None:
+    """The heartbeats of ``running`` jobs, in one round trip."""
     moment = now()
     with worker.connection.pipeline(transaction=True) as pipe:
-        worker_ops.execution_heartbeat(
-            pipe,
-            job.id,
-            queue.name,
-            execution.id,
-            worker.name,
-            worker.execution_ttl,
-            current_timestamp(),
-            codec.format_timestamp(moment),
-            codec.format_epoch(moment),
-            working,
-        )
+        for job, queue, execution, working in running:
+            worker_ops.execution_heartbeat(
+                pipe,
+                job.id,
+                queue.name,
+                execution.id,
+                worker.name,
+                worker.execution_ttl,
+                current_timestamp(),
+                codec.format_timestamp(moment),
+                codec.format_epoch(moment),
+                working,
+            )
         scripts.execute(pipe)
+
+
+def send_execution_heartbeat(worker: Any, job: Job, queue: Queue, execution: Execution, working: float) -> None:
+    send_execution_heartbeats(worker, [(job, queue, execution, working)])
     worker.current_job_working_time = working
 
 
-def beat(worker: Any, job: Job, queue: Queue, execution: Execution, working: float) -> bool:
-    """Send a running job's heartbeat; False when it failed. A failure because Redis did not answer
-    is an outage (logged once for the worker, see :class:`~rq.worker.reconnect.RedisLink`), not a
-    line per beat; the beat after it that goes through ends the outage."""
+def beat_all(worker: Any, running: Sequence[RunningJob]) -> bool:
+    """Send the heartbeats of ``running`` jobs; False when that failed. A failure because Redis did
+    not answer is an outage (logged once for the worker, see :class:`~rq.worker.reconnect.RedisLink`),
+    not a line per beat; the beat after it that goes through ends the outage."""
     link = worker.redis_link
     try:
-        send_execution_heartbeat(worker, job, queue, execution, working)
+        send_execution_heartbeats(worker, running)
     except Exception as exc:
         link.report('heartbeat', exc, 'heartbeat')
         return False
     link.answered('heartbeat')
+    return True
+
+
+def beat(worker: Any, job: Job, queue: Queue, execution: Execution, working: float) -> bool:
+    """Send a running job's heartbeat (see :func:`beat_all`); False when it failed."""
+    if not beat_all(worker, [(job, queue, execution, working)]):
+        return False
+    worker.current_job_working_time = working
     return True
 
 

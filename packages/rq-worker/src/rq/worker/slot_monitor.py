@@ -9,9 +9,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from rq._redis import codec, scripts, worker_ops
-from rq.utils import current_timestamp, now
-
+from .heartbeat import RunningJob, beat_all
 from .run import interrupted
 from .slots import RUNNING, Interruption
 
@@ -73,34 +71,12 @@ class SlotMonitor:
         self.worker.slot_lost(runner.slot, f'job {job.id} did not end when interrupted ({interruption.cause})')
 
     def _beat(self, moment: float) -> None:
-        """One heartbeat for every job that runs (see :func:`worker_ops.execution_heartbeat`)."""
-        running: list[tuple[Claimed, float]] = []
+        """One heartbeat for every job that runs (one round trip for all of them)."""
+        running: list[RunningJob] = []
         for runner in self.runners:
             claim = runner.slot.claim
             if claim is not None:
-                running.append((claim, runner.slot.began))
-        if not running:
-            return
-        worker = self.worker
-        stamp = now()
-        link = worker.redis_link
-        try:
-            with worker.connection.pipeline(transaction=True) as pipe:
-                for (job, queue, execution), began in running:
-                    worker_ops.execution_heartbeat(
-                        pipe,
-                        job.id,
-                        queue.name,
-                        execution.id,
-                        worker.name,
-                        worker.execution_ttl,
-                        current_timestamp(),
-                        codec.format_timestamp(stamp),
-                        codec.format_epoch(stamp),
-                        moment - began,
-                    )
-                scripts.execute(pipe)
-        except Exception as exc:
-            link.report('heartbeat', exc, 'heartbeat')
-            return
-        link.answered('heartbeat')
+                job, queue, execution = claim
+                running.append((job, queue, execution, moment - runner.slot.began))
+        if running:
+            beat_all(self.worker, running)

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from .concurrent import REPLACE_EXIT_CODE
+from .run import exit_horse
 from .signals import ShutdownHandling
 
 logger = logging.getLogger('rq.worker')
@@ -74,12 +75,7 @@ def _run_child(run: Callable[[], int], handlers: dict[signal.Signals, Any]) -> N
     except BaseException:
         traceback.print_exc()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os._exit(code)
+        exit_horse(code)  # (flushes what was printed, then leaves at once)
 
 
 def _wait(child: int) -> int:
