@@ -11,14 +11,16 @@ import sys
 import pytest
 import redis
 
+from lost_replies import LoseReply, losing_connection
 from redis_server import RedisServer
-from rq import Queue, Retry
+from rq import Callback, Queue, Retry
+from rq._redis import scripts
 from rq.command import send_stop_execution_command, send_stop_job_command
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.suspension import resume, suspend
 from rq.worker import ConcurrentWorker, Worker
-from rqtest_jobs_concurrent import ARRIVED, GATE
+from rqtest_jobs_concurrent import ARRIVED, CALLBACKS, GATE, note_failure, note_success
 from signal_support import launched, worker_command, worker_field
 from worker_process import wait_until, worker_env
 
@@ -107,6 +109,51 @@ def test_the_python_api_runs_jobs_concurrently_in_process(connection: redis.Redi
     assert jobs[-1].return_value() == 42
     assert worker.successful_job_count == 5
     assert worker.executions == {}
+
+
+def test_async_jobs_end_as_on_any_worker(connection: redis.Redis, queue: Queue) -> None:
+    # (a plain success is recorded on the event loop's thread; the rest is handed to the slot's thread)
+    plain = [queue.enqueue('rqtest_jobs_concurrent.short_async', index) for index in range(20)]
+    noted = queue.enqueue('rqtest_jobs_concurrent.short_async', 7, on_success=Callback(note_success))
+    failing = queue.enqueue('rqtest_jobs_concurrent.raises_async', 'boom', on_failure=Callback(note_failure))
+    retried = queue.enqueue('rqtest_jobs_concurrent.raises_async', 'again', retry=Retry(max=1))
+    unkept = queue.enqueue('rqtest_jobs_concurrent.short_async', 9, result_ttl=0)
+    unencodable = queue.enqueue('rqtest_jobs_concurrent.unencodable_async')
+    worker = ConcurrentWorker([queue], connection=connection, concurrency=4, name='loop')
+    assert worker.work(burst=True) is True
+    assert statuses(plain) == ['finished'] * 20
+    assert [job.return_value() for job in plain] == list(range(20))
+    assert all(connection.xlen(f'rq:results:{job.id}') == 1 for job in plain)
+    assert noted.return_value() == 7
+    assert statuses([failing, retried]) == ['failed'] * 2
+    assert 'ValueError: boom' in exc_text(failing) and 'ValueError: again' in exc_text(retried)
+    assert Job.fetch(retried.id, connection=connection).retries_left == 0  # (it ran twice)
+    assert unencodable.return_value() == 'Unserializable return value'  # (as upstream stores it)
+    assert not connection.exists(unkept.key)  # (result_ttl=0: deleted once it succeeded)
+    assert sorted(connection.lrange(CALLBACKS, 0, -1)) == sorted(
+        [f'success {noted.id} 7'.encode(), f'failure {failing.id} boom'.encode()]
+    )
+    assert (worker.successful_job_count, worker.failed_job_count) == (23, 3)
+    assert connection.hget('rq:worker:loop', 'successful_job_count') == b'23'
+    assert connection.zcard('rq:wip:default') == 0
+
+
+def test_an_async_success_whose_reply_is_lost_is_recorded_once(
+    connection: redis.Redis, redis_server: RedisServer
+) -> None:
+    jobs = [Queue(connection=connection).enqueue('rqtest_jobs_concurrent.short_async', index) for index in range(3)]
+    connection.script_load(scripts.source('finish_job'))
+    lossy = losing_connection(redis_server.port, [scripts.sha('finish_job').encode()], retries=False)
+    worker = ConcurrentWorker([Queue(connection=lossy)], connection=lossy, concurrency=1, name='w')
+    worker.first_reconnect_delay = 0.05
+    assert worker.work(burst=True) is True
+    assert LoseReply.plan['lost'] == 1
+    assert statuses(jobs) == ['finished'] * 3 and [job.return_value() for job in jobs] == [0, 1, 2]
+    assert all(connection.xlen(f'rq:results:{job.id}') == 1 for job in jobs)
+    assert connection.zcard('rq:finished:default') == 3 and connection.zcard('rq:wip:default') == 0
+    # (the claim sent with the lost success was sent again with its execution id: one execution each)
+    assert all(connection.zcard(f'rq:executions:{job.id}') == 0 for job in jobs)
+    assert connection.hget('rq:worker:w', 'successful_job_count') == b'3'
 
 
 @pytest.mark.parametrize('bad', [0, -1, 1.5, True, '3'])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from typing import Any
 
 from rq import get_current_job
 
@@ -120,3 +121,23 @@ def pid() -> int:
     """The process that runs the job."""
     _arrive()
     return os.getpid()
+
+
+CALLBACKS = 'rqtest:callbacks'
+
+
+async def raises_async(message: str) -> None:
+    raise ValueError(message)
+
+
+async def unencodable_async() -> object:
+    """Returns what no serializer encodes (a lambda)."""
+    return lambda: None
+
+
+def note_success(job: Any, connection: Any, result: Any) -> None:
+    connection.rpush(CALLBACKS, f'success {job.id} {result}')
+
+
+def note_failure(job: Any, connection: Any, kind: type, value: BaseException, traceback: Any) -> None:
+    connection.rpush(CALLBACKS, f'failure {job.id} {value}')

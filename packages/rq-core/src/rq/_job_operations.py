@@ -302,6 +302,17 @@ class JobOperationsMixin:
             current.pop()
         return self._result
 
+    async def perform_on_loop(self) -> Any:
+        """:meth:`perform_in_place` for a job whose function is a coroutine function, awaited on
+        the caller's event loop (run it as a task of its own: the job is current in the task's
+        context)."""
+        current.push(self._job())
+        try:
+            self._result = await self.func(*self.args, **self.kwargs)
+        finally:
+            current.pop()
+        return self._result
+
     def _execute(self) -> Any:
         result = self.func(*self.args, **self.kwargs)
         if inspect.iscoroutine(result):

@@ -81,6 +81,14 @@ def finish_job_then_claim(connection: Redis, finish: ScriptCall, claim: ScriptCa
 
     ``via``: the caller's own connection for the round trip (see :func:`scripts.own_connection`)."""
     finished, claimed = scripts.call_pair(connection, finish, claim, via)
+    return settle_finish_and_claim(connection, finish, claim, finished, claimed)
+
+
+def settle_finish_and_claim(
+    connection: Redis, finish: ScriptCall, claim: ScriptCall, finished: Any, claimed: Any
+) -> tuple[Any, Any]:
+    """:func:`finish_job_then_claim` once the two replies came (sent by the caller, with others
+    maybe: see :func:`scripts.call_many`)."""
     if claimed is scripts.NOT_LOADED or is_sweep_reply(claimed):  # (a sweep: the next claim goes on)
         claimed = None
     if finished is scripts.NOT_LOADED:

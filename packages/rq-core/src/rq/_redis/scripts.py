@@ -186,11 +186,28 @@ def _exchange(client: Any, calls: list[ScriptCall]) -> list[Any]:
 
 def _exchange_on(connection: Any, calls: list[ScriptCall]) -> list[Any]:
     """:func:`_exchange` on a given connection (a lost one is connected again by redis-py)."""
+    send_calls(connection, calls)
+    return read_replies(connection, len(calls))
+
+
+def send_calls(connection: Any, calls: list[ScriptCall]) -> None:
+    """Send ``calls`` as EVALSHAs in one write on ``connection`` (connected first if it is not);
+    read their replies with :func:`read_replies`. On an error the connection is dropped."""
     packed = b''.join(_pack(['EVALSHA', sha(name), len(keys), *keys, *args]) for name, keys, args in calls)
-    replies: list[Any] = []
     try:
         connection.send_packed_command([packed])
-        for _ in calls:
+    except BaseException:
+        connection.disconnect()
+        raise
+
+
+def read_replies(connection: Any, count: int) -> list[Any]:
+    """The replies to ``count`` script calls sent on ``connection``: :data:`NOT_LOADED` for
+    NOSCRIPT, the exception for any other error reply. On an error reading them the connection is
+    dropped (a reply may still be on its way: it is never reused)."""
+    replies: list[Any] = []
+    try:
+        for _ in range(count):
             try:
                 replies.append(connection.read_response())
             except NoScriptError:
@@ -198,7 +215,7 @@ def _exchange_on(connection: Any, calls: list[ScriptCall]) -> list[Any]:
             except ResponseError as exc:
                 replies.append(exc)
     except BaseException:
-        connection.disconnect()  # a reply may still be on its way: never reuse this connection
+        connection.disconnect()
         raise
     return replies
 

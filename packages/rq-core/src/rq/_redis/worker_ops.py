@@ -35,7 +35,13 @@ from .execution_ops import (
     read_executions,
     renew_started,
 )
-from .finish_ops import FinishRefused, finish_job_call, finish_job_then_claim, let_go_of_execution
+from .finish_ops import (
+    FinishRefused,
+    finish_job_call,
+    finish_job_then_claim,
+    let_go_of_execution,
+    settle_finish_and_claim,
+)
 
 __all__ = [
     'SUSPENDED',
@@ -68,6 +74,7 @@ __all__ = [
     'register_death',
     'renew_started',
     'set_fields',
+    'settle_finish_and_claim',
     'try_lock',
     'unlock',
     'unpack_hash',

@@ -1,7 +1,7 @@
 """``ConcurrentWorker``: one process runs up to ``concurrency`` jobs at once.
 
 Plain functions run in the worker's slot threads; ``async def`` functions run as tasks on one event
-loop the worker shares between them (see :mod:`rq.worker.slots`); jobs marked for isolation run in a
+loop the worker shares between them (see :mod:`rq.worker.loop_jobs`); jobs marked for isolation run in a
 work horse of their own (see :mod:`rq.worker.isolated`). The worker's main thread claims
 jobs for its free slots, several in one round trip, each with its own execution, started entry and
 heartbeat, exactly as a worker that runs one job at a time claims it: same Redis data, so
@@ -32,6 +32,7 @@ from rq.utils import current_timestamp, now
 from .event_loop import SharedEventLoop
 from .identity import DequeueStrategy
 from .loop import BaseWorker
+from .loop_jobs import LoopJobs
 from .run import COLD_SHUTDOWN_TEXT, STOPPED_TEXT, ColdShutdown, StopJob
 from .slot_monitor import SlotMonitor
 from .slot_runner import SlotRecorder, SlotRunner
@@ -73,6 +74,7 @@ class ConcurrentWorker(BaseWorker):
         self.replacement_reason: str | None = None
         self._runners: list[SlotRunner] = []
         self._event_loop = SharedEventLoop()
+        self._loop_jobs: LoopJobs | None = None
         self._monitor: SlotMonitor | None = None
         self._freed = threading.Event()
         self._counts_lock = threading.Lock()
@@ -86,7 +88,10 @@ class ConcurrentWorker(BaseWorker):
         # (slots claim ahead only without a job limit, which the main thread's claims count, and with
         # the queues in their fixed order)
         self._claims_ahead = max_jobs is None and self._dequeue_strategy == DequeueStrategy.DEFAULT
-        self._runners = [SlotRunner(self, Slot(index), self._event_loop) for index in range(1, self.concurrency + 1)]
+        self._loop_jobs = loop_jobs = LoopJobs(self, self._event_loop)
+        self._runners = [
+            SlotRunner(self, Slot(index), self._event_loop, loop_jobs) for index in range(1, self.concurrency + 1)
+        ]
         for runner in self._runners:
             runner.start()
         self._monitor = SlotMonitor(self, self._runners)
@@ -170,6 +175,8 @@ class ConcurrentWorker(BaseWorker):
         if self._monitor is not None:
             self._monitor.close()
         self._event_loop.stop()
+        if self._loop_jobs is not None:
+            self._loop_jobs.close()
 
     # -- claims -----------------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """The event loop that a :class:`~rq.worker.concurrent.ConcurrentWorker`'s ``async def`` jobs share.
 
-It runs in a thread of its own, started with the first async job. A slot's thread hands it the
-job's coroutine as a task, created in the slot thread's context (so ``get_current_job()`` answers
-inside the coroutine), and waits for it; the slot cancels the task to interrupt the job.
+It runs in a thread of its own, started with the first async job. A job whose function is a
+coroutine function lives on that thread from start to record (see :mod:`rq.worker.loop_jobs`).
+Another job's coroutine (a plain function that returned one) is handed to it by the slot's thread
+as a task, created in that thread's context (so ``get_current_job()`` answers inside the
+coroutine), and waited for. A slot cancels the task to interrupt the job.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from rq._jobs.coroutines import CoroutineRunner
@@ -43,10 +45,10 @@ class SharedEventLoop:
         context = contextvars.copy_context()
         ended = threading.Lock()  # (held until the task ends: cheaper than a Future to wait on)
         ended.acquire()
-        outcome: list[tuple[str, Any]] = []
+        outcome: list[Outcome] = []
 
         def settle(task: asyncio.Task[Any]) -> None:
-            outcome.append(_outcome(task))
+            outcome.append(task_outcome(task))
             ended.release()
 
         def start() -> None:
@@ -60,13 +62,11 @@ class SharedEventLoop:
             ended.acquire()
         finally:
             slot.detach_task()
-        kind, value = outcome[0]
-        # (a coroutine that swallowed its cancellation ends as it was asked to all the same)
-        if kind == 'cancelled' or (kind == 'returned' and slot.interruption is not None):
-            raise slot.cancellation()
-        if kind == 'raised':
-            raise value
-        return value
+        return unwrap(outcome[0], slot)
+
+    def call_soon(self, callback: Callable[..., None], *args: Any) -> None:
+        """Call ``callback(*args)`` on the loop's thread (from any thread)."""
+        self._started().call_soon_threadsafe(callback, *args)
 
     def _started(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -89,10 +89,26 @@ class SharedEventLoop:
             loop.close()
 
 
-def _outcome(task: asyncio.Task[Any]) -> tuple[str, Any]:
+#: How a task ended: ('returned', value), ('raised', exception) or ('cancelled', None).
+Outcome = tuple[str, Any]
+
+
+def task_outcome(task: asyncio.Task[Any]) -> Outcome:
     if task.cancelled():
         return 'cancelled', None
     exception = task.exception()
     if exception is not None:
         return 'raised', exception
     return 'returned', task.result()
+
+
+def unwrap(outcome: Outcome, slot: Slot) -> Any:
+    """The value the task of ``slot``'s job returned, or the exception it ended with: the slot's
+    interruption when the slot cancelled it (a coroutine that swallowed its cancellation ends as it
+    was asked to all the same)."""
+    kind, value = outcome
+    if kind == 'cancelled' or (kind == 'returned' and slot.interruption is not None):
+        raise slot.cancellation()
+    if kind == 'raised':
+        raise value
+    return value

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from rq._outcome import record_failure, record_retry_by_return, record_success
-from rq._redis import codec, keys, registries, worker_ops
+from rq._redis import codec, keys, registries, scripts, worker_ops
 from rq._redis.results_ops import registry_score
 from rq.defaults import RESULTS_STREAM_MAXLEN
 from rq.job import JobStatus
@@ -78,17 +78,14 @@ def already_recorded(job: Job, queue: Queue, execution: Execution) -> bool:
 
 
 def record(worker: Any, job: Job, queue: Queue, execution: Execution, result: RunResult, stopped: bool = False) -> None:
-    working_seconds = max(0.0, (result.ended_at - result.started_at).total_seconds())
+    working_seconds = working_seconds_of(result)
     succeeded = result.status == FINISHED
 
     def count(pipe: Pipeline) -> None:
         worker_ops.count_outcome(pipe, worker.name, succeeded, working_seconds)
         worker_ops.end_execution(pipe, worker.name, job.id, execution.id)
 
-    job.worker_name = worker.name
-    job.started_at = job.started_at or result.started_at
-    job.ended_at = result.ended_at
-    job.last_heartbeat = result.ended_at
+    stamp(worker, job, result)
     # WATCHing the execution's hash keeps redis-py from re-sending a transaction whose reply was
     # lost (it would apply twice); the worker's own retry checks first whether it applied.
     guard = keys.execution_key(job.id, execution.id)
@@ -133,6 +130,33 @@ def record(worker: Any, job: Job, queue: Queue, execution: Execution, result: Ru
         worker._record_attempts = 0
         worker._refusal = None
         raise
+    recorded(worker, job, queue, result, outcome, working_seconds, repeats_left, note)
+
+
+def working_seconds_of(result: RunResult) -> float:
+    return max(0.0, (result.ended_at - result.started_at).total_seconds())
+
+
+def stamp(worker: Any, job: Job, result: RunResult) -> None:
+    """Set the job's fields that recording ``result`` writes (its worker, start, end, last heartbeat)."""
+    job.worker_name = worker.name
+    job.started_at = job.started_at or result.started_at
+    job.ended_at = result.ended_at
+    job.last_heartbeat = result.ended_at
+
+
+def recorded(
+    worker: Any,
+    job: Job,
+    queue: Queue,
+    result: RunResult,
+    outcome: str,
+    working_seconds: float,
+    repeats_left: int | None = None,
+    note: str = '',
+) -> None:
+    """The outcome is recorded: count it, log it."""
+    succeeded = outcome == job_log.OK
     worker._refusal = None
     worker._record_attempts = 0
     worker.total_working_time += working_seconds
@@ -159,7 +183,7 @@ def _write_outcome(
     guard: str,
 ) -> None:
     """Write the run's outcome, as it ended (one transaction, or the success script)."""
-    if result.status == FINISHED and _fast_path(worker, job):
+    if result.status == FINISHED and fast_path(worker, job):
         _finish(worker, job, queue, execution, result, working_seconds)
     elif result.status == FINISHED:
         if job.repeats_left and result.return_payload is not None:
@@ -251,7 +275,7 @@ def _record_refusal(
             raise
 
 
-def _fast_path(worker: Any, job: Job) -> bool:
+def fast_path(worker: Any, job: Job) -> bool:
     """The common success: a result kept for a while (or for ever), no repeat to schedule, no
     rate-limit slot to give back (those go through rq._outcome)."""
     return job.get_result_ttl(worker.default_result_ttl) != 0 and not job.repeats_left and not job.rate_limit_key
@@ -260,6 +284,14 @@ def _fast_path(worker: Any, job: Job) -> bool:
 def _finish(
     worker: Any, job: Job, queue: Queue, execution: Execution, result: RunResult, working_seconds: float
 ) -> None:
+    finish = finish_call(worker, job, queue, execution, result, working_seconds)
+    finished(worker, job, execution, worker.send_finish(job.connection, finish))
+
+
+def finish_call(
+    worker: Any, job: Job, queue: Queue, execution: Execution, result: RunResult, working_seconds: float
+) -> scripts.ScriptCall:
+    """The script call that records a success on the :func:`fast_path`."""
     ttl = job.get_result_ttl(worker.default_result_ttl)
     entry = Result(
         job.id,
@@ -272,7 +304,7 @@ def _finish(
         execution_ended_at=result.ended_at,
     ).serialize(result.return_payload)
     moment = now()
-    finish = worker_ops.finish_job_call(
+    return worker_ops.finish_job_call(
         job.id,
         queue.name,
         execution.id,
@@ -286,7 +318,11 @@ def _finish(
         result_fields=entry,
         stream_maxlen=RESULTS_STREAM_MAXLEN,
     )
-    if worker.send_finish(job.connection, finish) == LATE_RESULT:
+
+
+def finished(worker: Any, job: Job, execution: Execution, reply: Any) -> None:
+    """After :func:`finish_call`'s script replied ``reply``."""
+    if reply == LATE_RESULT:
         log_late_result(worker, job, execution)
         return
     job._status = JobStatus.FINISHED

@@ -81,33 +81,67 @@ def run_job(
     replaces the job's exception (RQ's rules). ``SystemExit`` from a job is a failure like any
     other; :class:`ColdShutdown` and :class:`StopJob` propagate.
     """
-    started_at = now()
-    job.started_at = job.started_at or started_at
+    started_at = begin_run(job)
     try:
         with death_penalty_class(effective_timeout(job, default_timeout), JobTimeoutException, job_id=job.id):
             return_value = job.perform_in_place()
-        ended_at = now()
-        job.ended_at = ended_at
-        if isinstance(return_value, Retry):
-            return RunResult(RETRY, started_at, ended_at, retry=return_value)
+    except (ColdShutdown, StopJob):
+        raise
+    except BaseException:
+        return conclude_failure(job, death_penalty_class, exception_handlers, started_at, sys.exc_info())
+    return conclude(job, death_penalty_class, exception_handlers, started_at, return_value)
+
+
+def begin_run(job: Job) -> datetime:
+    """When the run starts (now); the job's ``started_at`` unless it had one."""
+    started_at = now()
+    job.started_at = job.started_at or started_at
+    return started_at
+
+
+def conclude(
+    job: Job,
+    death_penalty_class: type[BaseDeathPenalty],
+    exception_handlers: Sequence[Callable[..., Any]],
+    started_at: datetime,
+    return_value: Any,
+) -> RunResult:
+    """The end of a run whose function returned ``return_value``: a retry it asked for, or its
+    success callback and encoded value (a failure if either raises)."""
+    ended_at = now()
+    job.ended_at = ended_at
+    if isinstance(return_value, Retry):
+        return RunResult(RETRY, started_at, ended_at, retry=return_value)
+    try:
         job.execute_success_callback(death_penalty_class, return_value)
         payload = None if return_value is None else codec.encode_value(job.serializer, return_value)
-        return RunResult(FINISHED, started_at, ended_at, return_payload=payload)
+    except (ColdShutdown, StopJob):
+        raise
+    except BaseException:
+        return conclude_failure(job, death_penalty_class, exception_handlers, started_at, sys.exc_info())
+    return RunResult(FINISHED, started_at, ended_at, return_payload=payload)
+
+
+def conclude_failure(
+    job: Job,
+    death_penalty_class: type[BaseDeathPenalty],
+    exception_handlers: Sequence[Callable[..., Any]],
+    started_at: datetime,
+    exc_info: Any,
+) -> RunResult:
+    """The end of a run that raised: the failure callback (whose own error replaces the job's),
+    then the exception handlers."""
+    ended_at = now()
+    job.ended_at = ended_at
+    try:
+        job.execute_failure_callback(death_penalty_class, *exc_info)
     except (ColdShutdown, StopJob):
         raise
     except BaseException:
         exc_info = sys.exc_info()
-        ended_at = now()
-        job.ended_at = ended_at
-        try:
-            job.execute_failure_callback(death_penalty_class, *exc_info)
-        except (ColdShutdown, StopJob):
-            raise
-        except BaseException:
-            exc_info = sys.exc_info()
-        exc_string = ''.join(traceback.format_exception(*exc_info))
-        run_exception_handlers(job, exception_handlers, exc_info)
-        return RunResult(FAILED, started_at, ended_at, exc_string=exc_string)
+    exc_string = ''.join(traceback.format_exception(*exc_info))
+    run_exception_handlers(job, exception_handlers, exc_info)
+    return RunResult(FAILED, started_at, ended_at, exc_string=exc_string)
 
 
 def exit_horse(status: int) -> NoReturn:

@@ -36,31 +36,47 @@ class SlotClaims:
     def send_finish(self, connection: Any, finish: scripts.ScriptCall) -> Any:
         """Record a success (``finish``), with the claim of the slot's next job when the worker allows
         one (see ``ConcurrentWorker.may_claim_ahead``). Returns the finish script's reply."""
+        calls = self.finish_calls(finish)
+        return self.finish_replies(connection, calls, scripts.call_many(connection, calls, self._own))
+
+    @property
+    def connection(self) -> Any:
+        """The slot's own connection for its round trips (None: the client's, see :func:`scripts.own_connection`)."""
+        return self._own
+
+    def finish_calls(self, finish: scripts.ScriptCall) -> list[scripts.ScriptCall]:
+        """What :meth:`send_finish` sends: ``finish``, with the claim of the slot's next job when the
+        worker allows one (or a claim whose reply was lost is to be sent again)."""
         if self.unanswered is None and not self._worker.may_claim_ahead():
-            if self._own is None:
-                return scripts.call(finish[0], connection, finish[1], finish[2])
-            [finished] = scripts.call_many(connection, [finish], self._own)
+            return [finish]
+        sent, resend = self._next(self._worker)
+        self.unanswered = sent
+        return [finish, worker_ops.claim_job_call(*self._arguments(sent), resend=resend, slot=self._slot)]
+
+    def finish_replies(self, connection: Any, calls: list[scripts.ScriptCall], replies: list[Any]) -> Any:
+        """The finish script's reply, from the replies to :meth:`finish_calls`' calls (the claim's
+        is kept for :meth:`take`); raises as the finish script did."""
+        if len(calls) == 1:
+            [finished] = replies
             if finished is scripts.NOT_LOADED:
-                return scripts.run(finish[0], connection, finish[1], finish[2])
+                return scripts.run(calls[0][0], connection, calls[0][1], calls[0][2])
             if isinstance(finished, Exception):
                 raise finished
             return finished
-        sent, resend = self._next(self._worker)
-        claim = worker_ops.claim_job_call(*self._arguments(sent), resend=resend, slot=self._slot)
-        self.unanswered = sent
+        sent = self.unanswered
+        assert sent is not None
         try:
-            finished, reply = worker_ops.finish_job_then_claim(connection, finish, claim, self._own)
+            finished, reply = worker_ops.settle_finish_and_claim(connection, calls[0], calls[1], *replies)
         except worker_ops.FinishRefused as refused:
             self.unanswered = None
             if refused.kept is not None:
                 self.answered = (sent, refused.kept)
             log_claim_handed_back(self, refused)
             raise
+        self.unanswered = None
         if isinstance(reply, Exception):  # (the claim did not apply: nothing is held)
-            self.unanswered = None
             self._log.warning("could not claim the next job with this one's result (%s)", reply)
             return finished
-        self.unanswered = None
         self.answered = (sent, reply)
         return finished
 

@@ -3,10 +3,14 @@ the outcome, as a SimpleWorker would, with the worker's name, settings and count
 
 from __future__ import annotations
 
+import functools
 import queue as queues
+import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -17,10 +21,21 @@ from rq.executions import Execution
 
 from . import recording
 from ._claiming import restore_claimed
+from .event_loop import Outcome, unwrap
 from .isolated import run_in_horse, wants_isolation
 from .job_log import log_start
 from .reconnect import describe, is_transient
-from .run import COLD_SHUTDOWN_TEXT, STOPPED_TEXT, ColdShutdown, RunResult, StopJob, interrupted, run_job
+from .run import (
+    COLD_SHUTDOWN_TEXT,
+    STOPPED_TEXT,
+    ColdShutdown,
+    RunResult,
+    StopJob,
+    conclude,
+    conclude_failure,
+    interrupted,
+    run_job,
+)
 from .slot_claims import SlotClaims
 from .slots import Slot, SlotDeathPenalty, current_slot
 from .worker_log import WorkerLogger
@@ -31,6 +46,7 @@ if TYPE_CHECKING:
 
     from ._claiming import Claimed
     from .event_loop import SharedEventLoop
+    from .loop_jobs import LoopJobs
 
 
 class SlotRecorder:
@@ -88,61 +104,113 @@ class SlotRecorder:
 
 
 class SlotRunner:
-    """A slot's thread: takes the jobs the worker gives it, one at a time."""
+    """A slot's thread: takes the steps the worker (or the event loop, see
+    :mod:`~rq.worker.loop_jobs`) gives it, one at a time. Each step ends with its job recorded
+    (then the slot carries on with the job claimed with it, if any) or taken over."""
 
-    def __init__(self, worker: Any, slot: Slot, loop: SharedEventLoop) -> None:
+    def __init__(self, worker: Any, slot: Slot, loop: SharedEventLoop, loop_jobs: LoopJobs) -> None:
         self.worker = worker
         self.slot = slot
         self.recorder = SlotRecorder(worker, slot)
         self._loop = loop
-        self._inbox: queues.SimpleQueue[Claimed | None] = queues.SimpleQueue()
+        self._loop_jobs = loop_jobs
+        self._inbox: queues.SimpleQueue[Callable[[], bool] | None] = queues.SimpleQueue()
         self.thread = threading.Thread(target=self._serve, name=f'rq-slot-{slot.index}', daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
     def give(self, claim: Claimed) -> None:
+        """Run ``claim``'s job in this slot (from the worker's main thread)."""
         self.slot.begin(claim)
-        self._inbox.put(claim)
+        if self._loop_jobs.takes(claim[0], claim[1]):
+            self._loop_jobs.start(self, claim)
+        else:
+            self.run_later(claim)
 
     def close(self) -> None:
         self._inbox.put(None)
+
+    # -- steps given to the slot's thread ---------------------------------------------------
+
+    def run_later(self, claim: Claimed) -> None:
+        self._inbox.put(functools.partial(self._run, claim))
+
+    def conclude_later(self, claim: Claimed, started_at: datetime, outcome: Outcome) -> None:
+        """End the run of an async job whose task ended with ``outcome`` (see :mod:`~rq.worker.loop_jobs`)."""
+        self._inbox.put(functools.partial(self._conclude, claim, started_at, outcome))
+
+    def record_later(self, claim: Claimed, result: RunResult) -> None:
+        """Record ``result``, which Redis did not take at the first attempt."""
+        self._inbox.put(functools.partial(self._record, claim, result))
 
     def _serve(self) -> None:
         slot = self.slot
         slot.thread_id = threading.get_ident()
         current_slot.set(slot)
         coroutines.runner.set(self._loop.runner_for(slot))
-        while (claim := self._inbox.get()) is not None:
+        while (step := self._inbox.get()) is not None:
             try:
-                while claim is not None:  # (the job claimed with the last one's success runs next)
-                    if not self._execute(*claim):
-                        return  # (taken over: the worker recorded the job and exits to be replaced)
-                    claim = self._claimed_next()
-                    if claim is not None:
-                        slot.begin(claim)
+                if not step():
+                    return  # (taken over: the worker recorded the job and exits to be replaced)
+                self._carry_on()
             except BaseException:
-                self.recorder.log.exception('slot failed; the worker exits to be replaced')
-                self.worker.slot_lost(slot, 'a slot failed')
+                self.failed()
                 return
-            slot.release()
-            self.worker.slot_freed()
         self.recorder.claims.close()
 
-    def _execute(self, job: Job, queue: Queue, execution: Execution) -> bool:
+    def _carry_on(self) -> None:
+        """Run the jobs claimed one with another's success (an async one goes to the loop), until
+        none was claimed: the slot is free."""
+        while (claim := self.claimed_next()) is not None:
+            self.slot.begin(claim)
+            if self._loop_jobs.takes(claim[0], claim[1]):
+                self._loop_jobs.start(self, claim)
+                return
+            if not self._run(claim):
+                return
+        self.free()
+
+    def _run(self, claim: Claimed) -> bool:
         """Run the job and record its outcome; False when the worker took the job over."""
-        slot = self.slot
+        job, queue, execution = claim
         log_start(self.recorder, job, queue)
+
+        def run() -> RunResult:
+            if not wants_isolation(job, queue, self.worker.isolated_queues):
+                return run_job(job, SlotDeathPenalty, self.worker._exc_handlers, queue.DEFAULT_TIMEOUT)
+            result, stopped = run_in_horse(self.worker, self.slot, job, queue, execution)
+            if stopped:
+                raise StopJob()
+            return result
+
+        return self._complete(claim, run)
+
+    def _conclude(self, claim: Claimed, started_at: datetime, outcome: Outcome) -> bool:
+        job = claim[0]
+        handlers = self.worker._exc_handlers
+
+        def run() -> RunResult:
+            try:
+                value = unwrap(outcome, self.slot)
+            except (ColdShutdown, StopJob):
+                raise
+            except BaseException:
+                return conclude_failure(job, SlotDeathPenalty, handlers, started_at, sys.exc_info())
+            return conclude(job, SlotDeathPenalty, handlers, started_at, value)
+
+        return self._complete(claim, run)
+
+    def _complete(self, claim: Claimed, run: Callable[[], RunResult]) -> bool:
+        """``run`` the job's code (interruptible), then record the outcome; False when the worker
+        took the job over."""
+        job, queue, execution = claim
+        slot = self.slot
         stopped = False
         try:
             try:
                 slot.enter_job_code()
-                if wants_isolation(job, queue, self.worker.isolated_queues):
-                    result, stopped = run_in_horse(self.worker, slot, job, queue, execution)
-                    if stopped:
-                        raise StopJob()
-                else:
-                    result = run_job(job, SlotDeathPenalty, self.worker._exc_handlers, queue.DEFAULT_TIMEOUT)
+                result = run()
             finally:
                 slot.leave_job_code()
         except StopJob:
@@ -161,7 +229,23 @@ class SlotRunner:
         self.recorder.record(job, queue, execution, result, stopped)
         return True
 
-    def _claimed_next(self) -> Claimed | None:
+    def _record(self, claim: Claimed, result: RunResult) -> bool:
+        self.recorder.record(*claim, result, stopped=False)
+        return True
+
+    # -- from the slot's thread or the loop's -----------------------------------------------
+
+    def free(self) -> None:
+        self.slot.release()
+        self.worker.slot_freed()
+
+    def failed(self) -> None:
+        """Something went wrong outside any job's code: the slot leaves service, the worker exits
+        to be replaced."""
+        self.recorder.log.exception('slot failed; the worker exits to be replaced')
+        self.worker.slot_lost(self.slot, 'a slot failed')
+
+    def claimed_next(self) -> Claimed | None:
         """The job claimed together with the last one's success, if any (a job whose data cannot
         be decoded is failed on the spot)."""
         taken = self.recorder.claims.take()
