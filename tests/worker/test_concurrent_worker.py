@@ -20,7 +20,7 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.suspension import resume, suspend
 from rq.worker import ConcurrentWorker, Worker
-from rqtest_jobs_concurrent import ARRIVED, CALLBACKS, GATE, note_failure, note_success
+from rqtest_jobs_concurrent import ARRIVED, CALLBACKS, GATE, note_failure, note_success, slow_stopped_callback
 from signal_support import launched, worker_command, worker_field
 from worker_process import wait_until, worker_env
 
@@ -275,6 +275,29 @@ def test_stop_job_and_stop_execution_stop_exactly_the_job_named(
         worker.send(signal.SIGTERM)
         assert worker.wait(30) == 0, worker.output()
     assert 'Job stopped by user' in exc_text(thread_job)
+
+
+@pytest.mark.parametrize('function', ['held_sync', 'held_async'])
+def test_a_stopped_jobs_callback_runs_under_its_own_timeout(
+    connection: redis.Redis, queue: Queue, redis_server: RedisServer, function: str
+) -> None:
+    # (the stop's overrun grace is 3 s; the callback's own timeout, 5 s, bounds it instead, and the
+    # worker goes on: nothing is left in a thread it cannot interrupt)
+    callback = Callback(slow_stopped_callback, timeout=5)
+    job = queue.enqueue(f'rqtest_jobs_concurrent.{function}', on_stopped=callback)
+    command = worker_command(redis_server.port, '--name', 'calls', '--concurrency', '2', '--no-supervisor')
+    with launched(command) as worker:
+        assert wait_until(lambda: arrived(connection) == 1, timeout=60), worker.output()
+        send_stop_job_command(connection, job.id)
+        assert wait_until(lambda: statuses([job]) == ['stopped'], timeout=60), worker.output()
+        assert connection.lrange(CALLBACKS, 0, -1) == [f'stopped {job.id}'.encode()]
+        assert 'JobTimeoutException' in worker.output()  # (the callback's timeout, logged)
+        later = queue.enqueue('rqtest_jobs_concurrent.double', 4)
+        assert wait_until(lambda: statuses([later]) == ['finished'], timeout=60), worker.output()
+        assert worker.process.poll() is None  # (not replaced: no slot was lost)
+        worker.send(signal.SIGTERM)
+        assert worker.wait(30) == 0, worker.output()
+    assert 'Job stopped by user' in exc_text(job)
 
 
 def test_a_warm_shutdown_lets_the_running_jobs_finish_and_claims_no_more(

@@ -141,3 +141,11 @@ def note_success(job: Any, connection: Any, result: Any) -> None:
 
 def note_failure(job: Any, connection: Any, kind: type, value: BaseException, traceback: Any) -> None:
     connection.rpush(CALLBACKS, f'failure {job.id} {value}')
+
+
+def slow_stopped_callback(job: Any, connection: Any) -> None:
+    """An on_stopped callback that would go on for ten minutes (in short steps: its timeout lands)."""
+    connection.rpush(CALLBACKS, f'stopped {job.id}')
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        time.sleep(0.02)

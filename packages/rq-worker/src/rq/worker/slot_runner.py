@@ -263,7 +263,14 @@ class SlotRunner:
         return job, queue, execution
 
     def _run_stopped_callback(self, job: Job) -> None:
+        """Under its own timeout, interruptible as the job's code was (a callback's error, its
+        timeout or a cold shutdown meanwhile is logged: the job ends stopped all the same)."""
+        slot = self.slot
+        slot.reopen()
         try:
+            slot.enter_job_code()
             job.execute_stopped_callback(SlotDeathPenalty)
-        except Exception:
+        except BaseException:
             self.recorder.log.exception('job %s: stopped callback raised', job.id)
+        finally:
+            slot.leave_job_code()

@@ -146,6 +146,13 @@ class Slot:
             self.state = RECORDING
             return True
 
+    def reopen(self) -> None:
+        """The interrupted job's code ended; what runs next in the slot (its stopped callback) is
+        interruptible again, by its own timeout, and taken over only if it overruns that."""
+        with self.lock:
+            self.interruption = None
+            self.overrun_at = None
+
     def release(self) -> None:
         with self.lock:
             self.state = IDLE
