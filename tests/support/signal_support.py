@@ -40,10 +40,14 @@ class InstantHerokuWorker(HerokuWorker):
 class Launched:
     """A process started in its own session, with its output in a temporary file."""
 
-    def __init__(self, command: list[str]) -> None:
+    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
         self._output: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self.process = subprocess.Popen(
-            command, env=worker_env(), stdout=self._output, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            env=worker_env(**(env or {})),
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.pid = self.process.pid
 
@@ -105,8 +109,9 @@ def kill_session(session: int) -> None:
 
 
 @contextlib.contextmanager
-def launched(command: list[str]) -> Iterator[Launched]:
-    process = Launched(command)
+def launched(command: list[str], env: dict[str, str] | None = None) -> Iterator[Launched]:
+    """``command`` in its own session (with ``env`` added to the test environment), killed at the end."""
+    process = Launched(command, env)
     try:
         yield process
     finally:

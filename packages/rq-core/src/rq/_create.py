@@ -14,6 +14,7 @@ from ._utils import parse_timeout
 from .dependency import Dependency
 from .exceptions import InvalidJobDependency, SerializationError
 from .repeat import Repeat
+from .serializers import serializer_hint
 from .webhook import Webhook
 
 if TYPE_CHECKING:
@@ -71,7 +72,9 @@ def _check_meta_encodes(job: Job) -> None:
     try:
         job.serializer.dumps(job.meta)
     except Exception as exc:
-        raise SerializationError(f'Cannot serialize the meta of job {job.id}: {exc}') from exc
+        raise SerializationError(
+            f'Cannot serialize the meta of job {job.id}: {exc}{serializer_hint(job.serializer)}'
+        ) from exc
 
 
 def _apply_retry(job: Job, retry: Any) -> None:

@@ -32,6 +32,7 @@ class QueueEnqueueing:
     connection: Redis
     job_class: type[Job]
     serializer: Serializer
+    signing_keys: tuple[bytes, ...] | None
     _is_async: bool
     _default_timeout: int
 
@@ -147,6 +148,7 @@ class QueueEnqueueing:
         )
         if rate_limit is not None:
             job.rate_limit_key, job.rate_limit_concurrency = rate_limit.key, rate_limit.concurrency
+        job.signing_keys = self.signing_keys
         return job
 
     # -- enqueueing -------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from .registry import (
 )
 from .serializers import Serializer, resolve_serializer
 from .timeouts import BaseDeathPenalty, UnixSignalDeathPenalty
+from .trust import parse_keys
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -68,6 +69,7 @@ class Queue(QueueEnqueueing):
         job_class: type[Job] | str | None = None,
         serializer: Any = None,
         death_penalty_class: type[BaseDeathPenalty] | None = UnixSignalDeathPenalty,
+        signing_keys: Any = None,
         **kwargs: Any,
     ) -> None:
         check_connection(connection, 'Queue')
@@ -89,6 +91,9 @@ class Queue(QueueEnqueueing):
         if death_penalty_class is not None:
             self.death_penalty_class = death_penalty_class
         self.serializer: Serializer = resolve_serializer(serializer)
+        #: The keys the jobs this queue creates are signed with (the first signs; see :mod:`rq.trust`):
+        #: a comma-separated string or a list; None: ``RQ_SIGNING_KEYS``.
+        self.signing_keys: tuple[bytes, ...] | None = None if signing_keys is None else parse_keys(signing_keys)
         self.redis_server_version: tuple[int, int, int] | None = None
 
     # -- identity ---------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """Serializers: how job payloads, meta and return values become bytes.
 
-Pickle is the default. ``'json'`` and ``'pickle'`` are accepted as aliases; any other string is
+Pickle is the default, unless ``RQ_SERIALIZER`` names another (``json``: a whole deployment switches
+to JSON without code changes). ``'json'`` and ``'pickle'`` are accepted as aliases; any other string is
 imported as a dotted path. RQ stores no serializer tag in Redis: producers and workers must agree.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from typing import Any, Protocol, runtime_checkable
 
@@ -14,10 +16,12 @@ from ._importing import import_attribute
 
 __all__ = [
     'SERIALIZER_ALIASES',
+    'SERIALIZER_ENV',
     'DefaultSerializer',
     'JSONSerializer',
     'PickleSerializer',
     'Serializer',
+    'default_serializer',
     'resolve_serializer',
 ]
 
@@ -66,6 +70,34 @@ class JSONSerializer:
 SERIALIZER_ALIASES: dict[str, Any] = {'json': JSONSerializer, 'pickle': DefaultSerializer}
 
 
+#: The environment variable that names the default serializer (``json``, ``pickle`` or a dotted path)
+#: of everything created without one: queues, jobs, workers and the ``rq`` command. Unset: pickle.
+SERIALIZER_ENV = 'RQ_SERIALIZER'
+
+
+def default_serializer() -> Serializer:
+    """The serializer of what is created without one: ``$RQ_SERIALIZER``'s, else pickle.
+
+    Raises:
+        ValueError: ``$RQ_SERIALIZER`` names nothing that can be imported.
+    """
+    name = os.environ.get(SERIALIZER_ENV, '').strip()
+    if not name:
+        return DefaultSerializer
+    try:
+        return resolve_serializer(name)
+    except (ValueError, NotImplementedError) as exc:
+        raise ValueError(f'{SERIALIZER_ENV}={name!r} is not a serializer: {exc}') from exc
+
+
+def serializer_hint(serializer: Any) -> str:
+    """Where ``serializer`` came from, when the environment made it the default (for error messages)."""
+    name = os.environ.get(SERIALIZER_ENV, '').strip()
+    if name and serializer is default_serializer():
+        return f' ({SERIALIZER_ENV}={name} makes it the default serializer here)'
+    return ''
+
+
 def resolve_serializer(serializer: Any = None) -> Serializer:
     """Return a serializer for ``serializer``: None, an alias, a dotted path, a class or an instance.
 
@@ -73,7 +105,9 @@ def resolve_serializer(serializer: Any = None) -> Serializer:
         ValueError: the dotted path cannot be imported.
         NotImplementedError: the object has no ``dumps``/``loads``.
     """
-    if not serializer or serializer is DefaultSerializer:
+    if not serializer:
+        return default_serializer()
+    if serializer is DefaultSerializer:
         return DefaultSerializer
     if serializer is JSONSerializer:
         return JSONSerializer

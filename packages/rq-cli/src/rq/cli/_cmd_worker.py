@@ -21,6 +21,7 @@ from rq.defaults import (
 )
 from rq.logutils import setup_loghandlers
 from rq.suspension import is_suspended
+from rq.trust import ACCEPT_UNSIGNED_ENV, ALLOWED_FUNCTIONS_ENV, SIGNING_KEYS_ENV
 from rq.utils import import_attribute
 
 from ._command import RqCommand
@@ -50,12 +51,54 @@ def shared_worker_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         '--date-format', default=DEFAULT_LOGGING_DATE_FORMAT, show_default=True, help='Format of the time in log lines.'
     )(command)
+    command = click.option(
+        '--signing-keys',
+        metavar='KEYS',
+        help='Comma-separated keys, newest first: run only jobs signed with one of them (sign with the first). '
+        'Visible to other users of this host in the process list: prefer $RQ_SIGNING_KEYS or the SIGNING_KEYS '
+        'setting.  [default: the SIGNING_KEYS setting, else $RQ_SIGNING_KEYS]',
+    )(command)
+    command = click.option(
+        '--accept-unsigned',
+        is_flag=True,
+        default=None,
+        help='With signing keys: run unsigned jobs too, with a warning, counted in rq info (while producers '
+        'are given the keys).  [default: the ACCEPT_UNSIGNED setting, else $RQ_ACCEPT_UNSIGNED]',
+    )(command)
+    command = click.option(
+        '--allowed-functions',
+        metavar='PREFIXES',
+        help='Comma-separated dotted prefixes (myapp.tasks): import job functions and callbacks from there only.  '
+        '[default: the ALLOWED_FUNCTIONS setting, else $RQ_ALLOWED_FUNCTIONS]',
+    )(command)
     return click.option(
         '--exception-handler',
         multiple=True,
         help='Dotted path of a function called with (job, exc_type, exc_value, traceback) when a job fails '
         '(repeatable; called in order).',
     )(command)
+
+
+def apply_trust_settings(
+    cli: CliConfig, signing_keys: str | None, accept_unsigned: bool | None, allowed_functions: str | None
+) -> None:
+    """Put the trust settings (options, else the config module's) in the environment, where every
+    worker this command starts reads them (see rq.trust): a pool's, a supervisor's, any worker class."""
+    chosen = {
+        SIGNING_KEYS_ENV: signing_keys if signing_keys is not None else cli.settings.get('SIGNING_KEYS'),
+        ACCEPT_UNSIGNED_ENV: accept_unsigned if accept_unsigned is not None else cli.settings.get('ACCEPT_UNSIGNED'),
+        ALLOWED_FUNCTIONS_ENV: allowed_functions
+        if allowed_functions is not None
+        else cli.settings.get('ALLOWED_FUNCTIONS'),
+    }
+    for variable, value in chosen.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = '1' if value else '0'
+        elif not isinstance(value, str):
+            value = ','.join(item.decode() if isinstance(item, bytes) else str(item) for item in value)
+        os.environ[variable] = value
 
 
 @click.command('worker', cls=RqCommand)
@@ -165,6 +208,9 @@ def worker(
     quiet: bool,
     log_format: str,
     date_format: str,
+    signing_keys: str | None,
+    accept_unsigned: bool | None,
+    allowed_functions: str | None,
     exception_handler: tuple[str, ...],
     queues: tuple[str, ...],
 ) -> None:
@@ -174,6 +220,7 @@ def worker(
         raise CliError(f'{dequeue_strategy!r} is not one of {choices}', '--dequeue-strategy')
     level = _logging_level(cli.verbose, quiet, logging_level)
     cli.apply_dict_config()
+    apply_trust_settings(cli, signing_keys, accept_unsigned, allowed_functions)
     if pid:
         with open(os.path.expanduser(pid), 'w') as pid_file:
             pid_file.write(str(os.getpid()))
@@ -286,6 +333,9 @@ def worker_pool(
     quiet: bool,
     log_format: str,
     date_format: str,
+    signing_keys: str | None,
+    accept_unsigned: bool | None,
+    allowed_functions: str | None,
     exception_handler: tuple[str, ...],
     queues: tuple[str, ...],
 ) -> None:
@@ -296,6 +346,7 @@ def worker_pool(
         raise UsageError('needs --concurrency (a forking worker runs every job in a horse already)', '--isolate')
     level = _logging_level(cli.verbose, quiet, logging_level)
     cli.apply_dict_config()
+    apply_trust_settings(cli, signing_keys, accept_unsigned, allowed_functions)
     setup_loghandlers(level, date_format, log_format, name='rq')
     handlers = _exception_handlers(exception_handler)
     queue_names = list(queues or cli.settings.get('QUEUES', ['default']))

@@ -92,7 +92,11 @@ SHARED_OPTIONS = (
         help='Add to the import path (repeatable).',
     ),
     click.option(
-        '--serializer', '-S', default=DEFAULT_SERIALIZER_CLASS, help='json, pickle or a dotted path.', show_default=True
+        '--serializer',
+        '-S',
+        default=None,
+        help="json, pickle or a dotted path (default: the config module's SERIALIZER, else $RQ_SERIALIZER, "
+        'else pickle).',
     ),
     click.option('--verbose', '-v', is_flag=True, help='More output; tracebacks of errors.'),
 )
@@ -135,7 +139,7 @@ class CliConfig:
         queue_class: str = DEFAULT_QUEUE_CLASS,
         connection_class: str = DEFAULT_CONNECTION_CLASS,
         paths: tuple[str, ...] | list[str] = ('.',),
-        serializer: str = DEFAULT_SERIALIZER_CLASS,
+        serializer: str | None = None,
         verbose: bool = False,
     ) -> None:
         self.url = url
@@ -239,7 +243,10 @@ class CliConfig:
     @cached_property
     def serializer(self) -> Serializer:
         try:
-            return resolve_serializer(self.serializer_path)
+            chosen = self.serializer_path
+            if chosen in (None, DEFAULT_SERIALIZER_CLASS):  # (upstream's default value: not a choice)
+                chosen = self.settings.get('SERIALIZER')
+            return resolve_serializer(chosen)
         except (ValueError, NotImplementedError) as exc:
             raise CliError(str(exc), '--serializer') from exc
 

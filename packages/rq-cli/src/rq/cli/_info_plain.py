@@ -77,6 +77,8 @@ def worker_lines(snapshot: Snapshot, raw: bool, by_queue: bool) -> list[str]:
             jobs = f'jobs: {worker.successful_job_count} finished, {worker.failed_job_count} failed'
             if worker.busy_slots:  # (a worker that runs many jobs at once; upstream's line otherwise)
                 jobs += f', {worker.busy_slots}'
+            if worker.unsigned_job_count:  # (a worker that requires signatures, in migration mode)
+                jobs += f', {worker.unsigned_job_count} unsigned accepted'
             if raw:
                 lines.append(f'worker {_where(worker)} {worker.state} {", ".join(worker.queues)}. {jobs}')
             else:

@@ -9,7 +9,7 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.text import Text
 
 from ._fitted_table import FittedTable, required_width
-from ._info_snapshot import QueueCounts, Snapshot
+from ._info_snapshot import QueueCounts, Snapshot, WorkerRow
 from ._info_text import COUNT_COLUMNS, format_duration, uptime, worker_queue_names
 
 STATE_STYLES = {'busy': 'yellow', 'idle': 'green', 'suspended': 'red', 'started': 'cyan'}
@@ -85,12 +85,20 @@ def workers_table(snapshot: Snapshot) -> FittedTable:
             Text(worker.state, style=STATE_STYLES.get(worker.state, '')),
             worker.busy_slots or worker.current_job or Text('-', style='dim'),
             ', '.join(worker.queues),
-            str(worker.successful_job_count),
+            ok_count(worker),
             Text(str(worker.failed_job_count), style='red' if worker.failed_job_count else ''),
             format_duration(alive) if alive is not None else '?',
             f'{worker.hostname} / {worker.pid}',
         )
     return table
+
+
+def ok_count(worker: WorkerRow) -> Text:
+    """The jobs a worker finished; with, for a worker in migration mode, the unsigned ones it ran."""
+    text = Text(str(worker.successful_job_count))
+    if worker.unsigned_job_count:
+        text.append(f' ({worker.unsigned_job_count} unsigned)', style='yellow')
+    return text
 
 
 def by_queue_table(snapshot: Snapshot) -> FittedTable:

@@ -77,6 +77,7 @@ class WorkerRow:
     last_heartbeat: datetime | None
     concurrency: int | None = None  # (a worker that runs many jobs at once: its slots)
     running: int = 0  # (then: how many of them are busy, as its execution index says)
+    unsigned_job_count: int = 0  # (unsigned jobs it ran in migration mode, see rq.trust)
 
     @property
     def busy_slots(self) -> str | None:
@@ -220,6 +221,7 @@ def _row_from_hash(key: str, raw: dict[bytes, bytes], running: int = 0) -> Worke
         last_heartbeat=str_to_date(fields.get('last_heartbeat', '')),
         concurrency=int(concurrency) if concurrency.isdigit() else None,
         running=int(running),
+        unsigned_job_count=int(fields.get('unsigned_job_count') or 0),
     )
 
 

@@ -70,4 +70,5 @@ def _worker_json(worker: WorkerRow, moment: datetime) -> dict[str, Any]:
         'last_heartbeat': worker.last_heartbeat.isoformat() if worker.last_heartbeat else None,
         'uptime_seconds': uptime(worker, moment),
         **({'concurrency': worker.concurrency, 'running': worker.running} if worker.concurrency else {}),
+        **({'unsigned_job_count': worker.unsigned_job_count} if worker.unsigned_job_count else {}),
     }

@@ -163,7 +163,8 @@ shared_options = [
         '--serializer',
         '-S',
         default=DEFAULT_SERIALIZER_CLASS,
-        help='Serializer to use. Accepts json, pickle, or a dotted import path.',
+        help='Serializer to use. Accepts json, pickle, or a dotted import path (the default: $RQ_SERIALIZER, '
+        'else pickle).',
     ),
 ]
 

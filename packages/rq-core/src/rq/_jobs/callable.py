@@ -13,6 +13,7 @@ import logging
 import sys
 from typing import Any
 
+from .. import trust
 from .._importing import ImportAttributeError, import_attribute
 from .._utils import truncate_long_string
 
@@ -113,6 +114,7 @@ def import_function(func_name: str) -> Any:
             a nested function, a bare name or a ``__main__`` function, and is not found.
         ValueError, ImportError, AttributeError: as :func:`rq.utils.import_attribute` for other names.
     """
+    trust.current_policy().check_name(func_name)
     try:
         return import_attribute(func_name)
     except (ValueError, ImportError, AttributeError) as exc:

@@ -12,6 +12,7 @@ import logging
 import zlib
 from typing import TYPE_CHECKING, Any
 
+from .. import trust
 from .._redis import codec
 from .._utils import now
 from ..defaults import UNSERIALIZABLE_RETURN_VALUE_PAYLOAD
@@ -85,6 +86,9 @@ def to_mapping(job: Job, include_meta: bool = True, include_result: bool = True)
         mapping['rate_limit_concurrency'] = job.rate_limit_concurrency
     if job.webhooks:
         mapping['webhooks'] = codec.encode_json([webhook.to_dict() for webhook in job.webhooks])
+    keys = trust.signing_keys_of(job.signing_keys)
+    if keys:
+        mapping[trust.SIGNATURE_FIELD] = trust.sign(keys[0], job.id, mapping)
     if include_result:
         if job._result is not None:
             mapping['result'] = codec.encode_value(job.serializer, job._result)

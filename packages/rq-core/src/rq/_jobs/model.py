@@ -104,6 +104,9 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
         self._cached_result: Result | None = None
         self._dependency: Job | None = None
         self._execution: Execution | None = None
+        #: The keys this job is signed with when saved (the first signs): None takes them from
+        #: ``RQ_SIGNING_KEYS``; () saves it unsigned (see :mod:`rq.trust`).
+        self.signing_keys: tuple[bytes, ...] | None = None
 
     # -- identity and keys ----------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .. import trust
 from .._importing import import_attribute
 from .._utils import parse_timeout
 from ..defaults import CALLBACK_TIMEOUT
@@ -39,6 +40,7 @@ class Callback:
 
 
 def load_callback(name: str) -> Callable[..., Any]:
+    trust.current_policy().check_name(name, 'callback')
     return import_attribute(name)  # type: ignore[no-any-return]
 
 

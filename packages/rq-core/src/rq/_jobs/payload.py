@@ -6,7 +6,7 @@ from typing import Any
 
 from .._redis import codec
 from ..exceptions import DeserializationError, SerializationError
-from ..serializers import Serializer
+from ..serializers import Serializer, serializer_hint
 from .callable import describe_callable, get_call_string, resolve_callable, unimportable_reason
 
 
@@ -79,6 +79,7 @@ class JobPayloadMixin:
                 raise SerializationError(
                     f'Cannot serialize the call of job {self._id} ({self._func_name}) with '
                     f'{getattr(self.serializer, "__name__", type(self.serializer).__name__)}: {exc}'
+                    f'{serializer_hint(self.serializer)}'
                 ) from exc
         return self._data  # type: ignore[no-any-return]
 

@@ -156,6 +156,14 @@ def count_outcome(client: Redis | Pipeline, worker_name: str, succeeded: bool, w
     client.hdel(key, 'current_job')
 
 
+#: The worker-hash field counting the unsigned jobs a worker ran in migration mode (see rq.trust).
+UNSIGNED_COUNT_FIELD = 'unsigned_job_count'
+
+
+def count_unsigned(client: Redis, worker_name: str) -> None:
+    client.hincrby(keys.worker_key(worker_name), UNSIGNED_COUNT_FIELD, 1)
+
+
 def all_worker_keys(connection: Redis, queue_name: str | None = None) -> list[str]:
     key = keys.workers_by_queue_key(queue_name) if queue_name else keys.WORKERS
     return sorted(codec.texts(connection.smembers(key)))

@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='seconds between heartbeats of a running job; a job whose worker stops beating is failed '
         '(or retried) as abandoned within two intervals (default: %(default)s)',
     )
-    parser.add_argument('--serializer', help="'pickle', 'json' or a dotted path (default: pickle)")
+    parser.add_argument('--serializer', help="'pickle', 'json' or a dotted path (default: $RQ_SERIALIZER, else pickle)")
     parser.add_argument(
         '--dequeue-strategy',
         choices=['default', 'round_robin', 'random'],

@@ -7,6 +7,7 @@ execution id, and returns the same job. Part of :class:`~rq.worker.loop.BaseWork
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,11 +15,21 @@ from typing import TYPE_CHECKING, Any
 from rq._redis import codec, scripts, worker_ops
 from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.executions import Execution
+from rq.trust import (
+    ACCEPT_UNSIGNED_ENV,
+    UNSIGNED,
+    GuardedSerializer,
+    NotAllowedError,
+    UntrustedJobError,
+    current_policy,
+)
 from rq.utils import current_timestamp, now
 
 from .identity import WorkerStatus
 from .job_log import log_claim_handed_back
 from .run import FAILED, RunResult
+
+log = logging.getLogger('rq.worker')
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -191,7 +202,7 @@ class JobClaiming:
         return finished
 
     def _load_claimed(self, job_id: str, raw: dict[bytes, bytes], queue: Queue, execution: Execution) -> Job | None:
-        job, failure = restore_claimed(job_id, raw, queue, self.connection)
+        job, failure = restore_claimed(job_id, raw, queue, self.connection, self.name)
         if failure is not None:
             self.record(job, queue, execution, failure)
             return None
@@ -199,16 +210,45 @@ class JobClaiming:
 
 
 def restore_claimed(
-    job_id: str, raw: dict[bytes, bytes], queue: Queue, connection: Any
+    job_id: str, raw: dict[bytes, bytes], queue: Queue, connection: Any, worker_name: str | None = None
 ) -> tuple[Job, RunResult | None]:
     """The job a claim took, from its hash; with the failure to record in place of a run when its
-    data cannot be decoded (the job is failed on the spot, with the reason)."""
+    data cannot be decoded, or this worker's trust policy refuses it (see :mod:`rq.trust`: the
+    signature is checked before anything is decoded). The job is failed on the spot, with the reason."""
+    policy = current_policy()
+    verdict = policy.verdict(job_id, raw)
+    refusal = policy.refusal(job_id, verdict)
     job = queue.job_class(job_id, connection=connection, serializer=queue.serializer)
     try:
-        job.restore(raw)
+        job.restore(raw)  # (meta is decoded by the policy's serializer; data not yet)
+        if refusal is not None:
+            raise UntrustedJobError(refusal)
+        if verdict == UNSIGNED:
+            log.warning('job %s is not signed: run all the same (%s=1)', job_id, ACCEPT_UNSIGNED_ENV)
+            if worker_name is not None:
+                worker_ops.count_unsigned(connection, worker_name)
+        elif policy.keys and isinstance(queue.serializer, GuardedSerializer):
+            job.serializer = queue.serializer.inner  # (its signature vouches for its data)
         job.func_name  # noqa: B018 - a payload this process cannot decode fails here
-    except (DeserializationError, NoSuchJobError) as exc:
+        for name, what in _names_to_import(job):
+            policy.check_name(name, what)
+    except (DeserializationError, NoSuchJobError, NotAllowedError) as exc:
         job._status = job.get_status(refresh=False) or job._status
         moment = now()
         return job, RunResult(FAILED, moment, moment, exc_string=f'{type(exc).__name__}: {exc}\n')
     return job, None
+
+
+def _names_to_import(job: Job) -> list[tuple[str, str]]:
+    """The dotted names the job makes the worker import: its function (a method: its class's), callbacks."""
+    instance = job.instance
+    if instance is not None:
+        owner = type(instance)
+        names = [(f'{owner.__module__}.{owner.__qualname__}.{job.func_name}', 'method')]
+    else:
+        names = [(job.func_name, 'function')]
+    for kind in ('success', 'failure', 'stopped'):
+        callback = getattr(job, f'_{kind}_callback_name')
+        if callback:
+            names.append((callback, f'{kind} callback'))
+    return names

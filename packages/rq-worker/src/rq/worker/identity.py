@@ -27,6 +27,7 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.serializers import resolve_serializer
 from rq.timeouts import BaseDeathPenalty, UnixSignalDeathPenalty
+from rq.trust import TrustPolicy
 from rq.utils import import_attribute, now
 from rq.version import VERSION
 
@@ -108,12 +109,18 @@ class WorkerIdentity(WorkerLookup):
         prepare_for_work: bool = True,
         serializer: Any = None,
         work_horse_killed_handler: Callable[..., Any] | None = None,
+        signing_keys: Any = None,
+        accept_unsigned: bool | None = None,
+        allowed_functions: Any = None,
     ) -> None:
         if job_class is not None:
             self.job_class = import_attribute(job_class) if isinstance(job_class, str) else job_class
         if queue_class is not None:
             self.queue_class = import_attribute(queue_class) if isinstance(queue_class, str) else queue_class
-        self.serializer = resolve_serializer(serializer)
+        #: Which jobs this worker runs (see :mod:`rq.trust`): settings given here, or else from
+        #: ``RQ_SIGNING_KEYS``, ``RQ_ACCEPT_UNSIGNED`` and ``RQ_ALLOWED_FUNCTIONS``.
+        self.trust_policy = TrustPolicy.of(signing_keys, accept_unsigned, allowed_functions)
+        self.serializer = self.trust_policy.guard(resolve_serializer(serializer))
         if connection is None:
             candidates = [queues] if isinstance(queues, (str, Queue)) else list(queues)
             connection = next((q.connection for q in candidates if isinstance(q, Queue)), None)
@@ -123,6 +130,8 @@ class WorkerIdentity(WorkerLookup):
         self.queues = _as_queues(
             queues, connection, self.queue_class, job_class=self.job_class, serializer=self.serializer
         )
+        for queue in self.queues:  # (every job this worker reads is decoded under its policy)
+            queue.serializer = self.trust_policy.guard(queue.serializer)
         self._ordered_queues = list(self.queues)
         self.name: str = name or uuid.uuid4().hex
         if ':' in self.name or not self.name.strip():

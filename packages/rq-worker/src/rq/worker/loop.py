@@ -23,6 +23,7 @@ from rq.exceptions import StopRequested
 from rq.executions import Execution
 from rq.logutils import setup_loghandlers, styled
 from rq.suspension import is_suspended
+from rq.trust import use_policy
 from rq.utils import get_version, now
 
 from . import recording
@@ -74,6 +75,25 @@ class BaseWorker(JobClaiming, JobHooks, UpstreamWorkerAPI, ExecutionIndex, Shutd
     ) -> bool:
         """Work until stopped (or, with ``burst``, until the queues are empty). Returns True when at
         least one job was processed."""
+        previous = use_policy(self.trust_policy)  # (the allowlist applies to every import of a job's callables)
+        try:
+            return self._work(
+                burst, logging_level, date_format, log_format, max_jobs, max_idle_time, with_scheduler, dequeue_strategy
+            )
+        finally:
+            use_policy(previous)
+
+    def _work(
+        self,
+        burst: bool,
+        logging_level: str | int | None,
+        date_format: str,
+        log_format: str,
+        max_jobs: int | None,
+        max_idle_time: float | None,
+        with_scheduler: bool,
+        dequeue_strategy: DequeueStrategy | str,
+    ) -> bool:
         self._dequeue_strategy = DequeueStrategy(dequeue_strategy)
         try:
             self.bootstrap(logging_level, date_format, log_format)

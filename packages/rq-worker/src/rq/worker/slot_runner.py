@@ -255,7 +255,7 @@ class SlotRunner:
         execution = Execution(execution_id, job_id, self.worker.connection, worker_name=self.worker.name)
         execution.created_at = execution.last_heartbeat = moment
         self.worker.count_claimed(1)
-        job, failure = restore_claimed(job_id, raw, queue, self.worker.connection)
+        job, failure = restore_claimed(job_id, raw, queue, self.worker.connection, self.worker.name)
         if failure is not None:
             self.slot.begin((job, queue, execution))
             self.recorder.record(job, queue, execution, failure, stopped=False)

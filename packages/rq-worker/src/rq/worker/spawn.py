@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rq._redis import codec
 from rq.executions import Execution
+from rq.trust import current_policy, use_policy
 
 from . import protocol
 from .forking import EXIT_REPORT_SECONDS, Worker, poll_child, wait_child
@@ -104,6 +105,7 @@ class SpawnWorker(Worker):
                     **connection_spec(self.connection),
                     'settings': settings,
                     'job_id': job.id,
+                    'trust_policy': self.trust_policy,
                     'queue_name': queue.name,
                     'execution_id': execution.id,
                     'execution_created_at': execution.created_at,
@@ -151,6 +153,7 @@ def horse_spec(worker: Any, job: Job, queue: Queue, write_fd: int) -> bytes:
             'default_timeout': queue.DEFAULT_TIMEOUT,
             'worker_name': worker.name,
             'result_fd': write_fd,
+            'trust_policy': current_policy(),
         }
     )
 
@@ -197,6 +200,7 @@ def horse_entry() -> None:
     sys.path[:] = pickle.load(stream)  # import what the worker can import, before the rest
     spec = pickle.load(stream)
     threading.Thread(target=_die_with_worker, args=(stream,), name='rq-worker-watch', daemon=True).start()
+    use_policy(spec['trust_policy'])
     connection = _connect(spec)
     job = spec['job_class'](spec['job_id'], connection=connection, serializer=spec['serializer'])
     raw = {key.encode(): _as_bytes(value) for key, value in spec['mapping'].items()}
@@ -219,6 +223,7 @@ def hooked_horse_entry() -> None:
     threading.Thread(target=_die_with_worker, args=(stream,), name='rq-worker-watch', daemon=True).start()
     connection = _connect(spec)
     worker = worker_class(connection=connection, prepare_for_work=False, **spec['settings'])
+    use_policy(spec['trust_policy'])
     queue = next(q for q in worker.queues if q.name == spec['queue_name'])
     job = queue.job_class.fetch(spec['job_id'], connection=connection, serializer=queue.serializer)
     execution = Execution(spec['execution_id'], job.id, connection, worker_name=worker.name)
