@@ -79,6 +79,8 @@ def main() -> None:
         ratio = signed / unsigned
         verdict = 'met' if ratio >= TARGET else 'MISSED'
         print(f'{step:<10}{unsigned:>12.0f}{signed:>12.0f}{ratio:>8.2f}  (target >= {TARGET:.2f}: {verdict})')
+    for (step, kind), values in rates.items():
+        print(f'  {step} {kind}, round by round: {", ".join(f"{value:.0f}" for value in values)}')
 
 
 if __name__ == '__main__':
