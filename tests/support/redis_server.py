@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from typing import Any
 
 import redis
 
@@ -55,6 +56,15 @@ class RedisServer:
     def persistence_options(self) -> list[str]:
         return ['--save', '', '--appendonly', 'no']
 
+    def listen_options(self) -> list[str]:
+        """Where the server listens, and anything else it needs on its command line (a subclass
+        may listen on a TLS port instead, or create users)."""
+        return ['--port', str(self.port), '--bind', '127.0.0.1']
+
+    def client(self, **options: Any) -> redis.Redis:
+        """A client of this server with full rights (the readiness check uses one)."""
+        return redis.Redis(port=self.port, **options)
+
     def start(self) -> None:
         """Start the server. The first start moves to another free port if this one is taken; a
         restart keeps the port (clients reconnect to it)."""
@@ -71,10 +81,10 @@ class RedisServer:
 
     def _launch(self) -> None:
         log = os.path.join(self.workdir, 'redis.log')
-        command = [self.binary, '--port', str(self.port), '--bind', '127.0.0.1', *self.persistence_options()]
+        command = [self.binary, *self.listen_options(), *self.persistence_options()]
         command += ['--dir', self.workdir, '--logfile', log]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, socket_connect_timeout=2, socket_timeout=5)
+        client = self.client(socket_connect_timeout=2, socket_timeout=5)
         deadline = time.monotonic() + START_TIMEOUT
         try:
             while True:

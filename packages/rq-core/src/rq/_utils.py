@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from redis.exceptions import NoPermissionError
+
 from ._importing import import_attribute
 from ._redis.codec import format_timestamp as utcformat
 from ._redis.codec import parse_timestamp
@@ -140,6 +142,20 @@ def get_version(connection: Redis) -> tuple[int, int, int]:
     raw = str(info.get('redis_version', '0.0.0'))
     numbers = ([*raw.split('.'), '0', '0', '0'])[:3]
     return tuple(int(re.sub(r'\D.*', '', n) or 0) for n in numbers)  # type: ignore[return-value]
+
+
+#: The server version a worker assumes when it may not read it (an ACL user without ``INFO``, which
+#: Redis counts among its dangerous commands): Redis 6.2, the first with BLMOVE, is older than any
+#: release still supported.
+ASSUMED_VERSION = (6, 2, 0)
+
+
+def readable_version(connection: Redis) -> tuple[int, int, int] | None:
+    """:func:`get_version`, or None when the server refuses ``INFO`` to this user."""
+    try:
+        return get_version(connection)
+    except NoPermissionError:
+        return None
 
 
 def compact(lst: Iterable[_T | None]) -> list[_T]:

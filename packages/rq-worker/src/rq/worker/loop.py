@@ -18,13 +18,14 @@ import redis
 
 from rq._redis import codec, worker_ops
 from rq._redis.first_answer import wait_for_first_answer
+from rq._utils import ASSUMED_VERSION, readable_version
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
 from rq.executions import Execution
 from rq.logutils import setup_loghandlers, styled
 from rq.suspension import is_suspended
 from rq.trust import use_policy
-from rq.utils import get_version, now
+from rq.utils import now
 
 from . import recording
 from ._claiming import Claimed, JobClaiming
@@ -196,7 +197,13 @@ class BaseWorker(JobClaiming, JobHooks, UpstreamWorkerAPI, ExecutionIndex, Shutd
         # (from here on a stop request is handled: the steps below may wait for Redis a long time)
         self.install_signal_handlers()
         # (Redis may be slow or restart as the worker starts: its first steps wait for it too)
-        self._redis_version = self._with_reconnect(lambda: get_version(self.connection))
+        version = self._with_reconnect(lambda: readable_version(self.connection))
+        if version is None:
+            self.log.info(
+                'may not read the Redis version (INFO refused to this user): assuming %s or later',
+                '.'.join(map(str, ASSUMED_VERSION)),
+            )
+        self._redis_version = version or ASSUMED_VERSION
         birth = now()
         self._with_reconnect(lambda: self.register_birth_at(birth))
         if self._stop_requested:  # (asked while it registered: the date is written now it can be)
