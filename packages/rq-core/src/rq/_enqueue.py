@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from . import _replicas
 from ._jobs.callable import warn_if_unimportable
-from ._redis import codec, keys, ops
+from ._redis import acknowledged as acknowledged_calls
+from ._redis import codec, keys, ops, scripts
 from ._utils import now
 from .exceptions import DeserializationError, DuplicateJobError
 from .job import JobStatus
@@ -32,34 +35,25 @@ def place(
 
     Without a pipeline the job's status reflects what happened; with one, the likely outcome
     (unless ``predict`` is False: the caller applies the real outcome after ``execute()``).
+
+    With the queue's ``replicas`` set and no pipeline, the call is followed by ``WAIT`` on its
+    connection (see :mod:`rq._replicas`); a caller's pipeline is the caller's to send, and to wait
+    on, and a synchronous queue (``is_async=False``) runs the job here and now: neither waits.
+
+    Raises:
+        ReplicationTimeout: fewer replicas than asked acknowledged the write in time (it is done).
     """
-    job.origin = queue.name
-    rate_limit = _rate_limit_of(job, pipeline, placement, unique)
-    _warn_if_unimportable(queue, job)
-    if job.timeout is None:
-        job.timeout = queue._default_timeout
-    moment = now()
-    mapping = job.to_dict()
-    if placement == 'N':
-        mapping['status'] = JobStatus.QUEUED.value
-        mapping['enqueued_at'] = codec.format_timestamp(moment)
+    call, moment = _prepare(queue, job, placement, unique, score, check_dependencies, pipeline is not None)
     if unique and pipeline is not None and job.exists(job.id, queue.connection):
         raise DuplicateJobError(f'Job {job.id} already exists')
-    outcome = ops.enqueue(
-        pipeline if pipeline is not None else queue.connection,
-        job.id,
-        queue.name,
-        mapping,
-        placement=placement,
-        unique=unique,
-        ttl=job.ttl,
-        score=score or codec.to_score(moment),
-        enqueued_at=codec.format_timestamp(moment),
-        dependency_ids=job._dependency_ids if check_dependencies else (),
-        allow_failed_dependencies=bool(job.allow_dependency_failures),
-        group_id=job.group_id,
-        rate_limit=rate_limit,
-    )
+    if pipeline is None and queue.replicas and queue._is_async:
+        [outcome], acknowledged = acknowledged_calls.run_then_wait(
+            queue.connection, 'enqueue', [call], queue.replicas, _replicas.timeout_ms(queue.replica_timeout)
+        )
+        apply_outcome(job, outcome, moment)
+        _replicas.check([job], acknowledged, queue.replicas, queue.replica_timeout)
+        return job
+    outcome = scripts.run('enqueue', pipeline if pipeline is not None else queue.connection, *call)
     if pipeline is not None and not predict:
         return job
     if pipeline is not None:  # the reply comes with execute(); assume the likely outcome
@@ -73,7 +67,69 @@ def place(
     return job
 
 
-def _rate_limit_of(job: Job, pipeline: Pipeline | None, placement: str, unique: bool) -> tuple[str, int] | None:
+def place_acknowledged(queue: Queue, jobs: Sequence[Job], fronts: Sequence[bool]) -> list[Job]:
+    """``enqueue_many`` on a queue with ``replicas`` set: the jobs placed in one MULTI/EXEC (as
+    ``place`` does them in a transaction), then ``WAIT`` on the same connection.
+
+    Raises:
+        ReplicationTimeout: fewer replicas than asked acknowledged the write in time (it is done).
+    """
+    prepared = [
+        _prepare(queue, job, 'L' if at_front else 'R', False, 0, True, in_pipeline=True)
+        for job, at_front in zip(jobs, fronts, strict=True)
+    ]
+    outcomes, acknowledged = acknowledged_calls.run_then_wait(
+        queue.connection,
+        'enqueue',
+        [call for call, _ in prepared],
+        queue.replicas,
+        _replicas.timeout_ms(queue.replica_timeout),
+        atomic=True,
+    )
+    for job, outcome, (_, moment) in zip(jobs, outcomes, prepared, strict=True):
+        apply_outcome(job, outcome, moment)
+    _replicas.check(jobs, acknowledged, queue.replicas, queue.replica_timeout)
+    return list(jobs)
+
+
+def _prepare(
+    queue: Queue,
+    job: Job,
+    placement: str,
+    unique: bool,
+    score: int,
+    check_dependencies: bool,
+    in_pipeline: bool,
+) -> tuple[tuple[list[str], list[Any]], datetime]:
+    """The ``enqueue`` script call that saves and places ``job`` (keys, arguments), and its moment."""
+    job.origin = queue.name
+    rate_limit = _rate_limit_of(job, in_pipeline, placement, unique)
+    _warn_if_unimportable(queue, job)
+    if job.timeout is None:
+        job.timeout = queue._default_timeout
+    moment = now()
+    mapping = job.to_dict()
+    if placement == 'N':
+        mapping['status'] = JobStatus.QUEUED.value
+        mapping['enqueued_at'] = codec.format_timestamp(moment)
+    call = ops.enqueue_call(
+        job.id,
+        queue.name,
+        mapping,
+        placement=placement,
+        unique=unique,
+        ttl=job.ttl,
+        score=score or codec.to_score(moment),
+        enqueued_at=codec.format_timestamp(moment),
+        dependency_ids=job._dependency_ids if check_dependencies else (),
+        allow_failed_dependencies=bool(job.allow_dependency_failures),
+        group_id=job.group_id,
+        rate_limit=rate_limit,
+    )
+    return call, moment
+
+
+def _rate_limit_of(job: Job, in_pipeline: bool, placement: str, unique: bool) -> tuple[str, int] | None:
     """The (key, concurrency) a job placed on its queue goes through, with RQ 3.0's restrictions.
 
     Raises:
@@ -84,7 +140,7 @@ def _rate_limit_of(job: Job, pipeline: Pipeline | None, placement: str, unique: 
         return None
     if unique:
         raise ValueError('unique=True is not supported with rate-limited jobs')
-    if pipeline is not None:
+    if in_pipeline:
         raise ValueError('rate-limited jobs cannot be enqueued with a pipeline')
     if placement == 'L':
         job.enqueue_at_front = True  # kept on the job: its promotion may come later, from any process

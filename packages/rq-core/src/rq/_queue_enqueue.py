@@ -12,6 +12,7 @@ from . import _enqueue, _ready
 from ._deferral import defer_if_unmet
 from ._enqueue_args import EnqueueData, parse_args
 from ._redis import codec
+from ._replicas import DEFAULT_REPLICA_TIMEOUT
 from ._sync import run_sync
 from ._utils import now, parse_timeout
 from .job import Job, JobStatus
@@ -33,6 +34,10 @@ class QueueEnqueueing:
     job_class: type[Job]
     serializer: Serializer
     signing_keys: tuple[bytes, ...] | None
+    #: How many replicas must acknowledge an enqueue before it returns (0: none, the enqueue returns
+    #: once the master has the job), and for how many seconds at most (see :mod:`rq._replicas`).
+    replicas: int = 0
+    replica_timeout: float = DEFAULT_REPLICA_TIMEOUT
     _is_async: bool
     _default_timeout: int
 
@@ -292,7 +297,10 @@ class QueueEnqueueing:
     ) -> list[Job]:
         """Enqueue several jobs in one pipeline; every job is built (and checked) before anything is
         written. Returns the jobs in the order given. Two entries with the same ``job_id`` raise
-        ValueError (RQ 3.0: one would overwrite the other)."""
+        ValueError (RQ 3.0: one would overwrite the other).
+
+        With ``replicas`` set (and no ``pipeline``), the jobs are written in one transaction and the
+        call returns once that many replicas hold them all (else ReplicationTimeout)."""
         job_datas = list(job_datas)
         seen: set[str] = set()
         for data in job_datas:
@@ -306,6 +314,8 @@ class QueueEnqueueing:
             options.pop('at_front')
             jobs.append(self.create_job(**options, status=JobStatus.QUEUED, group_id=group_id))
         fronts = [bool(data.at_front) for data in job_datas]
+        if pipeline is None and self.replicas and self._is_async:
+            return _enqueue.place_acknowledged(self._as_queue(), jobs, fronts) if jobs else []
         if not self._is_async:
             # One job after the other, as single enqueues: each runs here (or is deferred while a
             # dependency, possibly an earlier job of this batch, has not finished).

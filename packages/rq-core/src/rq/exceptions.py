@@ -15,6 +15,7 @@ __all__ = [
     'MissingDistributionError',
     'NoSuchGroupError',
     'NoSuchJobError',
+    'ReplicationTimeout',
     'SchedulerNotFound',
     'SerializationError',
     'ShutDownImminentException',
@@ -49,6 +50,37 @@ class DependencyNotFoundError(InvalidJobDependency):
 
 class DuplicateJobError(Exception):
     """Raised when ``unique=True`` is asked for and a job with the same id already exists."""
+
+
+class ReplicationTimeout(Exception):
+    """Raised by an enqueue of a queue with ``replicas`` set (see :class:`rq.queue.Queue`) when fewer
+    replicas than asked acknowledged the jobs' write within ``replica_timeout`` seconds.
+
+    The jobs ARE written on the master (and queued, deferred or scheduled): they run unless the
+    master fails before a replica holds them. Attributes: ``job_ids``, ``job_id`` (the first),
+    ``acknowledged`` (how many replicas did), ``requested`` (how many were asked), ``timeout``,
+    and ``jobs`` (the job objects, as the enqueue would have returned them; not pickled)."""
+
+    def __init__(self, job_ids: list[str], acknowledged: int, requested: int, timeout: float) -> None:
+        self.job_ids = list(job_ids)
+        self.job_id = self.job_ids[0] if self.job_ids else ''
+        self.acknowledged = acknowledged
+        self.requested = requested
+        self.timeout = timeout
+        self.jobs: list[object] = []
+        one = len(self.job_ids) == 1
+        which = f'job {self.job_id} is' if one else f'{len(self.job_ids)} jobs ({self.job_id}, ...) are'
+        it, ids, their = ('it', 'job_id', 'its id') if one else ('them', 'job_ids', 'their ids')
+        super().__init__(
+            f'{which} written on the master, but only {acknowledged} of the {requested} replicas asked for '
+            f'acknowledged the write within {timeout:g} s: a failover before a replica holds {it} would lose '
+            f'{it}. Enqueueing {it} again with the same {ids} writes {it} again and queues {their} once more '
+            '(a job may then run twice); with unique=True the new attempt raises DuplicateJobError while '
+            'the job exists.'
+        )
+
+    def __reduce__(self) -> tuple[type[ReplicationTimeout], tuple[list[str], int, int, float]]:
+        return type(self), (self.job_ids, self.acknowledged, self.requested, self.timeout)
 
 
 class InvalidJobOperationError(Exception):

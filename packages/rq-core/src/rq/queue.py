@@ -11,6 +11,7 @@ from ._enqueue_args import EnqueueArgs, EnqueueData
 from ._importing import import_attribute
 from ._queue_enqueue import QueueEnqueueing
 from ._redis import codec, keys, ops, worker_ops
+from ._replicas import resolve_replicas, resolve_timeout
 from ._utils import get_version, parse_timeout
 from .defaults import DEFAULT_JOB_TIMEOUT
 from .exceptions import NoSuchJobError
@@ -52,7 +53,13 @@ def check_connection(connection: Any, owner: str) -> None:
 
 
 class Queue(QueueEnqueueing):
-    """A queue of jobs, named ``name`` (``'default'`` unless given)."""
+    """A queue of jobs, named ``name`` (``'default'`` unless given).
+
+    ``replicas=N`` (default ``$RQ_ENQUEUE_REPLICAS``, else 0): each enqueue returns only once N
+    replicas of the Redis master hold the job, waiting ``replica_timeout`` seconds at most (default
+    ``$RQ_ENQUEUE_REPLICA_TIMEOUT``, else 1), else it raises
+    :class:`~rq.exceptions.ReplicationTimeout` (the job is written on the master all the same).
+    """
 
     DEFAULT_TIMEOUT = DEFAULT_JOB_TIMEOUT
     redis_queue_namespace_prefix = keys.QUEUE_PREFIX
@@ -70,6 +77,8 @@ class Queue(QueueEnqueueing):
         serializer: Any = None,
         death_penalty_class: type[BaseDeathPenalty] | None = UnixSignalDeathPenalty,
         signing_keys: Any = None,
+        replicas: int | None = None,
+        replica_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         check_connection(connection, 'Queue')
@@ -94,6 +103,11 @@ class Queue(QueueEnqueueing):
         #: The keys the jobs this queue creates are signed with (the first signs; see :mod:`rq.trust`):
         #: a comma-separated string or a list; None: ``RQ_SIGNING_KEYS``.
         self.signing_keys: tuple[bytes, ...] | None = None if signing_keys is None else parse_keys(signing_keys)
+        #: Replica-acknowledged enqueue (see :mod:`rq._replicas`): an enqueue returns once this many
+        #: replicas hold the job, waiting ``replica_timeout`` seconds at most (then ReplicationTimeout);
+        #: None: ``RQ_ENQUEUE_REPLICAS`` (else 0: no waiting) and ``RQ_ENQUEUE_REPLICA_TIMEOUT`` (else 1).
+        self.replicas = resolve_replicas(replicas)
+        self.replica_timeout = resolve_timeout(replica_timeout)
         self.redis_server_version: tuple[int, int, int] | None = None
 
     # -- identity ---------------------------------------------------------------------------

@@ -98,8 +98,42 @@ def enqueue(
     queued goes through its limiter: queued if a slot is free, otherwise waiting (``RATE_LIMITED``).
 
     Safe to send again: a copy of this call (redis-py's retry after a late reply, or a pipeline it
-    sends again) returns the first copy's outcome and writes nothing.
+    sends again) returns the first copy's outcome and writes nothing but its token again.
     """
+    script_keys, args = enqueue_call(
+        job_id,
+        queue_name,
+        mapping,
+        placement=placement,
+        unique=unique,
+        ttl=ttl,
+        score=score,
+        enqueued_at=enqueued_at,
+        dependency_ids=dependency_ids,
+        allow_failed_dependencies=allow_failed_dependencies,
+        group_id=group_id,
+        rate_limit=rate_limit,
+    )
+    return scripts.run('enqueue', client, script_keys, args)
+
+
+def enqueue_call(
+    job_id: str,
+    queue_name: str,
+    mapping: Mapping[str, Any],
+    *,
+    placement: str = 'R',
+    unique: bool = False,
+    ttl: int | None = None,
+    score: int = 0,
+    enqueued_at: str = '',
+    dependency_ids: Sequence[str] = (),
+    allow_failed_dependencies: bool = False,
+    group_id: str | None = None,
+    rate_limit: tuple[str, int] | None = None,
+) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of the ``enqueue`` script call that :func:`enqueue` makes (with a
+    token of its own), for a caller that sends the call itself."""
     script_keys = [
         keys.job_key(job_id),
         keys.queue_key(queue_name),
@@ -132,7 +166,7 @@ def enqueue(
         *dependency_ids,
         *_flatten(mapping),
     ]
-    return scripts.run('enqueue', client, script_keys, args)
+    return script_keys, args
 
 
 def push_job_id(client: Redis | Pipeline, queue_name: str, job_id: str, at_front: bool = False) -> None:

@@ -26,6 +26,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any, NamedTuple
 
+from rq._redis.pool import pool_settings
 from rq.job import Job
 from rq.logutils import setup_loghandlers
 from rq.queue import Queue
@@ -104,8 +105,7 @@ class WorkerPool:
 
     @property
     def _pool_kwargs(self) -> dict[str, Any]:
-        pool = self.connection.connection_pool
-        return {'connection_class': pool.connection_class, **pool.connection_kwargs}
+        return pool_settings(self.connection.connection_pool)
 
     # -- workers ----------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from rq._redis import keys, worker_ops
-from rq._redis.pool import checkout
+from rq._redis.pool import checkout, pool_settings
 
 logger = logging.getLogger('rq.worker')
 
@@ -101,8 +101,7 @@ class QueueWaiter:
             # No retries: when close() disconnects a watcher's socket, its BLMOVE must end with the
             # error at once, not be sent again on a new connection (redis-py 6+ retries three times
             # by default, which kept a stopping worker waiting for one more blocking command).
-            kwargs = {**pool.connection_kwargs, 'retry': Retry(NoBackoff(), 0)}
-            watch_pool = type(pool)(connection_class=pool.connection_class, **kwargs)
+            watch_pool = type(pool)(**{**pool_settings(pool), 'retry': Retry(NoBackoff(), 0)})
             client = self._watch_client = type(owner)(connection_pool=watch_pool)
         return client
 

@@ -38,8 +38,11 @@
 -- Each call carries a token of its own, unique to it (KEYS[10]). A call that writes records its
 -- outcome under the token; a copy of the same call (redis-py sends a command again when the reply
 -- did not come in time, and both copies run once the server answers) finds the token and returns
--- that outcome without doing anything: the job is never queued twice, and the client reads the
--- reply it would have read from the first copy.
+-- that outcome without doing anything else: the job is never queued twice, and the client reads
+-- the reply it would have read from the first copy. The copy writes the token again (same value,
+-- fresh TTL): a replica-acknowledged enqueue sends WAIT after the call on the same connection, and
+-- WAIT counts that connection's own writes only; the copy's write comes after the first copy's in
+-- the replication stream, so a replica that acknowledges it holds the job too.
 
 -- @include lib_rate_limit
 
@@ -52,6 +55,7 @@ local rate_limit_key = ARGV[11]
 
 local earlier = redis.call('GET', token_key)
 if earlier then
+    redis.call('SET', token_key, earlier, 'EX', ARGV[10])
     return tonumber(earlier)
 end
 
