@@ -304,3 +304,20 @@ def test_a_success_the_failover_dropped_is_run_again(tmp_path: Path, guard: Proc
 
     assert rqtest_jobs_failover.runs(str(runs)) == [job.id, job.id]
     assert f'Job abandoned ({job.id})' in text and 'retried' in text
+
+
+@pytest.mark.parametrize('worker_class', ['SpawnWorker', 'Worker'])
+def test_a_worker_whose_horse_connects_anew_runs_jobs_through_sentinel(tmp_path: Path, worker_class: str) -> None:
+    # (a spawned horse builds its own connection: it asks the sentinels for the master again)
+    with running_sentinel_cluster() as cluster:
+        client = cluster.sentinel_client().master_for(MASTER_NAME)
+        jobs = [Queue(QUEUE, connection=client).enqueue('rqtest_jobs.add', index, b=1) for index in range(3)]
+        (tmp_path / 'spawn_settings.py').write_text(f'SENTINEL = {cluster.sentinel_settings()!r}\n')
+        env = worker_env()
+        env['PYTHONPATH'] = os.pathsep.join([str(tmp_path), env['PYTHONPATH']])
+        command = [sys.executable, '-m', 'rq.cli', 'worker', '--config', 'spawn_settings', '--burst']
+        command += ['--worker-class', worker_class, QUEUE]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert [job.get_status(refresh=True) for job in jobs] == ['finished'] * 3
+        assert [job.return_value() for job in jobs] == [1, 2, 3]

@@ -14,6 +14,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from redis.sentinel import Sentinel, SentinelConnectionPool
+
 from rq._redis import codec
 from rq.executions import Execution
 from rq.trust import current_policy, use_policy
@@ -128,13 +130,24 @@ def picklable_handlers(worker: Any) -> list[Any]:
 
 
 def connection_spec(connection: Any) -> dict[str, Any]:
+    """How a spawned horse connects as ``connection`` does: its pool's settings (a Sentinel-managed
+    pool: the sentinels' addresses and the service, which the horse asks for the master again)."""
     pool = connection.connection_pool
-    return {
+    spec = {
         'client_class': type(connection),
         'pool_class': type(pool),
         'connection_class': pool.connection_class,
         'connection_kwargs': {k: v for k, v in pool.connection_kwargs.items() if _plain(v)},
     }
+    if isinstance(pool, SentinelConnectionPool):
+        manager = pool.sentinel_manager
+        addresses = [
+            (sentinel.connection_pool.connection_kwargs['host'], sentinel.connection_pool.connection_kwargs['port'])
+            for sentinel in manager.sentinels
+        ]
+        plain = {k: v for k, v in manager.sentinel_kwargs.items() if _plain(v)}
+        spec['sentinel'] = {'service_name': pool.service_name, 'addresses': addresses, 'sentinel_kwargs': plain}
+    return spec
 
 
 def horse_spec(worker: Any, job: Job, queue: Queue, write_fd: int) -> bytes:
@@ -236,6 +249,12 @@ def hooked_horse_entry() -> None:
 
 
 def _connect(spec: dict[str, Any]) -> Any:
+    sentinel = spec.get('sentinel')
+    if sentinel is not None:
+        manager = Sentinel(sentinel['addresses'], sentinel_kwargs=sentinel['sentinel_kwargs'])
+        return manager.master_for(
+            sentinel['service_name'], redis_class=spec['client_class'], **spec['connection_kwargs']
+        )
     pool = spec['pool_class'](connection_class=spec['connection_class'], **spec['connection_kwargs'])
     return spec['client_class'](connection_pool=pool)
 
