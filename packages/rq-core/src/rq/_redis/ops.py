@@ -74,23 +74,9 @@ def set_fields_if_exists(connection: Redis, hash_key: str, mapping: Mapping[str,
 # -- enqueue ------------------------------------------------------------------------------
 
 
-def enqueue(
-    client: Redis | Pipeline,
-    job_id: str,
-    queue_name: str,
-    mapping: Mapping[str, Any],
-    *,
-    placement: str = 'R',
-    unique: bool = False,
-    ttl: int | None = None,
-    score: int = 0,
-    enqueued_at: str = '',
-    dependency_ids: Sequence[str] = (),
-    allow_failed_dependencies: bool = False,
-    group_id: str | None = None,
-    rate_limit: tuple[str, int] | None = None,
-) -> Any:
-    """Save a job hash and place it (see ``lua/enqueue.lua``): one atomic step.
+def enqueue(client: Redis | Pipeline, job_id: str, queue_name: str, mapping: Mapping[str, Any], **options: Any) -> Any:
+    """Save a job hash and place it (see ``lua/enqueue.lua``): one atomic step; ``options`` are
+    :func:`enqueue_call`'s.
 
     ``placement`` is ``'R'``/``'L'`` (queue tail/head, unless a dependency is unmet: then deferred),
     ``'S'`` (scheduled at ``score``) or ``'N'`` (save only). Returns the outcome constant, or the
@@ -100,20 +86,7 @@ def enqueue(
     Safe to send again: a copy of this call (redis-py's retry after a late reply, or a pipeline it
     sends again) returns the first copy's outcome and writes nothing but its token again.
     """
-    script_keys, args = enqueue_call(
-        job_id,
-        queue_name,
-        mapping,
-        placement=placement,
-        unique=unique,
-        ttl=ttl,
-        score=score,
-        enqueued_at=enqueued_at,
-        dependency_ids=dependency_ids,
-        allow_failed_dependencies=allow_failed_dependencies,
-        group_id=group_id,
-        rate_limit=rate_limit,
-    )
+    script_keys, args = enqueue_call(job_id, queue_name, mapping, **options)
     return scripts.run('enqueue', client, script_keys, args)
 
 
