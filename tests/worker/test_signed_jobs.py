@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
+import rqtest_jobs
 from redis_server import RedisServer
 from rq import Queue
 from rq.job import Job
@@ -142,7 +143,8 @@ def test_keys_rotate_without_downtime(connection: redis.Redis, redis_server: Red
 def test_migration_mode_runs_unsigned_jobs_with_a_warning_and_counts_them(
     connection: redis.Redis, redis_server: RedisServer
 ) -> None:
-    unsigned = Queue(connection=connection, signing_keys='').enqueue('rqtest_jobs.add', 1)
+    # (an unsigned job's arguments are decoded as they always were: an object of any class)
+    unsigned = Queue(connection=connection, signing_keys='').enqueue(rqtest_jobs.Calculator(1).add, 1)
     signed = Queue(connection=connection, signing_keys='k1').enqueue('rqtest_jobs.add', 2)
     env = {'RQ_SIGNING_KEYS': 'k1', 'RQ_ACCEPT_UNSIGNED': '1'}
     command = worker_command(redis_server.port, '--name', 'migrating', '--worker-class', 'SimpleWorker')

@@ -17,6 +17,7 @@ from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.executions import Execution
 from rq.trust import (
     ACCEPT_UNSIGNED_ENV,
+    SIGNED,
     UNSIGNED,
     GuardedSerializer,
     NotAllowedError,
@@ -227,8 +228,11 @@ def restore_claimed(
             log.warning('job %s is not signed: run all the same (%s=1)', job_id, ACCEPT_UNSIGNED_ENV)
             if worker_name is not None:
                 worker_ops.count_unsigned(connection, worker_name)
-        elif policy.keys and isinstance(queue.serializer, GuardedSerializer):
-            job.serializer = queue.serializer.inner  # (its signature vouches for its data)
+        # (its signature vouches for its data; or, in migration mode without an allowlist, the
+        # operator accepted unsigned jobs as they are)
+        vouched = verdict == SIGNED or not policy.allowed_functions
+        if policy.keys and vouched and isinstance(queue.serializer, GuardedSerializer):
+            job.serializer = queue.serializer.inner
         job.func_name  # noqa: B018 - a payload this process cannot decode fails here
         for name, what in _names_to_import(job):
             policy.check_name(name, what)
