@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import faulthandler
 import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 import redis
 
-from redis_server import RedisServer
+from redis_server import RedisServer, running
 
 
 def _fault_reports_to_own_stderr() -> None:
@@ -41,11 +40,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope='session')
 def redis_server() -> Iterator[RedisServer]:
     """One private redis-server per test process (each pytest-xdist worker has its own)."""
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(server.workdir, ignore_errors=True)
+    with running(RedisServer()) as server:
+        yield server
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -38,6 +37,7 @@ from acl_redis import (
     scripts_loaded,
 )
 from acl_roles import CLI, CRON, PRODUCER, ROLES, WORKER, Role
+from redis_server import running
 from rq import Queue, RateLimit, Retry
 from rq._redis import scripts
 from rq.command import send_shutdown_command
@@ -114,11 +114,8 @@ DANGEROUS_CALLS = (
 
 @pytest.fixture
 def acl_server() -> Iterator[AclRedisServer]:
-    server = AclRedisServer()
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(server.workdir, ignore_errors=True)
+    with running(AclRedisServer()) as server:
+        yield server
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ authority, with certificates made for this run (tests/support/tls_redis.py). A p
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from security_helpers import (
 )
 
 import rqtest_jobs
+from redis_server import running
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.utils import now
@@ -41,11 +41,8 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
 
 @pytest.fixture(scope='module')
 def tls_server(certificates: Certificates) -> Iterator[TlsRedisServer]:
-    server = TlsRedisServer(certificates)
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(server.workdir, ignore_errors=True)
+    with running(TlsRedisServer(certificates)) as server:
+        yield server
 
 
 @pytest.fixture

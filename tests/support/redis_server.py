@@ -13,7 +13,9 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import redis
 
@@ -132,3 +134,17 @@ def _tail(path: str, lines: int = 20) -> str:
 
 def _log_says_port_in_use(path: str) -> bool:
     return 'Address already in use' in _tail(path)
+
+
+Server = TypeVar('Server', bound=RedisServer)
+
+
+@contextmanager
+def running(server: Server) -> Iterator[Server]:
+    """``server`` started, then stopped and its working directory removed (a fixture's body)."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.workdir, ignore_errors=True)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 import redis
 
 from crash_support import PersistentRedisServer, ProcessGuard
+from redis_server import running
 from rq import Queue
 
 
@@ -29,10 +29,5 @@ def guard() -> Iterator[ProcessGuard]:
 def persistent() -> Iterator[PersistentRedisServer]:
     """A private Redis whose data survives restarts and crashes (AOF, fsync always): a stop, a
     pause or a restart concerns only this test."""
-    server = PersistentRedisServer()
-    server.start()
-    try:
+    with running(PersistentRedisServer()) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.workdir, ignore_errors=True)

@@ -18,7 +18,6 @@ Each scenario runs a forking ``Worker`` and a ``SimpleWorker`` side by side, as 
 from __future__ import annotations
 
 import itertools
-import shutil
 import signal
 import subprocess
 import threading
@@ -31,7 +30,7 @@ import pytest
 import redis
 
 from crash_support import ProcessGuard, census
-from redis_server import RedisServer
+from redis_server import RedisServer, running
 from rq import Queue
 from rq.command import send_shutdown_command
 from rq.exceptions import StopRequested
@@ -68,19 +67,11 @@ class Output:
         return '\n'.join(self.lines)
 
 
-def private_server(server: RedisServer) -> Iterator[RedisServer]:
-    """Its own redis-server: a pause or a restart concerns only this test."""
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.workdir, ignore_errors=True)
-
-
 @pytest.fixture
 def server() -> Iterator[RedisServer]:
-    yield from private_server(RedisServer())
+    """Its own redis-server: a pause or a restart concerns only this test."""
+    with running(RedisServer()) as started:
+        yield started
 
 
 def start_workers(server: RedisServer, guard: ProcessGuard) -> dict[str, tuple[subprocess.Popen[bytes], Output]]:

@@ -234,8 +234,9 @@ def restore_claimed(
         if policy.keys and vouched and isinstance(queue.serializer, GuardedSerializer):
             job.serializer = queue.serializer.inner
         job.func_name  # noqa: B018 - a payload this process cannot decode fails here
-        for name, what in _names_to_import(job):
-            policy.check_name(name, what)
+        if policy.allowed_functions:
+            for name, what in _names_to_import(job):
+                policy.check_name(name, what)
     except (DeserializationError, NoSuchJobError, NotAllowedError) as exc:
         job._status = job.get_status(refresh=False) or job._status
         moment = now()

@@ -1,6 +1,6 @@
 """The jobs whose function is a coroutine function live on the event loop's thread (see
 :mod:`rq.worker.event_loop`): started there as tasks, their success recorded there, with the claim
-of the slot's next job in the same round trip (see :mod:`rq.worker.success_batch`; the loop does not
+of the slot's next job in the same round trip (see :mod:`rq.worker.loop_recording`; the loop does not
 wait for the reply, see :mod:`rq.worker.script_pipe`), and that next job started there too when it
 is async, so that the common case never crosses threads.
 
@@ -20,19 +20,17 @@ import inspect
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rq._redis import codec
-from rq.job import Retry
 from rq.timeouts import JobTimeoutException
-from rq.utils import now
 
-from . import success_batch
+from . import loop_recording
 from .event_loop import SharedEventLoop, task_outcome
 from .isolated import wants_isolation
 from .job_log import log_start
+from .loop_recording import Prepared, Success
 from .loop_turns import Turns
-from .run import FINISHED, RunResult, begin_run, effective_timeout
+from .run import RunResult, begin_run, conclude, effective_timeout
 from .script_pipe import ScriptPipe
-from .success_batch import Prepared, Success
+from .slots import SlotDeathPenalty
 
 if TYPE_CHECKING:
     from rq.job import Job
@@ -106,7 +104,7 @@ class LoopJobs:
             runner.failed()
 
     def _record(self, success: Success) -> None:
-        prepared = success_batch.prepare(success)
+        prepared = loop_recording.prepare(success)
         if prepared is None:
             return
         if self._pipe is None:
@@ -119,25 +117,17 @@ class LoopJobs:
     def _settle(self, prepared: Prepared, replies: list[Any] | BaseException) -> None:
         runner = prepared.success[0]
         try:
-            if success_batch.settle(self._worker, prepared, replies):
+            if loop_recording.settle(self._worker, prepared, replies):
                 self._carry_on(runner)
         except BaseException:
             runner.failed()
 
     def _plain_success(self, job: Job, task: asyncio.Task[Any], started_at: datetime) -> RunResult | None:
-        """The result of a job that returned (not a Retry) and has no success callback; None otherwise."""
+        """The result of a job that returned and has no success callback (a callback is the user's
+        blocking code: the slot's thread runs it); None otherwise."""
         if task.cancelled() or task.exception() is not None or job._success_callback_name:
             return None
-        value = task.result()
-        if isinstance(value, Retry):
-            return None
-        try:
-            payload = None if value is None else codec.encode_value(job.serializer, value)
-        except Exception:  # (the slot's thread fails the job with the cause)
-            return None
-        ended_at = now()
-        job.ended_at = ended_at
-        return RunResult(FINISHED, started_at, ended_at, return_payload=payload)
+        return conclude(job, SlotDeathPenalty, self._worker._exc_handlers, started_at, task.result())
 
     def _carry_on(self, runner: SlotRunner) -> None:
         """Begin the job claimed with the last one's success: here if it is async, in the slot's

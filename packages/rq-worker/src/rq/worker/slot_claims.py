@@ -39,11 +39,6 @@ class SlotClaims:
         calls = self.finish_calls(finish)
         return self.finish_replies(connection, calls, scripts.call_many(connection, calls, self._own))
 
-    @property
-    def connection(self) -> Any:
-        """The slot's own connection for its round trips (None: the client's, see :func:`scripts.own_connection`)."""
-        return self._own
-
     def finish_calls(self, finish: scripts.ScriptCall) -> list[scripts.ScriptCall]:
         """What :meth:`send_finish` sends: ``finish``, with the claim of the slot's next job when the
         worker allows one (or a claim whose reply was lost is to be sent again)."""
