@@ -12,6 +12,7 @@ __all__ = [
     'InvalidJobDependency',
     'InvalidJobOperation',
     'InvalidJobOperationError',
+    'JobFailedError',
     'MissingDistributionError',
     'NoSuchGroupError',
     'NoSuchJobError',
@@ -89,6 +90,17 @@ class InvalidJobOperationError(Exception):
 
 class InvalidJobOperation(Exception):
     """Raised when an operation is not allowed in the job's current state (e.g. requeueing a queued job)."""
+
+
+class JobFailedError(Exception):
+    """Raised by the asyncio API's ``await job.result()`` when the job's final outcome is not a
+    success: ``result`` is that outcome (a :class:`rq.results.Result`, failed or stopped), its
+    traceback text in ``result.exc_string``."""
+
+    def __init__(self, job_id: str, result: object, exc_string: str | None) -> None:
+        super().__init__(f'Job {job_id} did not succeed:\n{exc_string or "(no traceback recorded)"}')
+        self.job_id = job_id
+        self.result = result
 
 
 class DequeueTimeout(Exception):

@@ -75,17 +75,11 @@ def set_fields_if_exists(connection: Redis, hash_key: str, mapping: Mapping[str,
 
 
 def enqueue(client: Redis | Pipeline, job_id: str, queue_name: str, mapping: Mapping[str, Any], **options: Any) -> Any:
-    """Save a job hash and place it (see ``lua/enqueue.lua``): one atomic step; ``options`` are
-    :func:`enqueue_call`'s.
-
-    ``placement`` is ``'R'``/``'L'`` (queue tail/head, unless a dependency is unmet: then deferred),
-    ``'S'`` (scheduled at ``score``) or ``'N'`` (save only). Returns the outcome constant, or the
-    pipeline when ``client`` is one. With ``rate_limit`` (key, concurrency), a job that would be
-    queued goes through its limiter: queued if a slot is free, otherwise waiting (``RATE_LIMITED``).
-
-    Safe to send again: a copy of this call (redis-py's retry after a late reply, or a pipeline it
-    sends again) returns the first copy's outcome and writes nothing but its token again.
-    """
+    """Save a job hash and place it (``lua/enqueue.lua``), one atomic step; ``options`` are
+    :func:`enqueue_call`'s. ``placement``: ``'R'``/``'L'`` (queue tail/head, or deferred while a
+    dependency is unmet; through its limiter with ``rate_limit``), ``'S'`` (scheduled at ``score``),
+    ``'N'`` (save only). Returns the outcome constant (the pipeline when ``client`` is one). A copy
+    of the call sent again returns the first copy's outcome and writes nothing but its token."""
     script_keys, args = enqueue_call(job_id, queue_name, mapping, **options)
     return scripts.run('enqueue', client, script_keys, args)
 
@@ -187,6 +181,11 @@ def queue_set_fields_if_exists(pipeline: Pipeline, hash_key: str, mapping: Mappi
 
 
 def cancel(connection: Redis | Pipeline, job_id: str, queue_name: str, score: int) -> Any:
+    return scripts.run('cancel', connection, *cancel_call(job_id, queue_name, score))
+
+
+def cancel_call(job_id: str, queue_name: str, score: int) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of :func:`cancel`'s script call."""
     script_keys = [
         keys.job_key(job_id),
         keys.queue_key(queue_name),
@@ -199,7 +198,7 @@ def cancel(connection: Redis | Pipeline, job_id: str, queue_name: str, score: in
         keys.executions_key(job_id),
         keys.intermediate_queue_key(queue_name),
     ]
-    return scripts.run('cancel', connection, script_keys, [job_id, score])
+    return script_keys, [job_id, score]
 
 
 def requeue_from_registry(
@@ -213,6 +212,14 @@ def requeue_from_registry(
 ) -> int:
     """Move a job from a registry back onto its queue (``lua/requeue.lua``): 1 done, 0 not in the
     registry, -1 its hash is gone. A copy of the call sent again returns the first one's reply."""
+    call = requeue_call(registry_key, job_id, queue_name, enqueued_at, at_front, ttl)
+    return int(scripts.run('requeue', connection, *call))
+
+
+def requeue_call(
+    registry_key: str, job_id: str, queue_name: str, enqueued_at: str, at_front: bool, ttl: int | None
+) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of :func:`requeue_from_registry`'s script call (with a token of its own)."""
     script_keys = [
         registry_key,
         keys.job_key(job_id),
@@ -220,18 +227,17 @@ def requeue_from_registry(
         keys.QUEUES,
         keys.enqueue_token_key(new_token()),
     ]
-    ttl_arg = ttl if ttl and ttl > 0 else -1
     args = [
         job_id,
         enqueued_at,
         '1' if at_front else '0',
         codec.encode_legacy_exc_info(''),
-        ttl_arg,
+        ttl if ttl and ttl > 0 else -1,
         ENQUEUE_TOKEN_TTL,
         repr(time.time()),
         *keys.RATE_LIMIT_CONTEXT,
     ]
-    return int(scripts.run('requeue', connection, script_keys, args))
+    return script_keys, args
 
 
 def claim_expired(connection: Redis, key: str, member: str, expired_at_or_before: float, new_score: int) -> bool:

@@ -75,7 +75,7 @@ def release(connection: Redis, key: str, job_id: str) -> list[str]:
     return codec.texts(replies[-1])
 
 
-def _settle_call(key: str, job_id: str, keep_while_running: bool) -> tuple[list[str], list[Any]]:
+def settle_call(key: str, job_id: str, keep_while_running: bool) -> tuple[list[str], list[Any]]:
     script_keys = [keys.job_key(job_id), keys.executions_key(job_id)]
     args = [key, job_id, _now(), codec.format_now(), '1' if keep_while_running else '0', *keys.RATE_LIMIT_CONTEXT]
     return script_keys, args
@@ -85,13 +85,13 @@ def settle(connection: Redis, key: str, job_id: str, keep_while_running: bool = 
     """Give ``job_id``'s slot of ``key`` back unless the job is still queued, started or waiting (or,
     with ``keep_while_running``, still has a live execution), then promote waiters
     (``lua/rate_limit_settle.lua``). Returns the promoted ids."""
-    return codec.texts(scripts.run('rate_limit_settle', connection, *_settle_call(key, job_id, keep_while_running)))
+    return codec.texts(scripts.run('rate_limit_settle', connection, *settle_call(key, job_id, keep_while_running)))
 
 
 def queue_settle(pipeline: Pipeline, key: str, job_id: str, keep_while_running: bool = False) -> None:
     """Add :func:`settle` to a transaction, after the change that decides it (run the transaction
     with :func:`scripts.execute`)."""
-    scripts.queue(pipeline, 'rate_limit_settle', *_settle_call(key, job_id, keep_while_running))
+    scripts.queue(pipeline, 'rate_limit_settle', *settle_call(key, job_id, keep_while_running))
 
 
 def forget_if_unused(connection: Redis, key: str) -> bool:

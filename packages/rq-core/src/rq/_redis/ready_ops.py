@@ -27,7 +27,7 @@ READY_PREFIX = keys.ready_registry_key('')
 QUEUE, READY, LOOK = 'queue', 'ready', 'look'
 
 
-def _move_call(
+def move_call(
     parent_id: str, mode: str, excluded_id: str | None, parent_status: str | None, lenient_parent: bool
 ) -> tuple[list[str], list[Any]]:
     script_keys = [keys.dependents_key(parent_id), keys.QUEUES]
@@ -71,7 +71,7 @@ def move_dependents(
     ``parent_status`` stands for the parent's stored status; ``lenient_parent`` applies RQ 3.0's rule
     to the parent (met unless canceled, stopped, or failed where failures are not allowed: see
     ``lua/lib_release.lua``). Returns ``{origin queue: [ids]}``."""
-    call = _move_call(parent_id, mode, excluded_id, parent_status, lenient_parent)
+    call = move_call(parent_id, mode, excluded_id, parent_status, lenient_parent)
     return by_queue(scripts.run('move_dependents', connection, *call))
 
 
@@ -84,7 +84,7 @@ def queue_move_to_ready(
 ) -> None:
     """Add :func:`move_dependents` (:data:`READY`) to a transaction; it decides when the transaction runs."""
     scripts.queue(
-        pipeline, 'move_dependents', *_move_call(parent_id, READY, excluded_id, parent_status, lenient_parent)
+        pipeline, 'move_dependents', *move_call(parent_id, READY, excluded_id, parent_status, lenient_parent)
     )
 
 

@@ -193,7 +193,7 @@ def _exchange_on(connection: Any, calls: list[ScriptCall]) -> list[Any]:
 def send_calls(connection: Any, calls: list[ScriptCall]) -> None:
     """Send ``calls`` as EVALSHAs in one write on ``connection`` (connected first if it is not);
     read their replies with :func:`read_replies`. On an error the connection is dropped."""
-    packed = b''.join(_pack(['EVALSHA', sha(name), len(keys), *keys, *args]) for name, keys, args in calls)
+    packed = packed_calls(calls)
     try:
         connection.send_packed_command([packed])
     except BaseException:
@@ -220,7 +220,12 @@ def read_replies(connection: Any, count: int) -> list[Any]:
     return replies
 
 
-def _pack(items: list[Any]) -> bytes:
+def packed_calls(calls: list[ScriptCall]) -> bytes:
+    """``calls`` as EVALSHA requests, in one buffer (see :func:`pack`)."""
+    return b''.join(pack(['EVALSHA', sha(name), len(keys), *keys, *args]) for name, keys, args in calls)
+
+
+def pack(items: list[Any]) -> bytes:
     """The RESP request for one command (strings as UTF-8, numbers as their decimal text). The
     common types are told apart by their exact type (this runs for every argument of every job's
     script calls); subclasses take the general path."""

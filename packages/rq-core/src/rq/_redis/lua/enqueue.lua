@@ -44,7 +44,12 @@
 -- WAIT counts that connection's own writes only; the copy's write comes after the first copy's in
 -- the replication stream, so a replica that acknowledges it holds the job too.
 
+-- The rate-limit functions are defined only for a job that has a limit: defining them costs a
+-- quarter of a plain enqueue's time in the server.
+local function rate_limits()
 -- @include lib_rate_limit
+    return rl_place
+end
 
 local job_id = ARGV[1]
 local placement = ARGV[2]
@@ -98,12 +103,22 @@ else
         end
         outcome = 2
     else
-        local ctx = {ARGV[14], ARGV[15], ARGV[16], ARGV[17]}
-        local limit_key = rate_limit_key ~= '' and rate_limit_key
-        if rl_place(ctx, job_id, KEYS[2], placement == 'L', ARGV[6], ARGV[13], limit_key, ARGV[12]) == 1 then
+        if rate_limit_key == '' then
+            redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', ARGV[6])
+            if placement == 'L' then
+                redis.call('LPUSH', KEYS[2], job_id)
+            else
+                redis.call('RPUSH', KEYS[2], job_id)
+            end
             outcome = 1
         else
-            outcome = 5
+            local ctx = {ARGV[14], ARGV[15], ARGV[16], ARGV[17]}
+            local place = rate_limits()
+            if place(ctx, job_id, KEYS[2], placement == 'L', ARGV[6], ARGV[13], rate_limit_key, ARGV[12]) == 1 then
+                outcome = 1
+            else
+                outcome = 5
+            end
         end
     end
 end
