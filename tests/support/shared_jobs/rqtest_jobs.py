@@ -51,6 +51,17 @@ def current_job_id() -> str | None:
     return job.id if job is not None else None
 
 
+def fail_while_flag(key: str) -> str:
+    """Fail while the Redis key ``key`` exists (read on the job's own connection); else 'passed'."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    assert job is not None
+    if job.connection.exists(key):
+        raise RuntimeError(f'{key} is set')
+    return 'passed'
+
+
 def set_meta(key: str, value: Any) -> Any:
     from rq import get_current_job
 

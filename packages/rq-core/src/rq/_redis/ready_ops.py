@@ -83,9 +83,7 @@ def queue_move_to_ready(
     lenient_parent: bool = False,
 ) -> None:
     """Add :func:`move_dependents` (:data:`READY`) to a transaction; it decides when the transaction runs."""
-    scripts.queue(
-        pipeline, 'move_dependents', *move_call(parent_id, READY, excluded_id, parent_status, lenient_parent)
-    )
+    scripts.queue(pipeline, 'move_dependents', *move_call(parent_id, READY, excluded_id, parent_status, lenient_parent))
 
 
 def watch_dependents(pipeline: Pipeline, connection: Redis, parent_id: str) -> bool:

@@ -225,20 +225,43 @@ def packed_calls(calls: list[ScriptCall]) -> bytes:
     return b''.join(pack(['EVALSHA', sha(name), len(keys), *keys, *args]) for name, keys, args in calls)
 
 
+def _bulk_string(word: bytes) -> bytes:
+    return b'$%d\r\n%s\r\n' % (len(word), word)
+
+
+#: Words that most script calls carry, packed once: the job hash's field names and empty value, the
+#: scripts' flags, small numbers (counts, TTLs, outcomes). Looked up by exact type and value.
+_PACKED_WORDS: dict[str | int, bytes] = {
+    **{
+        word: _bulk_string(word.encode())
+        for word in (
+            '', '0', '1', 'R', 'L', 'S', 'N', 'EVALSHA', 'data', 'created_at', 'status', 'queued',
+            'success_callback_name', 'failure_callback_name', 'stopped_callback_name', 'started_at',
+            'ended_at', 'last_heartbeat', 'worker_name', 'group_id', 'origin', 'description', 'timeout',
+            'result_ttl', 'failure_ttl', 'ttl', 'meta', 'enqueued_at', 'signature',
+        )
+    },
+    **{number: _bulk_string(b'%d' % number) for number in range(-1, 1025)},
+}  # fmt: skip
+
+
 def pack(items: list[Any]) -> bytes:
     """The RESP request for one command (strings as UTF-8, numbers as their decimal text). The
     common types are told apart by their exact type (this runs for every argument of every job's
     script calls); subclasses take the general path."""
     parts = [b'*%d\r\n' % len(items)]
     append = parts.append
+    packed_word = _PACKED_WORDS.get
     for item in items:
         kind = type(item)
-        if kind is str:
-            item = item.encode('utf-8')
-        elif kind is not bytes and kind is not int:
+        if kind is str or kind is int:
+            packed = packed_word(item)
+            if packed is not None:
+                append(packed)
+                continue
+            item = item.encode('utf-8') if kind is str else b'%d' % item
+        elif kind is not bytes:
             item = _encoded(item)
-        elif kind is int:
-            item = b'%d' % item
         append(b'$%d\r\n%s\r\n' % (len(item), item))
     return b''.join(parts)
 

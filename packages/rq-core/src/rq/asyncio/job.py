@@ -22,10 +22,11 @@ DATA_ATTRIBUTES = frozenset(
         'args', 'kwargs', 'func_name', 'func', 'instance', 'data', 'description', 'origin', 'meta',
         'timeout', 'result_ttl', 'failure_ttl', 'ttl', 'created_at', 'enqueued_at', 'started_at',
         'ended_at', 'last_heartbeat', 'worker_name', 'retries_left', 'retry_intervals', 'repeats_left',
-        'repeat_intervals', 'group_id', 'dependency_ids', 'allow_dependency_failures', 'enqueue_at_front',
-        'rate_limit_key', 'rate_limit_concurrency', 'webhooks', 'success_callback_name',
-        'failure_callback_name', 'stopped_callback_name', 'key', 'dependents_key', 'dependencies_key',
-        'serializer', 'call_string', 'exc_info', 'number_of_retries',
+        'repeat_intervals', 'group_id', 'allow_dependency_failures', 'enqueue_at_front',
+        'enqueue_at_front_on_retry', 'rate_limit_key', 'rate_limit_concurrency', 'webhooks',
+        'success_callback', 'failure_callback', 'stopped_callback', 'success_callback_timeout',
+        'failure_callback_timeout', 'stopped_callback_timeout', 'key', 'dependents_key',
+        'dependencies_key', 'serializer', 'get_call_string', 'number_of_retries',
     }
 )  # fmt: skip
 
@@ -65,6 +66,11 @@ class Job:
     def connection(self) -> Any:
         """The ``redis.asyncio`` client the job talks through."""
         return self._model.connection
+
+    @property
+    def dependency_ids(self) -> list[str]:
+        """The ids of the jobs this one depends on, as stored with it."""
+        return list(self._model._dependency_ids)
 
     def sync(self, connection: Any) -> sync_job.Job:
         """The same job as a synchronous :class:`rq.job.Job`, read on ``connection`` (a ``redis.Redis``).
@@ -173,6 +179,8 @@ class Job:
         Raises:
             TimeoutError: no final outcome within ``timeout`` seconds (the job is left as it is).
             JobFailedError: the job failed or was stopped (its traceback in the message).
+            NoSuchJobError: the job no longer exists.
+            InvalidJobOperation: the job was canceled, or keeps no result (``result_ttl=0``).
         """
         outcome = await results.final(self._model, timeout)
         if outcome is None:
@@ -218,16 +226,21 @@ class Job:
 
         Raises:
             InvalidJobOperation: the job is not in its queue's failed registry.
-            NoSuchJobError: the job no longer exists.
+            NoSuchJobError: the job no longer exists (its entry in the registry is dropped).
         """
-        await self.refresh()
+        try:
+            await self.refresh()
+            gone = False
+        except NoSuchJobError:
+            gone = True  # the script still drops the dangling registry entry, as the sync API does
         model = self._model
         registry_key = keys.registry_key('failed', model.origin)
-        call = ops.requeue_call(registry_key, self.id, model.origin, codec.format_timestamp(now()), at_front, model.ttl)
+        ttl = None if gone else model.ttl
+        call = ops.requeue_call(registry_key, self.id, model.origin, codec.format_timestamp(now()), at_front, ttl)
         outcome = int(await async_calls.call('requeue', self.connection, *call))
         if outcome == 0:
             raise InvalidJobOperation(f'Job {self.id} is not in the failed job registry of {model.origin!r}')
-        if outcome == -1:
+        if outcome == -1 or gone:
             raise NoSuchJobError(f'No such job: {self.id}')
         await self.refresh()
         return self

@@ -102,6 +102,14 @@ class Queue:
 
     # -- enqueueing -------------------------------------------------------------------------
 
+    def create_job(self, func: Any, *args: Any, **kwargs: Any) -> Job:
+        """Build a job for this queue without enqueueing it (nothing is written; no I/O): the
+        arguments of :meth:`rq.queue.Queue.create_job`. Place it with :meth:`enqueue_job` or
+        :meth:`schedule_job`."""
+        if 'depends_on' in kwargs:
+            kwargs['depends_on'] = _sync_dependencies(kwargs['depends_on'])
+        return Job(self._model.create_job(func, *args, **kwargs))
+
     async def enqueue(self, f: Any, *args: Any, **kwargs: Any) -> Job:
         """Enqueue ``f(*args, **kwargs)``; RQ's reserved keywords (``job_timeout``, ``result_ttl``,
         ``depends_on``, ``job_id``, ``at_front``, ``meta``, ``retry``, ``unique``, ...) configure the job."""
@@ -148,7 +156,7 @@ class Queue:
             ttl=ttl,
             failure_ttl=failure_ttl,
             description=description,
-            depends_on=depends_on,
+            depends_on=_sync_dependencies(depends_on),
             job_id=job_id,
             meta=meta,
             status=JobStatus.QUEUED,
@@ -173,6 +181,7 @@ class Queue:
         options = parse_args(f, *args, **kwargs)._asdict()
         at_front, pipeline, unique = options.pop('at_front'), options.pop('pipeline'), options.pop('unique')
         _refuse_pipeline(pipeline)
+        options['depends_on'] = _sync_dependencies(options['depends_on'])
         job = Job(self._model.create_job(**options, status=JobStatus.SCHEDULED))
         if at_front:
             job._model.enqueue_at_front = True
@@ -214,16 +223,25 @@ class Queue:
         for data in job_datas:
             options = data._asdict()
             options.pop('at_front')
+            options['depends_on'] = _sync_dependencies(options['depends_on'])
             jobs.append(Job(self._model.create_job(**options, status=JobStatus.QUEUED, group_id=group_id)))
         placements = ['L' if data.at_front else 'R' for data in job_datas]
+        acknowledged = []
         for start in range(0, len(jobs), MANY_WINDOW):
             window = slice(start, start + MANY_WINDOW)
-            await self._place(jobs[window], placements[window], False)
+            acknowledged.append(await self._write(jobs[window], placements[window], False))
+        self._check_replicas(jobs, acknowledged)
         return jobs
 
     async def _place(self, jobs: list[Job], placements: list[str], unique: bool, score: int = 0) -> list[Job]:
+        """Save and place ``jobs`` (see :meth:`_write`), then check their replicas."""
+        self._check_replicas(jobs, [await self._write(jobs, placements, unique, score)])
+        return jobs
+
+    async def _write(self, jobs: list[Job], placements: list[str], unique: bool, score: int = 0) -> int | None:
         """Save and place ``jobs`` (``ops.enqueue`` script calls, one round trip; then ``WAIT``
-        with ``replicas`` set) and apply the outcomes."""
+        with ``replicas`` set) and apply the outcomes. Returns how many replicas acknowledged
+        the writes (None without ``replicas``)."""
         prepared = [
             _enqueue._prepare(self._model, job._model, placement, unique, score, True, False)
             for job, placement in zip(jobs, placements, strict=True)
@@ -233,12 +251,28 @@ class Queue:
         replies = await async_calls.call_many(self.connection, [('enqueue', *call) for call, _ in prepared], wait)
         for job, outcome, (_, moment) in zip(jobs, replies, prepared, strict=False):
             _enqueue.apply_outcome(job._model, outcome, moment)
-        if wait:
-            _replicas.check([job._model for job in jobs], int(replies[-1]), model.replicas, model.replica_timeout)
-        return jobs
+        return int(replies[-1]) if wait else None
+
+    def _check_replicas(self, jobs: list[Job], acknowledged: list[int | None]) -> None:
+        """Raise ReplicationTimeout, naming every job written, when a round trip had fewer
+        replicas acknowledge it than the queue's ``replicas``."""
+        counts = [count for count in acknowledged if count is not None]
+        if counts and jobs:
+            model = self._model
+            _replicas.check([job._model for job in jobs], min(counts), model.replicas, model.replica_timeout)
 
 
 _datetime = datetime
+
+
+def _sync_dependencies(depends_on: Any) -> Any:
+    """``depends_on`` with each :class:`rq.asyncio.Job` in it (alone or in a list) replaced by the
+    synchronous job it wraps, which is what the job builder takes."""
+    if isinstance(depends_on, Job):
+        return depends_on._model
+    if isinstance(depends_on, (list, tuple)):
+        return [entry._model if isinstance(entry, Job) else entry for entry in depends_on]
+    return depends_on
 
 
 def _refuse_pipeline(pipeline: Any) -> None:

@@ -6,12 +6,17 @@ from __future__ import annotations
 import time
 from typing import Any, cast
 
-from .._redis import keys
+from .._redis import codec, keys
 from .._redis.results_ops import Entry
+from ..exceptions import InvalidJobOperation, NoSuchJobError
+from ..job import JobStatus
 from ..results import Result
 
 #: Outcomes after which a job runs again (its retry): a waiter for the final outcome reads on.
 _NOT_FINAL = (Result.Type.RETRIED,)
+
+#: Statuses of a job whose run is over: its newest final result is this run's.
+_ENDED = frozenset({JobStatus.FINISHED.value, JobStatus.FAILED.value, JobStatus.STOPPED.value})
 
 
 def _restore(job: Any, entry: Entry) -> Result:
@@ -39,10 +44,28 @@ async def every(job: Any) -> list[Result]:
 async def final(job: Any, timeout: float | None) -> Result | None:
     """The job's final result (a success, failure or stop; not a failure it is retried after),
     waiting for it up to ``timeout`` seconds (None: as long as it takes). None when none came in
-    time. Each wait is one blocking read of the entries after the last one seen."""
+    time. A result written before the job was queued again (requeued, repeated) does not count
+    while the job is waiting or running. Each wait is one blocking read of the entries after the
+    last one seen.
+
+    Raises:
+        NoSuchJobError: the job no longer exists.
+        InvalidJobOperation: the job was canceled, or keeps no result (``result_ttl=0``): there is
+            nothing to wait for.
+    """
     key = keys.results_key(job.id)
-    newest = cast('list[Entry]', await job.connection.xrevrange(key, '+', '-', count=1))
-    if newest and Result.Type(int(newest[0][1][b'type'])) not in _NOT_FINAL:
+    async with job.connection.pipeline(transaction=True) as pipe:
+        pipe.hmget(keys.job_key(job.id), ['status', 'result_ttl'])
+        pipe.xrevrange(key, '+', '-', count=1)
+        (status, result_ttl), newest = await pipe.execute()
+    if status is None:
+        raise NoSuchJobError(f'No such job: {job.id}')
+    if codec.text(status) == JobStatus.CANCELED.value:
+        raise InvalidJobOperation(f'Job {job.id} was canceled: it will have no result')
+    if result_ttl is not None and codec.text(result_ttl) == '0':
+        raise InvalidJobOperation(f'Job {job.id} keeps no result (result_ttl=0): there is none to wait for')
+    ended = codec.text(status) in _ENDED
+    if newest and ended and Result.Type(int(newest[0][1][b'type'])) not in _NOT_FINAL:
         return _restore(job, newest[0])
     after = newest[0][0] if newest else '0-0'
     deadline = None if timeout is None else time.monotonic() + timeout
