@@ -45,10 +45,10 @@ KEYS = ('~rq:*',)
 WORKER_CHANNELS = ('&rq:pubsub:*',)
 #: Every script in rq/_redis/lua (the ``lib_`` files are parts of others).
 ALL_SCRIPTS = (
-    'cancel', 'claim_expired', 'claim_job', 'compact_queue', 'empty_queue', 'enqueue', 'enqueue_ready', 'finish_job',
-    'forget_empty_group', 'hand_back_claim', 'hset_if_exists', 'move_back_from_intermediate', 'move_dependents',
-    'move_due_jobs', 'push_job_id', 'rate_limit_fill', 'rate_limit_forget', 'rate_limit_settle', 'release_dependents',
-    'requeue', 'scheduler_lock', 'scheduler_unlock',
+    'cancel', 'claim_expired', 'claim_job', 'compact_queue', 'empty_queue', 'enqueue', 'enqueue_batch',
+    'enqueue_ready', 'finish_job', 'forget_empty_group', 'hand_back_claim', 'hset_if_exists',
+    'move_back_from_intermediate', 'move_dependents', 'move_due_jobs', 'push_job_id', 'rate_limit_fill',
+    'rate_limit_forget', 'rate_limit_settle', 'release_dependents', 'requeue', 'scheduler_lock', 'scheduler_unlock',
 )  # fmt: skip
 
 
@@ -90,7 +90,7 @@ PRODUCER = Role(
         script|exists script|load set smembers srem xread xrevrange zadd zcard zcount zpopmin zrange zrem
         """
     ),
-    scripts=('cancel', 'enqueue', 'move_dependents', 'rate_limit_settle'),
+    scripts=('cancel', 'enqueue', 'enqueue_batch', 'move_dependents', 'rate_limit_settle'),
 )
 
 WORKER = Role(

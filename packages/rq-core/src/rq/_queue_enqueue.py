@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from datetime import datetime as _datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from . import _enqueue, _ready
+from . import _bulk_enqueue, _enqueue, _ready
 from ._deferral import defer_if_unmet
 from ._enqueue_args import EnqueueData, parse_args
 from ._redis import codec
@@ -295,25 +295,20 @@ class QueueEnqueueing:
     def enqueue_many(
         self, job_datas: Iterable[EnqueueData], pipeline: Pipeline | None = None, group_id: str | None = None
     ) -> list[Job]:
-        """Enqueue several jobs in one pipeline; every job is built (and checked) before anything is
-        written. Returns the jobs in the order given. Two entries with the same ``job_id`` raise
-        ValueError (RQ 3.0: one would overwrite the other).
+        """Enqueue several jobs; every job is built (and checked) before anything is written. Returns
+        the jobs in the order given, each placed as a single enqueue would place it (queued at the
+        tail, or at the head with ``at_front``, or deferred behind its dependencies, which may be
+        earlier jobs of the same call). Two entries with the same ``job_id`` raise ValueError (RQ
+        3.0: one would overwrite the other).
 
-        With ``replicas`` set (and no ``pipeline``), the jobs are written in one transaction and the
-        call returns once that many replicas hold them all (else ReplicationTimeout)."""
-        job_datas = list(job_datas)
-        seen: set[str] = set()
-        for data in job_datas:
-            if data.job_id is not None:
-                if data.job_id in seen:
-                    raise ValueError(f"Job ID '{data.job_id}' appears more than once in enqueue_many()")
-                seen.add(data.job_id)
-        jobs = []
-        for data in job_datas:
-            options = data._asdict()
-            options.pop('at_front')
-            jobs.append(self.create_job(**options, status=JobStatus.QUEUED, group_id=group_id))
-        fronts = [bool(data.at_front) for data in job_datas]
+        Without ``pipeline`` the jobs are written in calls of up to a hundred jobs, streamed on one
+        connection (see :mod:`rq._bulk_enqueue`): each call is atomic, the whole is not. A lost
+        connection is retried as the client's ``Retry`` says; if the calls stop part of the way
+        (retries spent, an error reply), the error's note says which jobs were enqueued and which
+        were not. With ``pipeline`` the jobs are added to it, for the caller to execute. With
+        ``replicas`` set (and no ``pipeline``), the jobs are written in one transaction and the call
+        returns once that many replicas hold them all (else ReplicationTimeout)."""
+        jobs, fronts = _bulk_enqueue.build(self._as_queue(), job_datas, group_id)
         if pipeline is None and self.replicas and self._is_async:
             return _enqueue.place_acknowledged(self._as_queue(), jobs, fronts) if jobs else []
         if not self._is_async:
@@ -322,17 +317,10 @@ class QueueEnqueueing:
             if pipeline is not None:
                 pipeline.execute()
             return [self.enqueue_job(job, at_front=at_front) for job, at_front in zip(jobs, fronts, strict=True)]
-        pipe = pipeline if pipeline is not None else self.connection.pipeline(transaction=True)
-        for job, at_front in zip(jobs, fronts, strict=True):
-            _enqueue.place(
-                self._as_queue(), job, pipe, 'L' if at_front else 'R', unique=False, predict=pipeline is not None
-            )
         if pipeline is None:
-            outcomes = pipe.execute()
-            moment = now()
-            for job, outcome in zip(jobs, outcomes, strict=True):
-                _enqueue.apply_outcome(job, outcome, moment)
-            pipe.reset()
+            return _bulk_enqueue.enqueue_jobs(self._as_queue(), jobs, fronts)
+        for job, at_front in zip(jobs, fronts, strict=True):
+            _enqueue.place(self._as_queue(), job, pipeline, 'L' if at_front else 'R', unique=False)
         return jobs
 
     def run_sync(self, job: Job) -> Job:

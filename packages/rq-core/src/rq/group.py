@@ -89,7 +89,7 @@ class Group:
     def enqueue_many(
         self, queue: Queue | str, job_datas: Iterable[EnqueueData], pipeline: Pipeline | None = None
     ) -> list[Job]:
-        """Enqueue jobs into ``queue`` as members of this group (one pipeline)."""
+        """Enqueue jobs into ``queue`` as members of this group (as ``Queue.enqueue_many`` does)."""
         target = Queue(queue, connection=self.connection) if isinstance(queue, str) else queue
         return target.enqueue_many(job_datas, pipeline=pipeline, group_id=self.name)
 

@@ -15,7 +15,8 @@ other client is answered ``BUSY``), so every script does a bounded amount of wor
   ``empty_queue`` (``{removed, left}``), ``forget_empty_group`` (one ``SSCAN`` step, ``{cursor, n}``),
   ``compact_queue`` (one window of the queue, reached by one walk from its head: ``{looked at, dropped}``);
 - the others do work proportional to what the caller names or to one job: ``enqueue`` (its
-  dependencies), ``move_due_jobs`` (the ids passed, a batch the scheduler reads with a limit),
+  dependencies), ``enqueue_batch`` (the jobs of its batch, at most ``batch_ops.BATCH_JOBS``),
+  ``move_due_jobs`` (the ids passed, a batch the scheduler reads with a limit),
   ``enqueue_ready`` (the ids passed, batches of at most :data:`SWEEP_BATCH` that ``ready_ops`` reads),
   ``cancel`` (the job's executions; its ``LREM`` on the queue is one command, as upstream's),
   ``release_dependents``/``move_dependents``/``lib_release`` (the parent's dependents, each of which
@@ -24,7 +25,7 @@ other client is answered ``BUSY``), so every script does a bounded amount of wor
   ``push_job_id``, ``claim_expired``, ``hset_if_exists``, the scheduler lock ones,
   ``move_back_from_intermediate``, and the one-job ``finish_job`` and ``hand_back_claim``).
 
-Scripts that push ids onto a queue (``enqueue``, ``push_job_id``, ``requeue``) take a call token
+Scripts that push ids onto a queue (``enqueue``, ``enqueue_batch``, ``push_job_id``, ``requeue``) take a call token
 (``rq:enqueue-token:<token>``, see ``ops.ENQUEUE_TOKEN_TTL``), so a copy that redis-py sends again
 after a late reply (alone or in a pipeline) pushes nothing and returns the first copy's reply. The
 others are safe to repeat by what they check: ``move_due_jobs`` moves an id only while it is in the
@@ -34,7 +35,7 @@ scheduled registry, ``enqueue_ready`` only an id it takes out of the ready regis
 the job already claimed under its execution id.
 
 No script spells a key prefix (the headers name keys as they are with the default prefix ``rq``):
-key names come in KEYS, and a script that builds names from ids it reads (``claim_job``,
+key names come in KEYS, and a script that builds names from ids it reads or is given (``claim_job``, ``enqueue_batch``,
 ``empty_queue``, ``compact_queue``, ``forget_empty_group``, ``lib_release`` through
 ``release_dependents``, ``move_dependents`` and ``finish_job``, and every script that may queue a
 rate-limited job: ``keys.RATE_LIMIT_CONTEXT``, see ``lib_rate_limit``) gets the prefixes of
