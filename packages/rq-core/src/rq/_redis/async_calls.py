@@ -44,7 +44,7 @@ async def call_many(client: Any, calls: list[scripts.ScriptCall], then: Sequence
     in order; the first error reply raises. A script the server does not know (after a restart or
     ``SCRIPT FLUSH``) is loaded and the calls are sent again: the scripts that push ids carry a call
     token, so a copy of one that ran returns the first one's reply."""
-    if not _direct(client):
+    if not direct(client):
         return await _one_by_one(client, calls, then)
     replies = await _exchange(client, [['EVALSHA', scripts.sha(n), len(k), *k, *a] for n, k, a in calls], then)
     missing = {name for (name, _, _), reply in zip(calls, replies, strict=False) if reply is scripts.NOT_LOADED}
@@ -60,7 +60,7 @@ async def call_many(client: Any, calls: list[scripts.ScriptCall], then: Sequence
     return replies
 
 
-def _direct(client: Any) -> bool:
+def direct(client: Any) -> bool:
     """Whether requests may bypass the client's command path (see :func:`scripts._direct`)."""
     return (
         isinstance(client, AsyncRedis)
@@ -139,7 +139,7 @@ async def _write_and_read(pool: Any, packed: bytes, counts: list[int]) -> list[l
     connection = await checkout(pool, 'EVALSHA')
     try:
         await connection.send_packed_command([packed])
-        return [[await _read_reply(connection) for _ in range(count)] for count in counts]
+        return [[await read_reply(connection) for _ in range(count)] for count in counts]
     except BaseException:
         await connection.disconnect(nowait=True)
         raise
@@ -149,7 +149,7 @@ async def _write_and_read(pool: Any, packed: bytes, counts: list[int]) -> list[l
             await released
 
 
-async def _read_reply(connection: Any) -> Any:
+async def read_reply(connection: Any) -> Any:
     """One reply: :data:`scripts.NOT_LOADED` for NOSCRIPT, the exception for another error reply."""
     try:
         return await connection.read_response()

@@ -56,24 +56,8 @@ PlainJob = tuple[str, bool, 'int | None', Mapping[str, Any]]
 OnReply = Callable[['Unit', Any], None]
 OnUnknown = Callable[[list['Unit']], None]
 
-_packed_names: dict[str, bytes] = {}
 _TOKEN_PREFIX = keys.enqueue_token_key('')
-
-
-def _bulk(value: Any) -> bytes:
-    """One argument as a RESP bulk string, as :func:`scripts.pack` writes it."""
-    kind = type(value)
-    if kind is str:
-        value = value.encode('utf-8')
-    elif kind is int:
-        value = b'%d' % value
-    elif kind is not bytes:
-        value = scripts._encoded(value)
-    return b'$%d\r\n%s\r\n' % (len(value), value)
-
-
-#: Field counts of a job hash, packed.
-_SMALL = [_bulk(number) for number in range(128)]
+_bulk = scripts.bulk
 
 
 class JobPacker:
@@ -95,7 +79,7 @@ class JobPacker:
             b'$%d\r\n%s\r\n' % (len(encoded_id), encoded_id),
             b'$1\r\nL\r\n' if at_front else b'$1\r\nR\r\n',
             _bulk(ttl) if ttl and ttl > 0 else b'$2\r\n-1\r\n',
-            _SMALL[count] if count < len(_SMALL) else _bulk(count),
+            _bulk(count),
         ]
         append = parts.append
         last = self._last
@@ -107,10 +91,7 @@ class JobPacker:
                 if known is value or (type(known) is kind and known == value):
                     append(entry[1])
                     continue
-            name = _packed_names.get(field)
-            if name is None:
-                name = _packed_names[field] = _bulk(field)
-            packed = name + _bulk(value)
+            packed = _bulk(field) + _bulk(value)
             last[field] = (value, packed)
             append(packed)
         return b''.join(parts)
@@ -380,13 +361,23 @@ def fence(client: Any, units: Sequence[Unit], on_reply: OnReply) -> list[Unit]:
         return []
     try:
         with client.pipeline(transaction=True) as pipe:
-            for unit in units:
-                pipe.get(unit.token_key)
-                pipe.set(unit.token_key, FENCED, nx=True, ex=ops.ENQUEUE_TOKEN_TTL)
+            queue_fence(pipe, units)
             replies = pipe.execute()
     except Exception:  # still out of reach (or a client that refuses the transaction): unknown
         return list(units)
+    apply_fence(units, replies, on_reply)
+    return []
+
+
+def queue_fence(pipe: Any, units: Sequence[Unit]) -> None:
+    """Add :func:`fence`'s reads and writes to a transaction (sync or asyncio)."""
+    for unit in units:
+        pipe.get(unit.token_key)
+        pipe.set(unit.token_key, FENCED, nx=True, ex=ops.ENQUEUE_TOKEN_TTL)
+
+
+def apply_fence(units: Sequence[Unit], replies: Sequence[Any], on_reply: OnReply) -> None:
+    """Hand ``on_reply`` the units that ran, by the replies of :func:`queue_fence`'s transaction."""
     for unit, earlier in zip(units, replies[::2], strict=True):
         if earlier is not None and earlier not in (FENCED, FENCED.encode()):
             on_reply(unit, int(earlier))
-    return []

@@ -247,9 +247,8 @@ _PACKED_WORDS: dict[str | int, bytes] = {
 
 
 def pack(items: list[Any]) -> bytes:
-    """The RESP request for one command (strings as UTF-8, numbers as their decimal text). The
-    common types are told apart by their exact type (this runs for every argument of every job's
-    script calls); subclasses take the general path."""
+    """The RESP request for one command, each item as :func:`bulk` writes it (its steps inlined
+    here: a call per item would cost a quarter more on each enqueue)."""
     parts = [b'*%d\r\n' % len(items)]
     append = parts.append
     packed_word = _PACKED_WORDS.get
@@ -265,6 +264,21 @@ def pack(items: list[Any]) -> bytes:
             item = _encoded(item)
         append(b'$%d\r\n%s\r\n' % (len(item), item))
     return b''.join(parts)
+
+
+def bulk(item: Any) -> bytes:
+    """One argument as a RESP bulk string (strings as UTF-8, numbers as their decimal text). The
+    common types are told apart by their exact type (this runs for every argument of every job's
+    script calls); subclasses take the general path."""
+    kind = type(item)
+    if kind is str or kind is int:
+        packed = _PACKED_WORDS.get(item)
+        if packed is not None:
+            return packed
+        item = item.encode('utf-8') if kind is str else b'%d' % item
+    elif kind is not bytes:
+        item = _encoded(item)
+    return b'$%d\r\n%s\r\n' % (len(item), item)
 
 
 def _encoded(item: Any) -> bytes:

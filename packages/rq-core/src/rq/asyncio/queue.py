@@ -8,16 +8,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from .. import _enqueue, _replicas
+from .. import _bulk_enqueue, _enqueue, _replicas
 from .. import queue as sync_queue
 from .._enqueue_args import EnqueueData, parse_args
-from .._redis import async_calls, codec
+from .._redis import async_batch, async_calls, codec
 from .._utils import now
 from ..exceptions import NoSuchJobError
+from ..job import Job as SyncJob
 from ..job import JobStatus
 from .job import Job
 
-#: Jobs of one ``enqueue_many`` call whose script calls are written together (then their replies read).
+#: Jobs of one ``enqueue_many`` call on a queue with ``replicas`` whose script calls are written
+#: together, followed by one ``WAIT``.
 MANY_WINDOW = 500
 
 
@@ -208,30 +210,41 @@ class Queue:
     async def enqueue_many(
         self, job_datas: Iterable[EnqueueData], pipeline: Any = None, group_id: str | None = None
     ) -> list[Job]:
-        """Enqueue several jobs (built and checked before anything is written), in order; each one
-        is placed atomically, and their calls go in windows of :data:`MANY_WINDOW`, one round trip
-        each. Two entries with the same ``job_id`` raise ValueError."""
+        """Enqueue several jobs (built and checked before anything is written), in order, as the
+        synchronous ``enqueue_many`` does: plain jobs in batch calls of up to a hundred, streamed on
+        one connection, each call atomic; the error's note says which jobs were enqueued when the
+        calls stop part of the way (a lost connection, an error reply, a cancelled coroutine). Two
+        entries with the same ``job_id`` raise ValueError."""
         _refuse_pipeline(pipeline)
-        job_datas = list(job_datas)
-        seen: set[str] = set()
-        for data in job_datas:
-            if data.job_id is not None:
-                if data.job_id in seen:
-                    raise ValueError(f"Job ID '{data.job_id}' appears more than once in enqueue_many()")
-                seen.add(data.job_id)
-        jobs = []
-        for data in job_datas:
-            options = data._asdict()
-            options.pop('at_front')
-            options['depends_on'] = _sync_dependencies(options['depends_on'])
-            jobs.append(Job(self._model.create_job(**options, status=JobStatus.QUEUED, group_id=group_id)))
-        placements = ['L' if data.at_front else 'R' for data in job_datas]
-        acknowledged = []
-        for start in range(0, len(jobs), MANY_WINDOW):
-            window = slice(start, start + MANY_WINDOW)
-            acknowledged.append(await self._write(jobs[window], placements[window], False))
-        self._check_replicas(jobs, acknowledged)
+        datas = [data._replace(depends_on=_sync_dependencies(data.depends_on)) for data in job_datas]
+        models, fronts = _bulk_enqueue.build(self._model, datas, group_id)
+        jobs = [Job(model) for model in models]
+        if self._model.replicas:
+            placements = ['L' if front else 'R' for front in fronts]
+            acknowledged = []
+            for start in range(0, len(jobs), MANY_WINDOW):
+                window = slice(start, start + MANY_WINDOW)
+                acknowledged.append(await self._write(jobs[window], placements[window], False))
+            self._check_replicas(jobs, acknowledged)
+        elif jobs:
+            await self._stream(models, fronts)
         return jobs
+
+    async def _stream(self, models: list[SyncJob], fronts: list[bool]) -> None:
+        client = self.connection
+        direct = async_calls.direct(client)
+        progress = _bulk_enqueue.Progress(models)
+        units = _bulk_enqueue.units(self._model, models, fronts, keep_args=not direct)
+        try:
+            if direct:
+                await async_batch.send_stream(client, units, progress.applied, progress.unknown)
+            else:  # a client with its own command path: one call at a time through it
+                for unit in units:
+                    [reply] = await async_calls.call_many(client, [(unit.name, unit.keys, unit.args or [])])
+                    progress.applied(unit, reply)
+        except BaseException as exc:
+            progress.add_note(exc)
+            raise
 
     async def _place(self, jobs: list[Job], placements: list[str], unique: bool, score: int = 0) -> list[Job]:
         """Save and place ``jobs`` (see :meth:`_write`), then check their replicas."""
