@@ -138,7 +138,8 @@ def get_call_string(func_name: str | None, args: Any, kwargs: Any, max_length: i
     if func_name is None:
         return None
     parts = [truncate_long_string(repr(arg), max_length) for arg in args or ()]
-    parts += sorted(f'{key}={truncate_long_string(repr(value), max_length)}' for key, value in (kwargs or {}).items())
+    if kwargs:
+        parts += sorted(f'{key}={truncate_long_string(repr(value), max_length)}' for key, value in kwargs.items())
     return f'{func_name}({", ".join(parts)})'
 
 
