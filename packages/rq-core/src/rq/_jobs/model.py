@@ -61,6 +61,53 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
 
     redis_job_namespace_prefix = keys.JOB_PREFIX
 
+    # What a new job holds until set (immutable values, read from the class until an instance
+    # sets its own: a job is created for every enqueue, and ~40 assignments cost a tenth of one).
+    _data: Any = UNSET
+    _func_name: Any = UNSET
+    _instance: Any = UNSET
+    _args: Any = UNSET
+    _kwargs: Any = UNSET
+    _success_callback_name: str | None = None
+    _failure_callback_name: str | None = None
+    _stopped_callback_name: str | None = None
+    _success_callback_timeout: int | None = None
+    _failure_callback_timeout: int | None = None
+    _stopped_callback_timeout: int | None = None
+    description: str | None = None
+    origin: str = ''
+    enqueued_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    last_heartbeat: datetime | None = None
+    _result: Any = None
+    _exc_info: str | None = None
+    timeout: int | None = None
+    result_ttl: int | None = None
+    failure_ttl: int | None = None
+    ttl: int | None = None
+    worker_name: str | None = None
+    _status: JobStatus | None = None
+    retries_left: int | None = None
+    retry_intervals: list[int] | None = None
+    number_of_retries: int | None = None
+    repeats_left: int | None = None
+    repeat_intervals: list[int] | None = None
+    allow_dependency_failures: bool | None = None
+    enqueue_at_front: bool | None = None
+    enqueue_at_front_on_retry: bool | None = None
+    group_id: str | None = None
+    #: RQ 3.0's rate limit of the job (``RateLimit(key, concurrency)``), read and kept, not enforced.
+    rate_limit_key: str | None = None
+    rate_limit_concurrency: int | None = None
+    redis_server_version: tuple[int, int, int] | None = None
+    _cached_result: Result | None = None
+    _dependency: Job | None = None
+    _execution: Execution | None = None
+    #: The keys this job is signed with when saved (the first signs): None takes them from
+    #: ``RQ_SIGNING_KEYS``; () saves it unsigned (see :mod:`rq.trust`).
+    signing_keys: tuple[bytes, ...] | None = None
+
     def __init__(self, id: str | None = None, connection: Redis | None = None, serializer: Any = None) -> None:
         if connection is None:
             raise TypeError('Job requires a Redis connection: pass connection=Redis(...)')
@@ -70,53 +117,9 @@ class Job(JobPayloadMixin, JobCallbacksMixin, JobResultsMixin):
             self.id = id
         self.serializer: Serializer = resolve_serializer(serializer)
         self.created_at: datetime = now()
-        self._data: Any = UNSET
-        self._func_name: Any = UNSET
-        self._instance: Any = UNSET
-        self._args: Any = UNSET
-        self._kwargs: Any = UNSET
-        self._success_callback_name: str | None = None
-        self._failure_callback_name: str | None = None
-        self._stopped_callback_name: str | None = None
-        self._success_callback_timeout: int | None = None
-        self._failure_callback_timeout: int | None = None
-        self._stopped_callback_timeout: int | None = None
-        self.description: str | None = None
-        self.origin: str = ''
-        self.enqueued_at: datetime | None = None
-        self.started_at: datetime | None = None
-        self.ended_at: datetime | None = None
-        self.last_heartbeat: datetime | None = None
-        self._result: Any = None
-        self._exc_info: str | None = None
-        self.timeout: int | None = None
-        self.result_ttl: int | None = None
-        self.failure_ttl: int | None = None
-        self.ttl: int | None = None
-        self.worker_name: str | None = None
-        self._status: JobStatus | None = None
         self._dependency_ids: list[str] = []
         self.meta: dict[str, Any] = {}
-        self.retries_left: int | None = None
-        self.retry_intervals: list[int] | None = None
-        self.number_of_retries: int | None = None
-        self.repeats_left: int | None = None
-        self.repeat_intervals: list[int] | None = None
-        self.allow_dependency_failures: bool | None = None
-        self.enqueue_at_front: bool | None = None
-        self.enqueue_at_front_on_retry: bool | None = None
-        self.group_id: str | None = None
-        #: RQ 3.0's rate limit of the job (``RateLimit(key, concurrency)``), read and kept, not enforced.
-        self.rate_limit_key: str | None = None
-        self.rate_limit_concurrency: int | None = None
         self.webhooks: list[Webhook] = []
-        self.redis_server_version: tuple[int, int, int] | None = None
-        self._cached_result: Result | None = None
-        self._dependency: Job | None = None
-        self._execution: Execution | None = None
-        #: The keys this job is signed with when saved (the first signs): None takes them from
-        #: ``RQ_SIGNING_KEYS``; () saves it unsigned (see :mod:`rq.trust`).
-        self.signing_keys: tuple[bytes, ...] | None = None
 
     # -- identity and keys ----------------------------------------------------------------
 
