@@ -26,6 +26,7 @@ from redis_server import RedisServer
 from rq import Callback, Queue, Repeat, Retry, Webhook
 from rq import _bulk_enqueue as bulk
 from rq._redis import batch_ops, scripts
+from rq._redis.pool import checkout
 from rq.job import JobStatus
 from rq.queue import EnqueueData
 
@@ -223,7 +224,7 @@ def test_a_batch_call_sent_again_pushes_nothing(connection: redis.Redis) -> None
         builder.add((job.id, False, None, job.to_dict()))
     request = builder.unit(None).request()
     pool = connection.connection_pool
-    raw = pool.get_connection()
+    raw = checkout(pool, 'EVALSHA')
     try:
         raw.send_packed_command([request])
         first = raw.read_response()

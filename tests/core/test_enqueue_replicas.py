@@ -75,6 +75,7 @@ def test_a_bad_environment_is_named(connection: redis.Redis, monkeypatch: pytest
 def test_off_sends_no_wait(connection: redis.Redis) -> None:
     queue = Queue(connection=connection)
     queue.enqueue(rqtest_jobs.add, 1, 2)  # (loads the script)
+    connection.script_load(scripts.source('enqueue_batch'))
     connection.config_resetstat()
     queue.enqueue(rqtest_jobs.add, 1, 2)
     queue.enqueue_in(datetime.timedelta(hours=1), rqtest_jobs.add, 1, 2)

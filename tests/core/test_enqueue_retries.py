@@ -238,3 +238,30 @@ def test_the_token_outlives_the_retries_and_then_expires(admin: redis.Redis) -> 
     Queue('default', connection=admin).enqueue(rqtest_jobs.add, 1, 1)
     (token,) = admin.keys('rq:enqueue-token:*')
     assert 30 <= admin.ttl(token) <= ENQUEUE_TOKEN_TTL == 60
+
+
+def test_enqueue_on_the_direct_path_sent_again_after_a_timeout_queues_once(
+    admin: redis.Redis, debug_server: DebugRedisServer
+) -> None:
+    """A plain client's enqueue is packed and sent by rq itself (``scripts.call``), which never
+    sends again; when its reply is late it is sent again through redis-py's retries, with the same
+    token: the copy that the sleeping server runs second pushes nothing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)
+        client = redis.Redis(
+            port=debug_server.port,
+            socket_timeout=SOCKET_TIMEOUT,
+            retry=Retry(NoBackoff(), RETRIES),
+            retry_on_timeout=True,
+        )
+    queue = Queue('default', connection=client)
+    queue.enqueue(rqtest_jobs.add, 1, 1)  # loads the script
+    admin.delete(queue.key)
+    admin.config_resetstat()
+
+    job = during_stall(debug_server.port, lambda: queue.enqueue(rqtest_jobs.add, 2, 3, job_id='direct'))
+
+    assert_sent_twice(admin, 0, 2)
+    assert admin.lrange(queue.key, 0, -1) == [b'direct']
+    assert job.get_status(refresh=False) == JobStatus.QUEUED
+    client.close()

@@ -77,7 +77,11 @@ def send(connection: Any, call: tuple[list[str], list[Any]]) -> Any:
     try:
         return scripts.call('enqueue', connection, *call)
     except (ConnectionError, TimeoutError):
-        return scripts.run('enqueue', connection, *call)
+        # (under the client's retry policy as a whole too: redis-py 5 reconnects outside it)
+        retry = connection.get_retry() if hasattr(connection, 'get_retry') else None
+        if retry is None:
+            return scripts.run('enqueue', connection, *call)
+        return retry.call_with_retry(lambda: scripts.run('enqueue', connection, *call), lambda error: None)
 
 
 def place_acknowledged(queue: Queue, jobs: Sequence[Job], fronts: Sequence[bool]) -> list[Job]:

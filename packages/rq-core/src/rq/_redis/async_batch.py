@@ -16,8 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import batch_ops, scripts
-from .async_calls import read_reply
-from .pool import checkout
+from .async_calls import checkout_connection, read_reply
 
 
 async def send_stream(
@@ -32,7 +31,7 @@ async def send_stream(
         ConnectionError, TimeoutError: the connection was lost.
     """
     pool = client.connection_pool
-    connection = await checkout(pool, 'EVALSHA')
+    connection = await checkout_connection(pool)
     stream = batch_ops.Stream(units)
     try:
         await _drive(connection, stream, on_reply)

@@ -22,6 +22,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from redis.asyncio import BlockingConnectionPool
 from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -136,7 +137,7 @@ async def _write_and_read(pool: Any, packed: bytes, counts: list[int]) -> list[l
     """Write ``packed`` on a connection of ``pool`` and read the replies, ``counts[i]`` for the
     i-th submitter. A failed or interrupted exchange drops the connection (a reply may still be on
     its way: it is never reused)."""
-    connection = await checkout(pool, 'EVALSHA')
+    connection = await checkout_connection(pool)
     try:
         await connection.send_packed_command([packed])
         return [[await read_reply(connection) for _ in range(count)] for count in counts]
@@ -147,6 +148,34 @@ async def _write_and_read(pool: Any, packed: bytes, counts: list[int]) -> list[l
         released = pool.release(connection)  # a coroutine from redis-py 5.0.1 on; a plain call before
         if inspect.isawaitable(released):
             await released
+
+
+async def checkout_connection(pool: Any) -> Any:
+    """A connection of ``pool``. From a pool that blocks when all its connections are out, the
+    wait goes on in a task of its own and a coroutine cancelled meanwhile leaves nothing behind:
+    the connection the wait brings is handed back (redis-py before 8 loses a connection taken
+    while the wait is cancelled: a pool of N connections would run dry after N cancellations)."""
+    if not isinstance(pool, BlockingConnectionPool):
+        return await checkout(pool, 'EVALSHA')
+    waiting = asyncio.ensure_future(checkout(pool, 'EVALSHA'))
+    try:
+        return await asyncio.shield(waiting)
+    except asyncio.CancelledError:
+        waiting.add_done_callback(lambda done: _hand_back(pool, done))
+        raise
+
+
+_handing_back: set[asyncio.Future[Any]] = set()
+
+
+def _hand_back(pool: Any, done: asyncio.Future[Any]) -> None:
+    if done.cancelled() or done.exception() is not None:
+        return
+    released = pool.release(done.result())
+    if inspect.isawaitable(released):
+        task = asyncio.ensure_future(released)
+        _handing_back.add(task)
+        task.add_done_callback(_handing_back.discard)
 
 
 async def read_reply(connection: Any) -> Any:
