@@ -424,7 +424,7 @@ def test_error_reply_midway(connection: redis.Redis, small_batches: None) -> Non
 
 
 class Counting(redis.Redis):
-    """A client with its own command path (not sent directly: ``scripts._direct`` is False)."""
+    """A client with its own command path (not sent directly: ``scripts.direct`` is False)."""
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         return super().execute_command(*args, **options)
@@ -442,7 +442,7 @@ def test_client_with_its_own_command_path(
     reference = dump(connection)
     connection.flushall()
     client = Counting(port=redis_server.port)
-    assert not scripts._direct(client)
+    assert not scripts.direct(client)
 
     jobs = Queue(connection=client).enqueue_many(datas(), group_id='g')
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import _enqueue
-from ._jobs.callable import _missing_here, unimportable_reason
+from ._jobs.callable import missing_here, unimportable_reason
 from ._redis import batch_ops, codec, scripts
 from ._utils import now
 from .job import JobStatus
@@ -88,7 +88,7 @@ def enqueue_jobs(queue: Queue, jobs: list[Job], fronts: Sequence[bool]) -> list[
     if not jobs:
         return []
     client = queue.connection
-    direct = scripts._direct(client)
+    direct = scripts.direct(client)
     progress = Progress(jobs)
     calls = units(queue, jobs, fronts, keep_args=not direct)
     try:
@@ -117,7 +117,7 @@ def units(queue: Queue, jobs: Sequence[Job], fronts: Sequence[bool], keep_args: 
             builder = None
         if not plain:
             placement = 'L' if fronts[index] else 'R'
-            call, moment_of_job = _enqueue._prepare(queue, job, placement, False, 0, True, in_pipeline=False)
+            call, moment_of_job = _enqueue.prepare_call(queue, job, placement, False, 0, True, in_pipeline=False)
             yield batch_ops.job_unit(call, (index, index + 1, moment_of_job))
             continue
         if builder is None:
@@ -136,7 +136,7 @@ def _send_each(
     client: Any, units: Iterator[batch_ops.Unit], on_reply: batch_ops.OnReply, on_unknown: batch_ops.OnUnknown
 ) -> None:
     """Send ``units`` one at a time through ``client``'s own command path (a client for which
-    ``scripts._direct`` does not hold: rq-testing's fake, a cluster client, a wrapper), where time
+    ``scripts.direct`` does not hold: rq-testing's fake, a cluster client, a wrapper), where time
     goes to round trips anyway. A batch goes as an EVAL of its source in a MULTI/EXEC: it runs
     whether or not the server knows the script, and redis-py sends the whole transaction again after
     a late reply (the token makes the copy push nothing). A per-job call goes through
@@ -174,7 +174,7 @@ def _is_plain(job: Job) -> bool:
 
 
 def _prepare_plain(queue: Queue, job: Job, importable: set[str]) -> None:
-    """What ``_enqueue._prepare`` does to a plain job before it takes its hash.
+    """What ``_enqueue.prepare_call`` does to a plain job before it takes its hash.
 
     Whether a worker can import the job's function depends on its name and this process's modules
     only, so once a name passes (``importable``, per call) the next jobs of that function skip the
@@ -188,9 +188,9 @@ def _prepare_plain(queue: Queue, job: Job, importable: set[str]) -> None:
         or job.func_name not in importable
         or job.instance is not None
     ):
-        _enqueue._warn_if_unimportable(queue, job)
+        _enqueue.warn_if_unimportable_job(queue, job)
         func_name = job.func_name
-        if job.instance is None and unimportable_reason(func_name) is None and _missing_here(func_name) is None:
+        if job.instance is None and unimportable_reason(func_name) is None and missing_here(func_name) is None:
             importable.add(func_name)
     if job.timeout is None:
         job.timeout = queue._default_timeout

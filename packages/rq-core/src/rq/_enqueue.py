@@ -45,7 +45,7 @@ def place(
     Raises:
         ReplicationTimeout: fewer replicas than asked acknowledged the write in time (it is done).
     """
-    call, moment = _prepare(queue, job, placement, unique, score, check_dependencies, pipeline is not None)
+    call, moment = prepare_call(queue, job, placement, unique, score, check_dependencies, pipeline is not None)
     if unique and pipeline is not None and job.exists(job.id, queue.connection):
         raise DuplicateJobError(f'Job {job.id} already exists')
     if pipeline is None and queue.replicas and queue._is_async:
@@ -92,7 +92,7 @@ def place_acknowledged(queue: Queue, jobs: Sequence[Job], fronts: Sequence[bool]
         ReplicationTimeout: fewer replicas than asked acknowledged the write in time (it is done).
     """
     prepared = [
-        _prepare(queue, job, 'L' if at_front else 'R', False, 0, True, in_pipeline=True)
+        prepare_call(queue, job, 'L' if at_front else 'R', False, 0, True, in_pipeline=True)
         for job, at_front in zip(jobs, fronts, strict=True)
     ]
     outcomes, acknowledged = acknowledged_calls.run_then_wait(
@@ -109,7 +109,7 @@ def place_acknowledged(queue: Queue, jobs: Sequence[Job], fronts: Sequence[bool]
     return list(jobs)
 
 
-def _prepare(
+def prepare_call(
     queue: Queue,
     job: Job,
     placement: str,
@@ -121,7 +121,7 @@ def _prepare(
     """The ``enqueue`` script call that saves and places ``job`` (keys, arguments), and its moment."""
     job.origin = queue.name
     rate_limit = _rate_limit_of(job, in_pipeline, placement, unique)
-    _warn_if_unimportable(queue, job)
+    warn_if_unimportable_job(queue, job)
     if job.timeout is None:
         job.timeout = queue._default_timeout
     moment = now()
@@ -164,7 +164,7 @@ def _rate_limit_of(job: Job, in_pipeline: bool, placement: str, unique: bool) ->
     return job.rate_limit_key or '', job.rate_limit_concurrency or 0
 
 
-def _warn_if_unimportable(queue: Queue, job: Job) -> None:
+def warn_if_unimportable_job(queue: Queue, job: Job) -> None:
     """Log (never raise) when a worker will not be able to import what the job names: its function
     (unless it runs here, ``is_async=False``) or a callback."""
     try:

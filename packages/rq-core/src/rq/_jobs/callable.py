@@ -81,12 +81,12 @@ def warn_if_unimportable(func_name: str, instance: Any, job_id: str, what: str =
     """Log (never raise) when a worker will not be able to import the job's ``what``."""
     if instance is not None:
         return
-    reason = unimportable_reason(func_name) or _missing_here(func_name)
+    reason = unimportable_reason(func_name) or missing_here(func_name)
     if reason is not None:
         logger.warning('Job %s: its %s %s; a worker will fail it', job_id, what, reason)
 
 
-def _missing_here(path: str) -> str | None:
+def missing_here(path: str) -> str | None:
     """A dotted path whose module this process has already imported but which lacks the final
     attribute (checked without importing anything: enqueueing must not run user code; an inner
     name that is missing may be a submodule not imported yet, so only the last one counts)."""

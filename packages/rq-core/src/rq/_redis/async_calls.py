@@ -62,7 +62,7 @@ async def call_many(client: Any, calls: list[scripts.ScriptCall], then: Sequence
 
 
 def direct(client: Any) -> bool:
-    """Whether requests may bypass the client's command path (see :func:`scripts._direct`)."""
+    """Whether requests may bypass the client's command path (see :func:`scripts.direct`)."""
     return (
         isinstance(client, AsyncRedis)
         and getattr(client, 'connection', None) is None

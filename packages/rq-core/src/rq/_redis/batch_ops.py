@@ -276,7 +276,7 @@ class Stream:
 
 def send_stream(client: Any, units: Iterator[Unit], on_reply: OnReply, on_unknown: OnUnknown) -> None:
     """Send ``units`` as a :class:`Stream` on one pooled connection of ``client`` (a plain redis-py
-    client, see ``scripts._direct``); ``on_reply`` gets each unit that ran, in order.
+    client, see ``scripts.direct``); ``on_reply`` gets each unit that ran, in order.
 
     A lost connection is handled by the connection's own retry policy (``Retry``, as redis-py does
     for any command): the stream goes on on a new connection, from the units whose replies had not

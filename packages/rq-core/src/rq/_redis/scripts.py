@@ -121,7 +121,7 @@ def call(name: str, client: Any, keys: list[str], args: list[Any]) -> Any:
     path (this matters at thousands of jobs a second). A script unknown to the server (NOSCRIPT:
     after a restart or ``SCRIPT FLUSH``) is run by :func:`run`, which loads it. Connection errors
     propagate, as from any command."""
-    if not _direct(client):
+    if not direct(client):
         return run(name, client, keys, args)
     [reply] = _exchange(client, [(name, keys, args)])
     if reply is NOT_LOADED:
@@ -144,7 +144,7 @@ def call_pair(client: Any, first: ScriptCall, second: ScriptCall, via: Any = Non
 
 def call_many(client: Any, calls: list[ScriptCall], via: Any = None) -> list[Any]:
     """Several script calls in one round trip, as :func:`call_pair` sends two."""
-    if not _direct(client):  # one after the other, through the client's own command path
+    if not direct(client):  # one after the other, through the client's own command path
         return [run(name, client, keys, args) for name, keys, args in calls]
     if via is not None:
         return _exchange_on(via, calls)
@@ -155,14 +155,14 @@ def own_connection(client: Any) -> Any:
     """A connection of its own for a thread that calls scripts on every job (a worker's slot),
     made like the client pool's connections: no pool to check it out from and give it back to
     (which costs a lock, a look at the socket and redis-py's events on every call). None for a
-    client whose calls go through its own command path (see :func:`_direct`)."""
-    if not _direct(client):
+    client whose calls go through its own command path (see :func:`direct`)."""
+    if not direct(client):
         return None
     pool = client.connection_pool
     return pool.connection_class(**pool.connection_kwargs)
 
 
-def _direct(client: Any) -> bool:
+def direct(client: Any) -> bool:
     """Whether calls may bypass the client's command path: a plain ``Redis`` (or subclass that
     keeps its ``execute_command``) on a connection pool. A client that routes its commands itself
     (a single-connection client, rq-testing's fake connection, a wrapper that counts commands)

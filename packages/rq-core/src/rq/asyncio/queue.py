@@ -256,7 +256,7 @@ class Queue:
         with ``replicas`` set) and apply the outcomes. Returns how many replicas acknowledged
         the writes (None without ``replicas``)."""
         prepared = [
-            _enqueue._prepare(self._model, job._model, placement, unique, score, True, False)
+            _enqueue.prepare_call(self._model, job._model, placement, unique, score, True, False)
             for job, placement in zip(jobs, placements, strict=True)
         ]
         model = self._model
