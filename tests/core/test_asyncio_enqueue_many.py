@@ -4,11 +4,13 @@ writes (compared key by key, as in test_asyncio_enqueue.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import os
+import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import redis
@@ -19,6 +21,7 @@ from asyncio_support import assert_same_job, run_async, twice
 from redis_server import RedisServer
 from rq import Queue, Retry
 from rq import asyncio as rq_asyncio
+from rq._redis import batch_ops, scripts
 from rq.exceptions import DuplicateJobError, ReplicationTimeout
 from rq.job import Job, JobStatus
 
@@ -297,3 +300,57 @@ def test_enqueue_many_without_its_replicas_writes_every_job(
     error = run_async(port, scenario)
     assert connection.lrange('rq:queue:ack', 0, -1) == [f'r{n}'.encode() for n in range(5)]
     assert error.job_ids == from_sync.value.job_ids
+
+
+class BreakingConnection(redis.asyncio.connection.Connection):
+    """An asyncio connection that is lost on the request holding ``plan['needle']``: ``'after'``
+    sending it (it runs, its reply is lost) or ``'before'`` (it never reaches Redis)."""
+
+    plan: ClassVar[dict[str, Any]] = {}
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        plan = BreakingConnection.plan
+        data = b''.join(bytes(c) for c in command) if isinstance(command, list) else bytes(command)
+        hit = plan.get('needle') is not None and plan['needle'] in data
+        if hit and plan['mode'] == 'before':
+            plan['needle'] = None
+            await asyncio.sleep(0.05)  # what was sent before it runs
+            await self.disconnect()
+            raise redis.ConnectionError('connection lost (test)')
+        await super().send_packed_command(command, check_health)
+        if hit:
+            plan['needle'] = None
+            await asyncio.sleep(0.05)  # it reaches Redis and runs
+            await self.disconnect()
+            raise redis.ConnectionError('reply lost (test)')
+
+
+@pytest.mark.parametrize(('mode', 'sent'), [('after', 300), ('before', 200)])
+def test_a_lost_connection_leaves_a_note_naming_what_was_enqueued(
+    connection: redis.Redis, port: int, monkeypatch: pytest.MonkeyPatch, mode: str, sent: int
+) -> None:
+    """As the synchronous stream: the batches whose replies were lost are settled (their tokens
+    read, or fenced so that they never run), and the error's note names exactly the jobs in Redis."""
+    monkeypatch.setattr(batch_ops, 'BATCH_JOBS', 100)
+    connection.script_load(scripts.source('enqueue_batch'))  # (else the first calls answer NOSCRIPT)
+    BreakingConnection.plan = {'needle': b'x0250', 'mode': mode}  # in the third batch
+    datas = [Queue.prepare_data(rqtest_jobs.add, (n,), job_id=f'x{n:04}') for n in range(1234)]
+
+    async def scenario(client: AsyncRedis) -> list[str]:
+        pool = redis.asyncio.ConnectionPool(port=port, connection_class=BreakingConnection)
+        breaking = AsyncRedis(connection_pool=pool)
+        try:
+            with pytest.raises(redis.ConnectionError) as caught:
+                await rq_asyncio.Queue(connection=breaking).enqueue_many(datas)
+        finally:
+            await breaking.aclose() if hasattr(breaking, 'aclose') else await breaking.close()
+        return list(caught.value.__notes__)
+
+    [note] = run_async(port, scenario)
+    found = re.match(r'enqueue_many\(\) stopped part of the way\. Enqueued: (\d+) of 1234 jobs', note)
+    assert found is not None, note
+    enqueued = int(found.group(1))
+    assert enqueued == sent or (enqueued < sent and enqueued % 100 == 0), note
+    assert f'Not enqueued: {1234 - enqueued} jobs, positions {enqueued}-1233 (ids x{enqueued:04} .. x1233).' in note
+    time.sleep(0.1)
+    assert connection.lrange('rq:queue:default', 0, -1) == [f'x{n:04}'.encode() for n in range(enqueued)]
