@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import _enqueue
-from ._jobs.callable import missing_here, unimportable_reason
 from ._redis import batch_ops, codec, scripts
 from ._utils import now
 from .job import JobStatus
@@ -109,7 +108,6 @@ def units(queue: Queue, jobs: Sequence[Job], fronts: Sequence[bool], keep_args: 
     packer = batch_ops.JobPacker()
     builder: batch_ops.BatchBuilder | None = None
     start, moment = 0, now()
-    importable: set[str] = set()
     for index, job in enumerate(jobs):
         plain = _is_plain(job)
         if builder is not None and (not plain or job.group_id != builder.group_id):
@@ -124,7 +122,7 @@ def units(queue: Queue, jobs: Sequence[Job], fronts: Sequence[bool], keep_args: 
             start, moment = index, now()
             enqueued_at = codec.format_timestamp(moment)
             builder = batch_ops.BatchBuilder(queue.name, job.group_id, enqueued_at, packer, keep_args)
-        _prepare_plain(queue, job, importable)
+        _prepare_plain(queue, job)
         if builder.add((job.id, fronts[index], job.ttl, job.to_dict())):
             yield builder.unit((start, index + 1, moment))
             builder = None
@@ -173,25 +171,10 @@ def _is_plain(job: Job) -> bool:
     return not (job._dependency_ids or (job.rate_limit_key and job.rate_limit_concurrency))
 
 
-def _prepare_plain(queue: Queue, job: Job, importable: set[str]) -> None:
-    """What ``_enqueue.prepare_call`` does to a plain job before it takes its hash.
-
-    Whether a worker can import the job's function depends on its name and this process's modules
-    only, so once a name passes (``importable``, per call) the next jobs of that function skip the
-    check (microseconds a job); a job whose function fails it, or that has callbacks or an instance, is
-    checked and logged as a single enqueue does."""
+def _prepare_plain(queue: Queue, job: Job) -> None:
+    """What ``_enqueue.prepare_call`` does to a plain job before it takes its hash."""
     job.origin = queue.name
-    if (
-        job._success_callback_name
-        or job._failure_callback_name
-        or job._stopped_callback_name
-        or job.func_name not in importable
-        or job.instance is not None
-    ):
-        _enqueue.warn_if_unimportable_job(queue, job)
-        func_name = job.func_name
-        if job.instance is None and unimportable_reason(func_name) is None and missing_here(func_name) is None:
-            importable.add(func_name)
+    _enqueue.warn_if_unimportable_job(queue, job)
     if job.timeout is None:
         job.timeout = queue._default_timeout
 

@@ -77,19 +77,36 @@ def unimportable_reason(func_name: str) -> str | None:
     return None
 
 
+#: Names found here, in a module this process has imported (no warning is due for them again).
+_found_here: set[str] = set()
+#: How many names :data:`_found_here` keeps at most (a process enqueues a few functions, not more).
+_FOUND_HERE_LIMIT = 4096
+
+
 def warn_if_unimportable(func_name: str, instance: Any, job_id: str, what: str = 'function') -> None:
     """Log (never raise) when a worker will not be able to import the job's ``what``."""
-    if instance is not None:
+    if instance is not None or func_name in _found_here:
         return
     reason = unimportable_reason(func_name) or missing_here(func_name)
     if reason is not None:
         logger.warning('Job %s: its %s %s; a worker will fail it', job_id, what, reason)
+    elif len(_found_here) < _FOUND_HERE_LIMIT and _lookup_here(func_name) is True:
+        _found_here.add(func_name)
 
 
 def missing_here(path: str) -> str | None:
     """A dotted path whose module this process has already imported but which lacks the final
     attribute (checked without importing anything: enqueueing must not run user code; an inner
     name that is missing may be a submodule not imported yet, so only the last one counts)."""
+    found = _lookup_here(path)
+    if isinstance(found, str):
+        return found
+    return None
+
+
+def _lookup_here(path: str) -> bool | str | None:
+    """True: ``path`` names an attribute of a module this process has imported; a reason: that
+    module lacks its final attribute; None: nothing can be told without importing."""
     parts = path.split('.')
     for split in range(len(parts) - 1, 0, -1):
         module = sys.modules.get('.'.join(parts[:split]))
@@ -101,7 +118,7 @@ def missing_here(path: str) -> str | None:
                 return None
             value = getattr(value, attribute)
         if hasattr(value, parts[-1]):
-            return None
+            return True
         return f'{path!r} names nothing here ({value!r} has no attribute {parts[-1]!r})'
     return None
 
