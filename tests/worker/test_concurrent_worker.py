@@ -111,6 +111,31 @@ def test_the_python_api_runs_jobs_concurrently_in_process(connection: redis.Redi
     assert worker.executions == {}
 
 
+def test_a_burst_does_not_end_while_a_retried_job_goes_back_on_its_queue(
+    connection: redis.Redis, queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job that fails with a retry left goes back on its queue as its slot ends it. When that
+    happens while the main thread's claim finds the queue empty, the slot is idle by the time the
+    claim returns: the burst must still claim again, not end with the retry queued (seen once under
+    load; here the claim waits for the slot to end before it answers)."""
+    retried = queue.enqueue('rqtest_jobs.fail', 'again', retry=Retry(max=1))
+    worker = ConcurrentWorker([queue], connection=connection, concurrency=2, name='race')
+    claim_batch = worker._claim_batch
+
+    def claim_then_let_the_slot_end(free: list) -> object:  # type: ignore[type-arg]
+        claimed = claim_batch(free)
+        if not claimed and worker._busy_count():
+            assert wait_until(lambda: worker._busy_count() == 0, 30)
+        return claimed
+
+    monkeypatch.setattr(worker, '_claim_batch', claim_then_let_the_slot_end)
+    # (with a job limit, slots claim no job ahead: the retry waits on the queue for the main thread)
+    assert worker.work(burst=True, max_jobs=10) is True
+    assert statuses([retried]) == ['failed']
+    assert Job.fetch(retried.id, connection=connection).retries_left == 0  # (it ran twice)
+    assert queue.count == 0
+
+
 def test_async_jobs_end_as_on_any_worker(connection: redis.Redis, queue: Queue) -> None:
     # (a plain success is recorded on the event loop's thread; the rest is handed to the slot's thread)
     plain = [queue.enqueue('rqtest_jobs_concurrent.short_async', index) for index in range(20)]

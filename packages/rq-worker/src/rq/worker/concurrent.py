@@ -121,6 +121,9 @@ class ConcurrentWorker(BaseWorker):
             if wanted == 0:
                 self._wait_for_a_free_slot()
                 continue
+            # (counted before the claim too: a job that ends while the claim finds the queues empty
+            # may have put itself back on them, a retry, and left its slot idle by the count after)
+            busy_before_claim = self._busy_count()
             claimed = self._with_reconnect(functools.partial(self._claim_batch, free[:wanted]))
             busy = self._busy_count()
             if busy:
@@ -134,7 +137,7 @@ class ConcurrentWorker(BaseWorker):
                     runner.give(claim)
                 self.count_claimed(len(claimed))
                 continue
-            if burst and busy:
+            if burst and (busy or busy_before_claim):
                 self._wait_for_a_free_slot()  # (a running job may queue others: claim again when it ends)
                 continue
             if burst:
