@@ -1,4 +1,4 @@
-"""``rq.asyncio.Queue``'s other ways in: ``enqueue_many`` (in windows of ``MANY_WINDOW`` jobs),
+"""``rq.asyncio.Queue``'s other ways in: ``enqueue_many`` (batch calls streamed as the sync API's),
 ``enqueue_at``/``enqueue_in``/``schedule_job`` and ``enqueue_job`` write what the synchronous API
 writes (compared key by key, as in test_asyncio_enqueue.py)."""
 
@@ -93,14 +93,14 @@ def test_enqueue_many_writes_the_same(connection: redis.Redis, port: int, name: 
         assert_same_job(sync_job, async_job)
 
 
-@pytest.mark.parametrize('window', [1, 2, 500])
-def test_enqueue_many_in_windows(
+@pytest.mark.parametrize('window', [1, 2, 100])
+def test_enqueue_many_in_batches(
     connection: redis.Redis, port: int, monkeypatch: pytest.MonkeyPatch, window: int
 ) -> None:
-    """However the jobs are cut into round trips, they end up as the sync API's single transaction
-    puts them (order, at_front, dependencies inside the batch)."""
-    monkeypatch.setattr(rq_asyncio.queue, 'MANY_WINDOW', window)
-    count = 1201 if window == 500 else 7
+    """However the jobs are cut into batch calls, they end up as the sync API puts them (order,
+    at_front, dependencies inside the call)."""
+    monkeypatch.setattr(batch_ops, 'BATCH_JOBS', window)
+    count = 1201 if window == 100 else 7
 
     def items() -> list[Any]:
         return [
