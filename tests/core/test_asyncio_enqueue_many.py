@@ -354,3 +354,38 @@ def test_a_lost_connection_leaves_a_note_naming_what_was_enqueued(
     assert f'Not enqueued: {1234 - enqueued} jobs, positions {enqueued}-1233 (ids x{enqueued:04} .. x1233).' in note
     time.sleep(0.1)
     assert connection.lrange('rq:queue:default', 0, -1) == [f'x{n:04}'.encode() for n in range(enqueued)]
+
+
+class LosingRedis(AsyncRedis):
+    """A client with its own command path that loses the reply to the call holding ``needle``
+    (the call runs)."""
+
+    needle: ClassVar[str | None] = None
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        reply = await super().execute_command(*args, **options)
+        if LosingRedis.needle is not None and LosingRedis.needle in [str(arg) for arg in args]:
+            LosingRedis.needle = None
+            raise redis.ConnectionError('reply lost (test)')
+        return reply
+
+
+def test_a_lost_reply_on_a_client_with_its_own_command_path_is_settled(
+    connection: redis.Redis, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One call at a time through the client's own path: the call whose reply was lost is looked
+    up by its token, and the note counts it among the jobs enqueued (it ran)."""
+    monkeypatch.setattr(batch_ops, 'BATCH_JOBS', 100)
+    LosingRedis.needle = 'x0250'
+    datas = [Queue.prepare_data(rqtest_jobs.add, (n,), job_id=f'x{n:04}') for n in range(1234)]
+
+    async def scenario(client: AsyncRedis) -> list[str]:
+        losing = LosingRedis(connection_pool=client.connection_pool)
+        with pytest.raises(redis.ConnectionError) as caught:
+            await rq_asyncio.Queue(connection=losing).enqueue_many(datas)
+        return list(caught.value.__notes__)
+
+    [note] = run_async(port, scenario)
+    assert note.startswith('enqueue_many() stopped part of the way. Enqueued: 300 of 1234 jobs'), note
+    assert note.endswith('Not enqueued: 934 jobs, positions 300-1233 (ids x0300 .. x1233).'), note
+    assert connection.lrange('rq:queue:default', 0, -1) == [f'x{n:04}'.encode() for n in range(300)]

@@ -11,7 +11,7 @@ from typing import Any
 from .. import _bulk_enqueue, _enqueue, _replicas
 from .. import queue as sync_queue
 from .._enqueue_args import EnqueueData, parse_args
-from .._redis import async_batch, async_calls, codec
+from .._redis import async_batch, async_calls, batch_ops, codec
 from .._utils import now
 from ..exceptions import NoSuchJobError
 from ..job import Job as SyncJob
@@ -240,7 +240,11 @@ class Queue:
                 await async_batch.send_stream(client, units, progress.applied, progress.unknown)
             else:  # a client with its own command path: one call at a time through it
                 for unit in units:
-                    [reply] = await async_calls.call_many(client, [(unit.name, unit.keys, unit.args or [])])
+                    try:
+                        [reply] = await async_calls.call_many(client, [(unit.name, unit.keys, unit.args or [])])
+                    except batch_ops.CONNECTION_ERRORS:
+                        progress.unknown(await async_batch.fence(client, [unit], progress.applied))
+                        raise
                     progress.applied(unit, reply)
         except BaseException as exc:
             progress.add_note(exc)
