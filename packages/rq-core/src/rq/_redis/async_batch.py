@@ -42,9 +42,7 @@ async def send_stream(
     except Exception:  # raised while packing a unit, or an error reply: the connection is sound
         try:
             while stream.in_flight:
-                outcome = stream.received(await read_reply(connection))
-                if outcome is not None:
-                    on_reply(*outcome)
+                stream.take(await read_reply(connection), on_reply)
         except batch_ops.CONNECTION_ERRORS:
             await _drop(connection, stream)
             on_unknown(await fence(client, list(stream.uncertain.values()), on_reply))
@@ -65,20 +63,14 @@ async def _drop(connection: Any, stream: batch_ops.Stream) -> None:
 
 
 async def _drive(connection: Any, stream: batch_ops.Stream, on_reply: batch_ops.OnReply) -> None:
-    while True:
-        request = stream.next_request()
-        if request is not None:
-            await connection.send_packed_command([request])
-        elif stream.in_flight:
-            outcome = stream.received(await read_reply(connection))
-            if outcome is not None:
-                on_reply(*outcome)
-        elif not stream.stopped:
-            return
-        elif stream.error is not None:
-            raise stream.error
+    while (step := stream.next_step()) is not None:
+        kind, value = step
+        if kind == batch_ops.WRITE:
+            await connection.send_packed_command([value])
+        elif kind == batch_ops.READ:
+            stream.take(await read_reply(connection), on_reply)
         else:
-            for name in sorted(stream.to_load):
+            for name in value:
                 await connection.send_command('SCRIPT', 'LOAD', scripts.source(name))
                 await connection.read_response()
             stream.resume()

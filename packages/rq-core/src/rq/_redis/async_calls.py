@@ -47,12 +47,13 @@ async def call_many(client: Any, calls: list[scripts.ScriptCall], then: Sequence
     token, so a copy of one that ran returns the first one's reply."""
     if not direct(client):
         return await _one_by_one(client, calls, then)
-    replies = await _exchange(client, [['EVALSHA', scripts.sha(n), len(k), *k, *a] for n, k, a in calls], then)
+    requests = [['EVALSHA', scripts.sha(n), len(k), *k, *a] for n, k, a in calls]
+    replies = await _exchange(client, requests, then)
     missing = {name for (name, _, _), reply in zip(calls, replies, strict=False) if reply is scripts.NOT_LOADED}
     if missing:
         for name in sorted(missing):
             await client.script_load(scripts.source(name))
-        replies = await _exchange(client, [['EVALSHA', scripts.sha(n), len(k), *k, *a] for n, k, a in calls], then)
+        replies = await _exchange(client, requests, then)
     for reply in replies:
         if reply is scripts.NOT_LOADED:
             raise NoScriptError('a script was flushed from the server while it was being called')

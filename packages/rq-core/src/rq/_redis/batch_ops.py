@@ -44,6 +44,8 @@ BATCH_BYTES = 1 << 20
 AHEAD = 4
 #: Times in a row that calls which did not run are written again (a failover between load and call).
 _ATTEMPTS = 3
+#: The steps of a :class:`Stream` (see :meth:`Stream.next_step`).
+WRITE, READ, LOAD = 'write', 'read', 'load'
 #: What :func:`fence` writes under the token of a call that had not run (that it never will).
 FENCED = 'fenced'
 #: The errors after which the calls written on a connection have unknown outcomes.
@@ -232,6 +234,27 @@ class Stream:
         self.in_flight.append(unit)
         return unit.request(after)
 
+    def next_step(self) -> tuple[str, Any] | None:
+        """What the driver does next: ``(WRITE, request)``; ``(READ, None)``: read a reply for
+        :meth:`take`; ``(LOAD, names)``: load these scripts, then :meth:`resume`; None: over. Raises
+        a call's error reply (``ResponseError``) once every call written is answered."""
+        request = self.next_request()
+        if request is not None:
+            return WRITE, request
+        if self.in_flight:
+            return READ, None
+        if not self.stopped:
+            return None
+        if self.error is not None:
+            raise self.error
+        return LOAD, sorted(self.to_load)
+
+    def take(self, reply: Any, on_reply: OnReply) -> None:
+        """:meth:`received`, then ``on_reply`` with the unit when it ran."""
+        outcome = self.received(reply)
+        if outcome is not None:
+            on_reply(*outcome)
+
     def received(self, reply: Any) -> tuple[Unit, Any] | None:
         """The reply to the oldest unanswered unit: ``(unit, reply)`` when it ran, else None."""
         unit = self.in_flight.popleft()
@@ -313,9 +336,7 @@ def send_stream(client: Any, units: Iterator[Unit], on_reply: OnReply, on_unknow
     except Exception:  # raised while packing a unit, or an error reply: the connection is sound
         try:
             while stream.in_flight:
-                outcome = stream.received(scripts.read_replies(connection, 1)[0])
-                if outcome is not None:
-                    on_reply(*outcome)
+                stream.take(scripts.read_replies(connection, 1)[0], on_reply)
         except CONNECTION_ERRORS:
             settle()
         raise
@@ -328,24 +349,18 @@ def send_stream(client: Any, units: Iterator[Unit], on_reply: OnReply, on_unknow
 
 
 def _drive(connection: Any, stream: Stream, on_reply: OnReply) -> None:
-    while True:
-        request = stream.next_request()
-        if request is not None:
+    while (step := stream.next_step()) is not None:
+        kind, value = step
+        if kind == WRITE:
             try:
-                connection.send_packed_command([request])
+                connection.send_packed_command([value])
             except BaseException:
                 connection.disconnect()
                 raise
-        elif stream.in_flight:
-            outcome = stream.received(scripts.read_replies(connection, 1)[0])
-            if outcome is not None:
-                on_reply(*outcome)
-        elif not stream.stopped:
-            return
-        elif stream.error is not None:
-            raise stream.error
+        elif kind == READ:
+            stream.take(scripts.read_replies(connection, 1)[0], on_reply)
         else:
-            for name in sorted(stream.to_load):
+            for name in value:
                 connection.send_command('SCRIPT', 'LOAD', scripts.source(name))
                 connection.read_response()
             stream.resume()
