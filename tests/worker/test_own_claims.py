@@ -61,9 +61,10 @@ class Outage(redis.connection.Connection):
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         reply = super().read_response(*args, **kwargs)  # (an error reply, NOSCRIPT: nothing ran)
         plan = Outage.plan
-        if plan.get('at') == 'claim-reply' and getattr(self, '_sent_claim', False) and isinstance(reply, list):
+        took = worker_ops.claimed_job(reply) if getattr(self, '_sent_claim', False) else None
+        if plan.get('at') == 'claim-reply' and took is not None:
             plan['at'] = None
-            plan['lost'] = reply[1].decode()
+            plan['lost'] = took[1]
             self._break()
         return reply
 

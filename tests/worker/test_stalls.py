@@ -12,7 +12,8 @@
 - The backoff between attempts grows up to its cap, starts again from the shortest delay once
   Redis answers, and is cut short when a probe finds Redis back (in-process, on a fake clock).
 
-Each scenario runs a forking ``Worker`` and a ``SimpleWorker`` side by side, as processes.
+Each scenario runs a forking ``Worker``, a ``SimpleWorker`` and a ``ConcurrentWorker`` side by side, as
+processes.
 """
 
 from __future__ import annotations
@@ -40,7 +41,13 @@ from worker_process import start_worker, wait_until
 pytestmark = pytest.mark.timeout(120)  # (a guard against hangs only)
 
 JOBS = 150
-WORKER_CLASSES = ('Worker', 'SimpleWorker')
+#: The workers each scenario runs side by side: name -> the options that make it.
+WORKERS = {
+    'Worker': ('--worker-class', 'Worker'),
+    'SimpleWorker': ('--worker-class', 'SimpleWorker'),
+    # (its slots read on blocking sockets: the monitor keeps their socket timeout, see slot_link.py)
+    'ConcurrentWorker': ('--concurrency', '4'),
+}
 LOST = 'Redis connection lost'
 BACK = 'Redis connection back'
 
@@ -78,9 +85,9 @@ def start_workers(server: RedisServer, guard: ProcessGuard) -> dict[str, tuple[s
     """One worker process per class, as ``python -m rq.worker`` starts it (redis-py's default socket
     timeout), on the queue ``default``."""
     workers = {}
-    for worker_class in WORKER_CLASSES:
-        process = guard.add(start_worker(server.port, '--worker-class', worker_class, '--name', worker_class))
-        workers[worker_class] = (process, Output(process))
+    for name, options in WORKERS.items():
+        process = guard.add(start_worker(server.port, *options, '--name', name))
+        workers[name] = (process, Output(process))
     return workers
 
 
@@ -166,7 +173,7 @@ def test_a_stall_longer_than_the_socket_timeout_loses_nothing(
 def test_redis_away_then_back(persistent: RedisServer, guard: ProcessGuard, tmp_path: Path) -> None:
     connection = redis.Redis(port=persistent.port)
     workers = start_workers(persistent, guard)
-    for name in WORKER_CLASSES:
+    for name in WORKERS:
         assert wait_until(lambda name=name: connection.hget(f'rq:worker:{name}', 'state') == b'idle', 60)
     connection.close()
     persistent.stop()
@@ -181,7 +188,7 @@ def test_redis_away_then_back(persistent: RedisServer, guard: ProcessGuard, tmp_
     jobs = [queue.enqueue('rqtest_jobs_crash.note_run', str(runs), i) for i in range(4)]
     assert wait_until(lambda: connection.zcard('rq:finished:default') == len(jobs), 60)
     assert sorted(runs_of(runs)) == list(range(len(jobs)))
-    for name in WORKER_CLASSES:  # (the command channel is subscribed again)
+    for name in WORKERS:  # (the command channel is subscribed again)
         send_shutdown_command(connection, name)
     for worker_class, (process, output) in workers.items():
         assert process.wait(60) == 0, f'{worker_class}:\n{output.text()}'

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime
 import inspect
 import json
@@ -10,6 +9,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -84,7 +84,7 @@ def str_to_date(date_str: bytes | str) -> datetime.datetime | None:
 
 def current_timestamp() -> int:
     """The current UTC time in whole seconds (the unit of registry scores)."""
-    return calendar.timegm(now().utctimetuple())
+    return int(time.time())
 
 
 def as_text(v: bytes | str) -> str:

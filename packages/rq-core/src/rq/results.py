@@ -79,20 +79,17 @@ class Result:
     def serialize(self, serialized_return_value: bytes | None = None) -> dict[str, Any]:
         """The stream entry fields; ``serialized_return_value`` is the value already encoded with the
         serializer (what a work horse sends back), used instead of encoding ``return_value``."""
-        fields: dict[str, Any] = {'type': self.type.value, 'worker_name': self.worker_name or ''}
-        if self.exc_string is not None:
-            fields['exc_string'] = codec.encode_exc_string(self.exc_string)
-        if serialized_return_value is not None:
-            fields['return_value'] = base64.b64encode(serialized_return_value).decode('ascii')
-        elif self.return_value is not None:
-            fields['return_value'] = codec.encode_return_value(self.serializer, self.return_value)
-        if self.execution_id:
-            fields['execution_id'] = self.execution_id
-        if self.execution_started_at is not None:
-            fields['execution_started_at'] = codec.format_epoch(self.execution_started_at)
-        if self.execution_ended_at is not None:
-            fields['execution_ended_at'] = codec.format_epoch(self.execution_ended_at)
-        return fields
+        if serialized_return_value is None and self.return_value is not None:
+            serialized_return_value = codec.encode_value(self.serializer, self.return_value)
+        return entry_fields(
+            self.type,
+            self.worker_name,
+            exc_string=self.exc_string,
+            serialized_return_value=serialized_return_value,
+            execution_id=self.execution_id,
+            execution_started_at=self.execution_started_at,
+            execution_ended_at=self.execution_ended_at,
+        )
 
     def save(
         self, ttl: int | None, pipeline: Pipeline | None = None, serialized_return_value: bytes | None = None
@@ -290,3 +287,29 @@ class Result:
     @classmethod
     def get_key(cls, job_id: str) -> str:
         return keys.results_key(job_id)
+
+
+def entry_fields(
+    type: Result.Type,
+    worker_name: str | None,
+    *,
+    exc_string: str | None = None,
+    serialized_return_value: bytes | None = None,
+    execution_id: str | None = None,
+    execution_started_at: datetime | None = None,
+    execution_ended_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A result's stream entry fields (what :meth:`Result.serialize` returns), without a
+    :class:`Result` to make first (a worker records a success this way on every job)."""
+    fields: dict[str, Any] = {'type': type.value, 'worker_name': worker_name or ''}
+    if exc_string is not None:
+        fields['exc_string'] = codec.encode_exc_string(exc_string)
+    if serialized_return_value is not None:
+        fields['return_value'] = base64.b64encode(serialized_return_value).decode('ascii')
+    if execution_id:
+        fields['execution_id'] = execution_id
+    if execution_started_at is not None:
+        fields['execution_started_at'] = codec.format_epoch(execution_started_at)
+    if execution_ended_at is not None:
+        fields['execution_ended_at'] = codec.format_epoch(execution_ended_at)
+    return fields

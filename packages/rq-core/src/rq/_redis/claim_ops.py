@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import ResponseError
 
-from . import codec, keys, scripts
+from . import keys, scripts
 
 #: claim_job.lua returns the job hash packed in one string; this is its decoded form.
 RawHash = dict[bytes, bytes]
@@ -135,25 +136,25 @@ def decode_claim(queue_names: Sequence[str], reply: Any) -> tuple[str, str, RawH
         return None
     if reply == -1:
         return SUSPENDED
-    index, job_id, packed = reply
-    return queue_names[int(index) - 1], codec.text(job_id), unpack_hash(packed)
+    head, separator, body = reply.partition(b';')
+    if not separator:
+        raise ValueError('a truncated claim reply')
+    index, *lengths = map(int, head.split(b','))
+    ends = list(accumulate(lengths))
+    if not len(ends) % 2 or ends[-1] != len(body):
+        raise ValueError('a malformed claim reply')
+    items = [body[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+    return queue_names[index - 1], items[0].decode(), dict(zip(items[1::2], items[2::2], strict=True))
 
 
-def unpack_hash(packed: bytes) -> RawHash:
-    """The hash that claim_job.lua packed: ``<length>:<bytes>`` for each field, then its value."""
-    items = []
-    position, end = 0, len(packed)
-    find = packed.find
-    while position < end:
-        colon = find(b':', position)
-        if colon < 0:
-            raise ValueError('a truncated job hash in a claim reply')
-        start = colon + 1
-        position = start + int(packed[position:colon])
-        items.append(packed[start:position])
-    if position != end or len(items) % 2:
-        raise ValueError('a malformed job hash in a claim reply')
-    return dict(zip(items[::2], items[1::2], strict=True))
+def claimed_job(reply: Any) -> tuple[int, str] | None:
+    """The queue's index (1-based) and the job's id, from a claim reply that took a job; None
+    from any other reply."""
+    if not isinstance(reply, bytes):
+        return None
+    head, _, body = reply.partition(b';')
+    index, id_length = head.split(b',', 2)[:2]
+    return int(index), body[: int(id_length)].decode()
 
 
 def wait_for_job(connection: Redis, queue_name: str, timeout: float) -> bool:

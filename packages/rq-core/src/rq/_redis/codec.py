@@ -52,10 +52,18 @@ def local_to_utc(dt: datetime.datetime) -> datetime.datetime:
 
 
 def format_timestamp(dt: datetime.datetime) -> str:
-    """``TIMESTAMP_FORMAT`` (``isoformat`` gives the same text, several times faster than strftime;
-    for an aware UTC time, the usual case, its ``+00:00`` is cut off instead of converting first)."""
+    """``TIMESTAMP_FORMAT``, formatted field by field (several times faster than strftime) for an
+    aware UTC time, the usual case; others are converted to UTC first."""
     if dt.tzinfo is _UTC:
-        return dt.isoformat(timespec='microseconds')[:-6] + 'Z'
+        return '%04d-%02d-%02dT%02d:%02d:%02d.%06dZ' % (  # noqa: UP031 - twice as fast as an f-string
+            dt.year,
+            dt.month,
+            dt.day,
+            dt.hour,
+            dt.minute,
+            dt.second,
+            dt.microsecond,
+        )
     return to_utc(dt).replace(tzinfo=None).isoformat(timespec='microseconds') + 'Z'
 
 
@@ -92,8 +100,8 @@ def to_score(dt: datetime.datetime) -> int:
 
 
 def format_epoch(dt: datetime.datetime) -> str:
-    """Float Unix seconds as text (execution and result timestamps)."""
-    return repr(to_utc(dt).timestamp())
+    """Float Unix seconds as text (execution and result timestamps); a naive value is UTC."""
+    return repr(dt.timestamp() if dt.tzinfo is not None else dt.replace(tzinfo=_UTC).timestamp())
 
 
 def parse_epoch(raw: bytes | str | None) -> datetime.datetime | None:

@@ -10,8 +10,8 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ResponseError
 
-from . import codec, keys, scripts
-from .claim_ops import ScriptCall, hand_back_claim, is_sweep_reply
+from . import keys, scripts
+from .claim_ops import ScriptCall, claimed_job, hand_back_claim, is_sweep_reply
 from .execution_ops import end_execution
 
 
@@ -96,9 +96,10 @@ def settle_finish_and_claim(
             finished = scripts.run(finish[0], connection, finish[1], finish[2])
         except ResponseError as exc:
             finished = exc
-        if _took_job(claimed) and not isinstance(finished, Exception):
+        took = claimed_job(claimed)
+        if took is not None and not isinstance(finished, Exception):
             worker_name = finish[2][6]
-            connection.hset(keys.worker_key(worker_name), mapping={'state': 'busy', 'current_job': claimed[1]})
+            connection.hset(keys.worker_key(worker_name), mapping={'state': 'busy', 'current_job': took[1]})
     if isinstance(finished, ResponseError):
         raise _refused(connection, finished, claim, claimed)
     if isinstance(finished, Exception):
@@ -121,15 +122,12 @@ class FinishRefused(ResponseError):
         self.hand_back_error: ResponseError | None = None
 
 
-def _took_job(reply: Any) -> bool:
-    return isinstance(reply, (list, tuple)) and len(reply) == 3
-
-
 def _refused(connection: Redis, cause: ResponseError, claim: ScriptCall, claimed: Any) -> FinishRefused:
-    if not _took_job(claimed):
+    took = claimed_job(claimed)
+    if took is None:
         return FinishRefused(cause, None)
-    job_id = codec.text(claimed[1])
-    queue_name = keys.queue_name_from_key(claim[1][int(claimed[0]) - 1])
+    index, job_id = took
+    queue_name = keys.queue_name_from_key(claim[1][index - 1])
     worker_name, execution_id = claim[2][1], claim[2][2]
     try:
         hand_back_claim(connection, queue_name, job_id, execution_id, worker_name)

@@ -55,6 +55,7 @@ from redis.cluster import ClusterPipeline
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
 
+from . import keys
 from .pool import checkout
 
 _INCLUDE = '-- @include '
@@ -230,8 +231,10 @@ def _bulk_string(word: bytes) -> bytes:
     return b'$%d\r\n%s\r\n' % (len(word), word)
 
 
-#: Words that most script calls carry, packed once: the job hash's field names and empty value, the
-#: scripts' flags, small numbers (counts, TTLs, outcomes). Looked up by exact type and value.
+#: Words that most script calls carry, packed once: the job hash's and result entries' field names
+#: and empty value, the scripts' flags, the key prefixes and fixed key names, small numbers (counts,
+#: TTLs, outcomes), and the words a process says it uses on every call (see :func:`remember`).
+#: Looked up by exact type and value.
 _PACKED_WORDS: dict[str | int, bytes] = {
     **{
         word: _bulk_string(word.encode())
@@ -240,10 +243,29 @@ _PACKED_WORDS: dict[str | int, bytes] = {
             'success_callback_name', 'failure_callback_name', 'stopped_callback_name', 'started_at',
             'ended_at', 'last_heartbeat', 'worker_name', 'group_id', 'origin', 'description', 'timeout',
             'result_ttl', 'failure_ttl', 'ttl', 'meta', 'enqueued_at', 'signature',
+            'type', 'return_value', 'exc_string', 'execution_id', 'execution_started_at',
+            'execution_ended_at', keys.QUEUES, keys.SUSPENDED, keys.JOB_PREFIX, keys.QUEUE_PREFIX,
+            keys.EXECUTION_PREFIX, keys.EXECUTIONS_PREFIX, *keys.RATE_LIMIT_CONTEXT,
+            *keys.REGISTRY_PREFIXES.values(),
         )
     },
     **{number: _bulk_string(b'%d' % number) for number in range(-1, 1025)},
 }  # fmt: skip
+
+#: How many words :func:`remember` adds at most (it is for a process's fixed names, not for ids).
+_REMEMBERED_LIMIT = 4096
+_remembered = 0
+
+
+def remember(*words: str) -> None:
+    """Pack ``words`` once from now on: names a process sends on every call and that do not
+    change (a worker's name and its keys, its queues' keys). Words past the first
+    ``_REMEMBERED_LIMIT`` are left out: packing them each time is only slower."""
+    global _remembered
+    for word in words:
+        if word not in _PACKED_WORDS and _remembered < _REMEMBERED_LIMIT:
+            _PACKED_WORDS[word] = _bulk_string(word.encode())
+            _remembered += 1
 
 
 def pack(items: list[Any]) -> bytes:

@@ -11,7 +11,7 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 
-from . import codec, keys
+from . import codec, keys, scripts
 from .claim_ops import (
     SUSPENDED,
     RawHash,
@@ -19,10 +19,10 @@ from .claim_ops import (
     claim_job,
     claim_job_call,
     claim_jobs,
+    claimed_job,
     decode_claim,
     hand_back_claim,
     is_sweep_reply,
-    unpack_hash,
     wait_for_job,
 )
 from .execution_ops import (
@@ -52,6 +52,7 @@ __all__ = [
     'claim_job',
     'claim_job_call',
     'claim_jobs',
+    'claimed_job',
     'count_outcome',
     'decode_claim',
     'delete_fields',
@@ -72,12 +73,12 @@ __all__ = [
     'read_workers',
     'register_birth',
     'register_death',
+    'remember_names',
     'renew_started',
     'set_fields',
     'settle_finish_and_claim',
     'try_lock',
     'unlock',
-    'unpack_hash',
     'wait_for_job',
 ]
 
@@ -105,6 +106,18 @@ def register_birth(
         pipe.expire(key, ttl)
         pipe.execute()
     return True
+
+
+def remember_names(worker_name: str, queue_names: Sequence[str]) -> None:
+    """Have the worker's name and keys and its queues' keys packed once, not on every script call
+    that records a job (see ``scripts.remember``)."""
+    scripts.remember(worker_name, keys.worker_key(worker_name), keys.worker_executions_key(worker_name))
+    for name in queue_names:
+        scripts.remember(
+            name,
+            keys.queue_key(name),
+            *(keys.registry_key(kind, name) for kind in ('started', 'finished', 'failed')),
+        )
 
 
 def register_death(connection: Redis, worker_name: str, queue_names: Sequence[str], timestamp: str) -> None:

@@ -130,9 +130,11 @@ class JobClaiming:
         if current is not None:
             held.append(current)
         prefetched = self._prefetched_claim
-        if prefetched is not None and prefetched[3] and prefetched[3] != -1:
+        if prefetched is not None:
             names, execution_id, _, reply = prefetched
-            held.append((names[int(reply[0]) - 1], codec.text(reply[1]), execution_id))
+            took = worker_ops.claimed_job(reply)
+            if took is not None:
+                held.append((names[took[0] - 1], took[1], execution_id))
         unanswered = self._unanswered_claim
         if unanswered is not None:
             found = worker_ops.find_started(self.connection, self.queue_names(), unanswered)

@@ -56,6 +56,9 @@ class ConcurrentWorker(BaseWorker):
     #: before the worker records it and takes its slot out of service.
     overrun_grace: float = 3.0
 
+    #: Seconds the worker waits at most, as it starts, for its slots to open their connections.
+    slot_ready_wait: float = 5.0
+
     def __init__(
         self,
         queues: Any,
@@ -94,6 +97,7 @@ class ConcurrentWorker(BaseWorker):
         ]
         for runner in self._runners:
             runner.start()
+        self._wait_for_slots_ready()
         self._monitor = SlotMonitor(self, self._runners)
         self._monitor.start()
         ending = 'stopped'
@@ -106,6 +110,14 @@ class ConcurrentWorker(BaseWorker):
         if self.replacement_reason is not None:
             ending = f'stopped to be replaced: {self.replacement_reason}'
         return ending
+
+    def _wait_for_slots_ready(self) -> None:
+        """Let the slots open their connections before the first claims (at most
+        :attr:`slot_ready_wait` seconds in all: a slot that could not connect meets the error again
+        with its first job's outcome)."""
+        deadline = time.monotonic() + self.slot_ready_wait
+        for runner in self._runners:
+            runner.ready.wait(max(0.0, deadline - time.monotonic()))
 
     def _claim_for_free_slots(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> str:
         idle_since = time.monotonic()

@@ -216,6 +216,7 @@ class BaseWorker(JobClaiming, JobHooks, UpstreamWorkerAPI, ExecutionIndex, Shutd
         self.waiter = QueueWaiter(self.connection, can_block=self._redis_version >= (6, 2, 0), log=self.log)
         self.subscribe()
         self._with_reconnect(lambda: self.set_state(WorkerStatus.STARTED))
+        worker_ops.remember_names(self.name, self.queue_names())
         self.log.info('*** Listening on %s...', styled(', '.join(self.queue_names()), 'queue'))
 
     def teardown(self) -> None:

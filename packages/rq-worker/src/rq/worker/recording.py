@@ -14,7 +14,7 @@ from rq._redis import codec, keys, registries, scripts, worker_ops
 from rq._redis.results_ops import registry_score
 from rq.defaults import RESULTS_STREAM_MAXLEN
 from rq.job import JobStatus
-from rq.results import Result
+from rq.results import Result, entry_fields
 from rq.utils import current_timestamp, now
 
 from . import job_log
@@ -293,16 +293,14 @@ def finish_call(
 ) -> scripts.ScriptCall:
     """The script call that records a success on the :func:`fast_path`."""
     ttl = job.get_result_ttl(worker.default_result_ttl)
-    entry = Result(
-        job.id,
+    entry = entry_fields(
         Result.Type.SUCCESSFUL,
-        job.connection,
-        serializer=job.serializer,
-        worker_name=worker.name,
+        worker.name,
+        serialized_return_value=result.return_payload,
         execution_id=execution.id,
         execution_started_at=execution.created_at,
         execution_ended_at=result.ended_at,
-    ).serialize(result.return_payload)
+    )
     moment = now()
     return worker_ops.finish_job_call(
         job.id,

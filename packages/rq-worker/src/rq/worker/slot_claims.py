@@ -16,6 +16,7 @@ from rq._redis import codec, scripts, worker_ops
 from rq.utils import current_timestamp, now
 
 from .job_log import log_claim_handed_back
+from .slot_link import SlotLink
 
 if TYPE_CHECKING:
     from rq.queue import Queue
@@ -29,7 +30,7 @@ class SlotClaims:
         self._worker = worker
         self._slot = slot
         self._log = log
-        self._own = scripts.own_connection(worker.connection)  # (this slot's round trips)
+        self.link = SlotLink(worker.connection)  # (this slot's round trips)
         self.unanswered: Sent | None = None  # a claim sent whose reply did not come
         self.answered: tuple[Sent, Any] | None = None  # a claim and its reply, not taken yet
 
@@ -37,7 +38,7 @@ class SlotClaims:
         """Record a success (``finish``), with the claim of the slot's next job when the worker allows
         one (see ``ConcurrentWorker.may_claim_ahead``). Returns the finish script's reply."""
         calls = self.finish_calls(finish)
-        return self.finish_replies(connection, calls, scripts.call_many(connection, calls, self._own))
+        return self.finish_replies(connection, calls, self.link.call_many(connection, calls))
 
     def finish_calls(self, finish: scripts.ScriptCall) -> list[scripts.ScriptCall]:
         """What :meth:`send_finish` sends: ``finish``, with the claim of the slot's next job when the
@@ -79,9 +80,18 @@ class SlotClaims:
     def log(self) -> Any:
         return self._log
 
+    def connect(self) -> None:
+        """Open this slot's connection now, as the worker starts, rather than with its first job's
+        outcome: opening one takes several round trips (and redis-py 8 looks up its own version),
+        which with many slots delayed every slot's first jobs. A failure is left for the first
+        outcome's own connect to meet (and report) again."""
+        try:
+            self.link.connect()
+        except Exception as exc:
+            self._log.debug('could not connect yet (%s): connecting again with the first outcome', exc)
+
     def close(self) -> None:
-        if self._own is not None:
-            self._own.disconnect()
+        self.link.close()
 
     def settle(self) -> None:
         """Send again a claim whose reply was lost (raises while Redis does not answer)."""
@@ -109,9 +119,11 @@ class SlotClaims:
         """The executions these claims hold: (queue name, job id, execution id)."""
         held: list[tuple[str, str, str]] = []
         answered = self.answered
-        if answered is not None and answered[1] and answered[1] != -1:
+        if answered is not None:
             (names, execution_id, _), reply = answered
-            held.append((names[int(reply[0]) - 1], codec.text(reply[1]), execution_id))
+            took = worker_ops.claimed_job(reply)
+            if took is not None:
+                held.append((names[took[0] - 1], took[1], execution_id))
         unanswered = self.unanswered
         if unanswered is not None:
             found = worker_ops.find_started(self._worker.connection, unanswered[0], unanswered[1])

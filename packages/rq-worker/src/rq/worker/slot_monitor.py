@@ -1,7 +1,8 @@
 """The thread of a :class:`~rq.worker.concurrent.ConcurrentWorker` that watches its slots: it
 strikes the timeouts of running jobs, takes over the jobs that did not end within the overrun grace
 after an interruption (recording them failed, or stopped, with the cause), and sends the running
-jobs' heartbeats, all of them in one round trip."""
+jobs' heartbeats, all of them in one round trip; it also keeps the slots' socket timeout (see
+:mod:`~rq.worker.slot_link`)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ class SlotMonitor:
         moment = time.monotonic()
         grace = float(self.worker.overrun_grace)
         for runner in self.runners:
+            if runner.recorder.claims.link.cut_if_stuck(moment):
+                runner.recorder.log.warning('no reply from Redis within the socket timeout: connection cut off')
             slot = runner.slot
             if slot.state != RUNNING:
                 continue

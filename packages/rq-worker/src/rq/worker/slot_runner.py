@@ -78,6 +78,7 @@ class SlotRecorder:
         worker = self._worker
         delay = worker.first_reconnect_delay
         recorded = False
+        reconnected = False
         while True:
             try:
                 if not recorded:
@@ -91,6 +92,12 @@ class SlotRecorder:
                 if not is_transient(exc):
                     self.log.error('could not record job %s (%s): it is failed as abandoned later', job.id, exc)
                     break
+                if not reconnected and type(exc) is redis.exceptions.ConnectionError:
+                    # (the slot's connection was closed while it was idle, by a restart of Redis say:
+                    # a new one is tried at once, as redis-py does for its pool's, before this counts
+                    # as Redis not answering)
+                    reconnected = True
+                    continue
                 worker.redis_link.failed('slot', exc)
                 if worker._cold:
                     self.log.warning(
@@ -115,6 +122,8 @@ class SlotRunner:
         self._loop = loop
         self._loop_jobs = loop_jobs
         self._inbox: queues.SimpleQueue[Callable[[], bool] | None] = queues.SimpleQueue()
+        #: Set once the slot's thread has opened its connection and waits for jobs.
+        self.ready = threading.Event()
         self.thread = threading.Thread(target=self._serve, name=f'rq-slot-{slot.index}', daemon=True)
 
     def start(self) -> None:
@@ -149,6 +158,8 @@ class SlotRunner:
         slot.thread_id = threading.get_ident()
         current_slot.set(slot)
         coroutines.runner.set(self._loop.runner_for(slot))
+        self.recorder.claims.connect()
+        self.ready.set()
         while (step := self._inbox.get()) is not None:
             try:
                 if not step():

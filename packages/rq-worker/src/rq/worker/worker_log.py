@@ -32,8 +32,12 @@ class WorkerLogger(logging.Logger):
         self.worker_name = worker_name
 
     def isEnabledFor(self, level: int) -> bool:
-        # (not cached, unlike a registered logger's: setLevel on 'rq.worker' or 'rq' clears only
-        # the caches of the loggers logging knows of, which this one is not)
+        # (this logger is not registered, so logging never clears a cache of its own: with no level
+        # of its own, the answer is the registered 'rq.worker' logger's, which logging caches and
+        # clears on every setLevel; that one's own ``disabled`` does not silence this one)
+        parent = self.parent
+        if not self.level and not self.disabled and parent is not None and not parent.disabled:
+            return parent.isEnabledFor(level)
         if self.disabled or self.manager.disable >= level:
             return False
         return level >= self.getEffectiveLevel()

@@ -30,9 +30,10 @@
 --
 -- Returns nil when every queue is empty, -1 when workers are suspended, {0, number dropped} when
 -- ARGV[12] dead ids were dropped and nothing was claimed yet (the caller calls again), else
--- {queue index (1-based), job id, job hash packed in one string}: each field and each value as its
--- length in decimal, a colon, then its bytes (one bulk string decodes much faster than a list of
--- them). Ids whose job hash no longer exists (an expired ttl) are dropped on the way, at most
+-- the claim in one string (one bulk string decodes much faster than a list of them): the queue's
+-- index (1-based), the length of the job id and of each field and each value of the job hash, in
+-- decimal and separated by commas, a semicolon, then the job id, the fields and the values, one
+-- after another. Ids whose job hash no longer exists (an expired ttl) are dropped on the way, at most
 -- ARGV[12] of them per call: a queue holding millions of them would otherwise keep Redis busy
 -- (every other client refused with BUSY) for seconds.
 --
@@ -47,13 +48,13 @@
 -- that redis-py itself sends again after a lost reply is not marked: the worker hash being gone
 -- is what sends such a call to the scan.)
 
-local function packed_hash(key)
-    local flat = redis.call('HGETALL', key)
-    local parts = {}
+local function claimed(index, job_id, job_key)
+    local flat = redis.call('HGETALL', job_key)
+    local lengths = {index, #job_id}
     for i = 1, #flat do
-        parts[i] = #flat[i] .. ':' .. flat[i]
+        lengths[i + 2] = #flat[i]
     end
-    return table.concat(parts)
+    return table.concat(lengths, ',') .. ';' .. job_id .. table.concat(flat)
 end
 
 local n = tonumber(ARGV[1])
@@ -89,7 +90,7 @@ local function taken_again(i, job_id)
     index_execution(job_id)
     redis.call('HSET', worker_key, 'state', 'busy', 'current_job', job_id, 'last_heartbeat', ARGV[4])
     redis.call('EXPIRE', worker_key, expire_ttl)
-    return {i, job_id, packed_hash(ARGV[8] .. job_id)}
+    return claimed(i, job_id, ARGV[8] .. job_id)
 end
 
 local current = redis.call('HGET', worker_key, 'current_job')
@@ -149,7 +150,7 @@ for i = 1, n do
             redis.call('HSET', worker_key, 'state', 'busy', 'current_job', job_id, 'current_job_working_time', '0',
                 'last_heartbeat', ARGV[4])
             redis.call('EXPIRE', worker_key, expire_ttl)
-            return {i, job_id, packed_hash(job_key)}
+            return claimed(i, job_id, job_key)
         end
     end
 end
