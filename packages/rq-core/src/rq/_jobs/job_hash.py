@@ -104,7 +104,10 @@ def restore(job: Job, raw: dict[bytes, bytes]) -> None:
         NoSuchJobError: the hash has no ``data`` field (it is not a job).
         DeserializationError: a field cannot be decoded; the message names the job and the field.
     """
-    fields = {codec.text(key): value for key, value in raw.items()}
+    try:
+        fields = {key.decode(): value for key, value in raw.items()}
+    except AttributeError:  # (str keys: a client that decodes its replies)
+        fields = {codec.text(key): value for key, value in raw.items()}
     if 'data' not in fields:
         raise NoSuchJobError(f'Job {job.id}: the hash {job.key} has no data field, so it is not a job')
     job.set_raw_data(fields['data'])

@@ -17,6 +17,7 @@ import base64
 import calendar
 import datetime
 import json
+import sys
 import zlib
 from typing import Any
 
@@ -26,6 +27,9 @@ from ..serializers import Serializer
 TIMESTAMP_FORMAT = '%Y-%m-%dT%H:%M:%S.%fZ'
 _TIMESTAMP_FORMAT_NO_FRACTION = '%Y-%m-%dT%H:%M:%SZ'
 _UTC = datetime.timezone.utc
+
+#: Whether ``datetime.fromisoformat`` reads a trailing ``Z`` (as UTC: Python 3.11 and later).
+_FROMISOFORMAT_READS_Z = sys.version_info >= (3, 11)
 
 Payload = tuple[str, Any, Any, Any]
 
@@ -82,7 +86,9 @@ def parse_timestamp(raw: bytes | str | None) -> datetime.datetime | None:
         return None
     value = text(raw)
     if len(value) in (20, 27) and value[-1] == 'Z' and value[10] == 'T':
-        try:  # the common case, several times faster than strptime
+        try:  # the common case, several times faster than strptime (Python 3.11 reads the Z itself)
+            if _FROMISOFORMAT_READS_Z:
+                return datetime.datetime.fromisoformat(value)
             return datetime.datetime.fromisoformat(value[:-1]).replace(tzinfo=_UTC)
         except ValueError:
             pass
