@@ -149,7 +149,7 @@ def decode_claim(queue_names: Sequence[str], reply: Any) -> tuple[str, str, RawH
 
 def claimed_job(reply: Any) -> tuple[int, str] | None:
     """The queue's index (1-based) and the job's id, from a claim reply that took a job; None
-    from any other reply."""
+    from one that took none (nothing queued, workers suspended, a sweep of dead ids)."""
     if not isinstance(reply, bytes):
         return None
     head, _, body = reply.partition(b';')

@@ -68,12 +68,8 @@ if ARGV[3] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
     return 0
 end
 
-local fields = {}
-for i = 18 + n, #ARGV do
-    fields[#fields + 1] = ARGV[i]
-end
-if #fields > 0 then
-    redis.call('HSET', KEYS[1], unpack(fields))
+if #ARGV >= 18 + n then
+    redis.call('HSET', KEYS[1], unpack(ARGV, 18 + n, #ARGV))
 end
 
 local outcome
