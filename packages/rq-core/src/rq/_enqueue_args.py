@@ -77,6 +77,9 @@ RESERVED = (
     'unique',
 )
 
+#: The options of a call with no keyword arguments at all (read, never changed).
+_NO_OPTIONS: dict[str, Any] = dict.fromkeys(RESERVED)
+
 
 def parse_args(f: Any, *args: Any, **kwargs: Any) -> EnqueueArgs:
     """Pop the reserved keywords; ``args=``/``kwargs=`` replace the call arguments when given.
@@ -94,7 +97,7 @@ def parse_args(f: Any, *args: Any, **kwargs: Any) -> EnqueueArgs:
             f'Functions from the __main__ module cannot be processed by workers: {f!r} '
             '(move it to a module the workers can import)'
         )
-    options = {name: kwargs.pop(name, None) for name in RESERVED}
+    options = {name: kwargs.pop(name, None) for name in RESERVED} if kwargs else _NO_OPTIONS
     if 'args' in kwargs or 'kwargs' in kwargs:
         if args:
             raise TypeError('Extra positional arguments cannot be used with explicit args= and kwargs=')
