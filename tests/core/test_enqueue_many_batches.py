@@ -361,6 +361,7 @@ def test_lost_connection_note_names_what_was_enqueued(
     connection: redis.Redis, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, mode: str, sent: int
 ) -> None:
     monkeypatch.setattr(batch_ops, 'BATCH_JOBS', 100)
+    connection.script_load(scripts.source('enqueue_batch'))  # (else the first batches get NOSCRIPT)
     queue = breaking_queue(redis_server, b'x0250', mode)  # in the third batch
     datas = [Queue.prepare_data(rqtest_jobs.add, (n,), job_id=f'x{n:04}') for n in range(1234)]
 
