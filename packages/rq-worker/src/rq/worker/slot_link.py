@@ -29,7 +29,7 @@ class SlotLink:
         #: Seconds an exchange may wait for Redis (the connection's socket timeout); None: no limit.
         self.reply_limit: float | None = None
         if self.connection is not None:
-            limit = self.connection.socket_timeout
+            limit = getattr(self.connection, 'socket_timeout', None)  # (a connection class of a user's own may lack it)
             if limit is not None and limit > 0:
                 self.reply_limit = float(limit)
                 self.connection.socket_timeout = None
