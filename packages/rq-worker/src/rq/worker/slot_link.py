@@ -15,11 +15,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import redis
 
 from rq._redis import scripts
+
+_T = TypeVar('_T')
 
 
 class SlotLink:
@@ -44,11 +47,9 @@ class SlotLink:
 
     def call_many(self, client: Any, calls: list[scripts.ScriptCall]) -> list[Any]:
         """``scripts.call_many`` on this connection (through ``client``'s own path without one)."""
-        connection = self.connection
-        if connection is None:
+        if self.connection is None:
             return scripts.call_many(client, calls)
-        replies: list[Any] = self._watched(lambda: scripts.call_many(client, calls, connection))
-        return replies
+        return self._watched(scripts.call_many, client, calls, self.connection)
 
     def cut_if_stuck(self, moment: float) -> bool:
         """(From the monitor's thread.) End an exchange that has waited longer than the reply limit
@@ -73,12 +74,12 @@ class SlotLink:
         if self.connection is not None:
             self.connection.disconnect()
 
-    def _watched(self, exchange: Any) -> Any:
+    def _watched(self, exchange: Callable[..., _T], *args: Any) -> _T:
         with self._lock:
             self._since = time.monotonic()
             self._cut = False
         try:
-            return exchange()
+            return exchange(*args)
         except (redis.exceptions.ConnectionError, OSError) as exc:
             if self._cut:
                 raise redis.exceptions.TimeoutError(

@@ -49,8 +49,7 @@ class SlotMonitor:
         moment = time.monotonic()
         grace = float(self.worker.overrun_grace)
         for runner in self.runners:
-            if runner.recorder.claims.link.cut_if_stuck(moment):
-                runner.recorder.log.warning('no reply from Redis within the socket timeout: connection cut off')
+            runner.recorder.claims.link.cut_if_stuck(moment)  # (the slot logs the outage, once for all)
             slot = runner.slot
             if slot.state != RUNNING:
                 continue
