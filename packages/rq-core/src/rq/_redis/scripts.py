@@ -55,7 +55,7 @@ from redis.cluster import ClusterPipeline
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
 
-from . import keys
+from . import held_connections, keys
 from .pool import checkout
 
 _INCLUDE = '-- @include '
@@ -176,9 +176,16 @@ def direct(client: Any) -> bool:
 
 
 def _exchange(client: Any, calls: list[ScriptCall]) -> list[Any]:
-    """Send ``calls`` as EVALSHAs in one write on a pooled connection and read their replies:
-    :data:`NOT_LOADED` for NOSCRIPT, the exception for any other error reply."""
+    """Send ``calls`` as EVALSHAs in one write on a connection of the client's pool (a held one,
+    see :mod:`.held_connections`) and read their replies: :data:`NOT_LOADED` for NOSCRIPT, the
+    exception for any other error reply."""
     pool = client.connection_pool
+    connection = held_connections.take(pool)
+    if connection is not None:
+        try:
+            return _exchange_on(connection, calls)
+        finally:
+            held_connections.give_back(pool, connection)
     connection = checkout(pool, 'EVALSHA')
     try:
         return _exchange_on(connection, calls)
