@@ -26,6 +26,7 @@ from asyncio_support import assert_same_data, comparable, run_async
 from redis_server import RedisServer
 from rq import Queue
 from rq import asyncio as rq_asyncio
+from rq._redis import async_replies
 from rq.job import JobStatus
 from worker_process import wait_until
 
@@ -94,27 +95,46 @@ class Gate:
 
 
 @pytest.fixture
-def gates(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Gate]]:
-    """A gate before each write of a request and before each read of a reply, on every connection."""
-    connection_class = redis.asyncio.connection.AbstractConnection
+def gates(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Gate]]:
+    """A gate before each write of a request and before each read of a reply, on every connection:
+    on the way script calls take by default (written and read on the connection's stream, see
+    rq._redis.async_replies), or through redis-py's ``send_packed_command`` and ``read_response``
+    (which a connection class of its own that overrides them takes, as patching them here does;
+    and ``enqueue_many``'s stream)."""
     found = {'send': Gate(), 'read': Gate()}
-    send, read = connection_class.send_packed_command, connection_class.read_response
+    if request.param == 'direct':
+        owner: Any = async_replies
+        send_name, read_name = '_send', '_reply'
+    else:
+        owner = redis.asyncio.connection.AbstractConnection
+        send_name, read_name = 'send_packed_command', 'read_response'
+    send, read = getattr(owner, send_name), getattr(owner, read_name)
 
-    async def gated_send(self: Any, *args: Any, **kwargs: Any) -> Any:
+    async def gated_send(*args: Any, **kwargs: Any) -> Any:
         await found['send'].pause()
-        return await send(self, *args, **kwargs)
+        return await send(*args, **kwargs)
 
-    async def gated_read(self: Any, *args: Any, **kwargs: Any) -> Any:
+    async def gated_read(*args: Any, **kwargs: Any) -> Any:
         await found['read'].pause()
-        return await read(self, *args, **kwargs)
+        return await read(*args, **kwargs)
 
-    monkeypatch.setattr(connection_class, 'send_packed_command', gated_send)
-    monkeypatch.setattr(connection_class, 'read_response', gated_read)
+    monkeypatch.setattr(owner, send_name, gated_send)
+    monkeypatch.setattr(owner, read_name, gated_read)
     yield found
 
 
 @pytest.mark.parametrize('where', ['send', 'read'])
-@pytest.mark.parametrize('what', ['queued', 'deferred', 'many'])
+@pytest.mark.parametrize(
+    ('gates', 'what'),
+    [
+        ('direct', 'queued'),
+        ('direct', 'deferred'),
+        ('redis-py', 'queued'),
+        ('redis-py', 'deferred'),
+        ('redis-py', 'many'),
+    ],
+    indirect=['gates'],
+)
 def test_cancelled_at_a_known_point(
     connection: redis.Redis, port: int, gates: dict[str, Gate], where: str, what: str
 ) -> None:

@@ -22,11 +22,11 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool
+from redis.asyncio import BlockingConnectionPool, ConnectionPool
 from redis.asyncio import Redis as AsyncRedis
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ConnectionError, NoScriptError, ResponseError
 
-from . import scripts
+from . import async_replies, scripts
 from .pool import checkout
 
 #: One request as a list of its words: ``['WAIT', 1, 500]``.
@@ -82,7 +82,12 @@ class _Writer:
     together: those submitted during one pass of the loop go out in one write on one connection,
     and each coroutine gets its replies (100 coroutines enqueueing at once cost a few round trips,
     not 100). Each write is a task of its own, so a coroutine cancelled while waiting leaves it
-    alone: its requests were written whole or not at all, and the replies are read in any case."""
+    alone: its requests were written whole or not at all, and the replies are read in any case.
+
+    A writer keeps one connection of a plain ``ConnectionPool`` of ten or more connections for its
+    writes (as :mod:`.held_connections` does for synchronous clients): it stays the pool's, counted
+    as in use and closed by ``aclose()``; one the server closed meanwhile is connected afresh; a
+    write while it is busy takes another from the pool."""
 
     def __init__(self, pool: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.pool = pool
@@ -91,6 +96,8 @@ class _Writer:
         self._writes: set[asyncio.Task[None]] = set()
         #: Writes under way (their replies not all read yet).
         self._busy = 0
+        self.held: Any = None
+        self._held_free = False
 
     async def exchange(self, packed: bytes, count: int) -> list[Any]:
         """Write ``packed`` (``count`` requests) and return their replies: at once, from this
@@ -100,7 +107,7 @@ class _Writer:
             return await self._submit(packed, count)
         self._busy += 1
         try:
-            [replies] = await _write_and_read(self.pool, packed, [count])
+            [replies] = await self._write_and_read(packed, [count])
             return replies
         finally:
             self._busy -= 1
@@ -119,7 +126,7 @@ class _Writer:
         self._busy += 1
         try:
             packed = b''.join(packed for packed, _, _ in batch)
-            replies = await _write_and_read(self.pool, packed, [count for _, count, _ in batch])
+            replies = await self._write_and_read(packed, [count for _, count, _ in batch])
         except BaseException as exc:
             for _, _, future in batch:
                 if not future.done():
@@ -133,22 +140,64 @@ class _Writer:
             if not future.done():  # (done: its coroutine was cancelled meanwhile)
                 future.set_result(replies_of_one)
 
+    async def _write_and_read(self, packed: bytes, counts: list[int]) -> list[list[Any]]:
+        """Write ``packed`` on a connection of the pool and read the replies, ``counts[i]`` for
+        the i-th submitter. A failed or interrupted exchange drops the connection (a reply may
+        still be on its way: it is never reused before it is connected again)."""
+        connection = await self._connection()
+        try:
+            return await _exchange_on(connection, packed, counts)
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            raise
+        finally:
+            await self._done_with(connection)
 
-async def _write_and_read(pool: Any, packed: bytes, counts: list[int]) -> list[list[Any]]:
-    """Write ``packed`` on a connection of ``pool`` and read the replies, ``counts[i]`` for the
-    i-th submitter. A failed or interrupted exchange drops the connection (a reply may still be on
-    its way: it is never reused)."""
-    connection = await checkout_connection(pool)
+    async def _connection(self) -> Any:
+        held = self.held
+        if held is not None and self._held_free:
+            self._held_free = False
+            if await _is_stale(held):
+                await held.disconnect(nowait=True)
+            if not held.is_connected:
+                await held.connect()
+            return held
+        connection = await checkout_connection(self.pool)
+        if held is None and type(self.pool) is ConnectionPool and self.pool.max_connections >= 10:
+            self.held = connection
+        return connection
+
+    async def _done_with(self, connection: Any) -> None:
+        if connection is self.held:
+            self._held_free = True
+            return
+        await _release(self.pool, connection)
+
+
+async def _is_stale(connection: Any) -> bool:
+    """Whether a held connection has something unread or was closed by the server meanwhile."""
+    stream = async_replies.stream_of(connection)
+    if stream is not None:
+        return async_replies.is_stale(stream)
+    look = getattr(connection, 'can_read', None) or connection.can_read_destructive  # (redis-py 8 / before)
     try:
-        await connection.send_packed_command([packed])
-        return [[await read_reply(connection) for _ in range(count)] for count in counts]
-    except BaseException:
-        await connection.disconnect(nowait=True)
-        raise
-    finally:
-        released = pool.release(connection)  # a coroutine from redis-py 5.0.1 on; a plain call before
-        if inspect.isawaitable(released):
-            await released
+        return bool(await look())
+    except (ConnectionError, OSError):
+        return True
+
+
+async def _exchange_on(connection: Any, packed: bytes, counts: list[int]) -> list[list[Any]]:
+    stream = async_replies.stream_of(connection)
+    if stream is not None:
+        return await async_replies.exchange(connection, stream, packed, counts, scripts.NOT_LOADED)
+    await connection.send_packed_command([packed])
+    return [[await read_reply(connection) for _ in range(count)] for count in counts]
+
+
+async def _release(pool: Any, connection: Any) -> None:
+    released = pool.release(connection)  # a coroutine from redis-py 5.0.1 on; a plain call before
+    if inspect.isawaitable(released):
+        await released
 
 
 async def checkout_connection(pool: Any) -> Any:
@@ -172,7 +221,11 @@ _handing_back: set[asyncio.Future[Any]] = set()
 def _hand_back(pool: Any, done: asyncio.Future[Any]) -> None:
     if done.cancelled() or done.exception() is not None:
         return
-    released = pool.release(done.result())
+    _hand_back_later(pool, done.result())
+
+
+def _hand_back_later(pool: Any, connection: Any) -> None:
+    released = pool.release(connection)
     if inspect.isawaitable(released):
         task = asyncio.ensure_future(released)
         _handing_back.add(task)
@@ -196,6 +249,8 @@ def _writer_of(pool: Any) -> _Writer:
     loop = asyncio.get_running_loop()
     writer = _writers.get(pool)
     if writer is None or writer.loop is not loop:
+        if writer is not None and writer.held is not None:  # (kept on another event loop: the pool's again)
+            _hand_back_later(pool, writer.held)
         writer = _writers[pool] = _Writer(pool, loop)
     return writer
 
