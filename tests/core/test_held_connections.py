@@ -16,6 +16,7 @@ import redis
 from redis_server import RedisServer, running
 from rq import Queue
 from rq._redis import held_connections, scripts
+from rq._redis.pool import checkout
 
 NAME = 'held-test'
 
@@ -97,7 +98,7 @@ def test_a_small_pool_keeps_every_connection_for_its_other_callers(server: Redis
     client = producer(server, max_connections=9)
     Queue('default', connection=client).enqueue('rqtest_jobs.add', 1, 2)
 
-    taken = [client.connection_pool.get_connection() for _ in range(9)]  # (the 10th would be refused)
+    taken = [checkout(client.connection_pool, 'GET') for _ in range(9)]  # (the 10th would be refused)
 
     assert len(taken) == 9
 
@@ -119,10 +120,10 @@ def test_at_most_a_tenth_of_a_pool_is_held_whatever_the_callers(server: RedisSer
         thread.join()
 
     assert queue.count == 16 * 20
-    taken = [client.connection_pool.get_connection() for _ in range(45)]  # (50 less at most 5 held)
+    taken = [checkout(client.connection_pool, 'GET') for _ in range(45)]  # (50 less at most 5 held)
     assert len(taken) == 45
     with pytest.raises(redis.exceptions.ConnectionError):  # (MaxConnectionsError: the pool's own bound)
-        [client.connection_pool.get_connection() for _ in range(5)]
+        [checkout(client.connection_pool, 'GET') for _ in range(5)]
 
 
 def test_closing_the_client_closes_the_held_connections_and_they_connect_again(server: RedisServer) -> None:

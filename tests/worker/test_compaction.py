@@ -30,12 +30,18 @@ def test_only_the_aligned_parts_of_private_writable_anonymous_memory_are_chosen(
     assert all(start % (2 * MB) == 0 and length % (2 * MB) == 0 for start, length in ranges)
 
 
-def test_this_process_ranges_lie_inside_its_own_writable_mappings() -> None:
+def test_this_process_ranges_lie_inside_its_own_writable_mappings(tmp_path: Path) -> None:
+    # (one snapshot for both readings: the process maps and merges memory between two reads of
+    # /proc/self/maps, so that a range of the later one may span two mappings of the earlier one)
+    snapshot = tmp_path / 'maps'
+    snapshot.write_text(Path('/proc/self/maps').read_text())
     mappings = []
-    for line in Path('/proc/self/maps').read_text().splitlines():
+    for line in snapshot.read_text().splitlines():
         low, high = (int(bound, 16) for bound in line.split()[0].split('-'))
         mappings.append((low, high, line.split()[1]))
-    for start, length in compaction._anonymous_ranges():
+    ranges = compaction._anonymous_ranges(str(snapshot))
+    assert ranges  # (the heap at least)
+    for start, length in ranges:
         assert any(low <= start and start + length <= high and perm == 'rw-p' for low, high, perm in mappings)
 
 

@@ -175,7 +175,10 @@ class _Writer:
 
 
 async def _is_stale(connection: Any) -> bool:
-    """Whether a held connection has something unread or was closed by the server meanwhile."""
+    """Whether a held connection has something unread or was closed by the server meanwhile (one
+    not connected is not: it is connected before its next write)."""
+    if not connection.is_connected:
+        return False
     stream = async_replies.stream_of(connection)
     if stream is not None:
         return async_replies.is_stale(stream)
