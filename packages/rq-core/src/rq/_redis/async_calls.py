@@ -98,6 +98,7 @@ class _Writer:
         self._busy = 0
         self.held: Any = None
         self._held_free = False
+        self._held_watch = async_replies.Watch()
 
     async def exchange(self, packed: bytes, count: int) -> list[Any]:
         """Write ``packed`` (``count`` requests) and return their replies: at once, from this
@@ -146,7 +147,7 @@ class _Writer:
         still be on its way: it is never reused before it is connected again)."""
         connection = await self._connection()
         try:
-            return await _exchange_on(connection, packed, counts)
+            return await _exchange_on(connection, packed, counts, self._held_watch if connection is self.held else None)
         except BaseException:
             await connection.disconnect(nowait=True)
             raise
@@ -189,10 +190,12 @@ async def _is_stale(connection: Any) -> bool:
         return True
 
 
-async def _exchange_on(connection: Any, packed: bytes, counts: list[int]) -> list[list[Any]]:
+async def _exchange_on(
+    connection: Any, packed: bytes, counts: list[int], watch: async_replies.Watch | None
+) -> list[list[Any]]:
     stream = async_replies.stream_of(connection)
     if stream is not None:
-        return await async_replies.exchange(connection, stream, packed, counts, scripts.NOT_LOADED)
+        return await async_replies.exchange(connection, stream, packed, counts, scripts.NOT_LOADED, watch)
     await connection.send_packed_command([packed])
     return [[await read_reply(connection) for _ in range(count)] for count in counts]
 
