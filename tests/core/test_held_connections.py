@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import resource
 import threading
 import time
 from collections.abc import Iterator
@@ -92,6 +93,28 @@ def test_a_restart_of_the_server_between_calls(server: RedisServer) -> None:
     queue.enqueue('rqtest_jobs.add', 3, 4)
 
     assert queue.count == 1
+
+
+def test_a_connection_past_descriptor_1023_is_looked_at_too(server: RedisServer) -> None:
+    """(``select`` refuses such a descriptor; a busy web process has them.)"""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        client = producer(server)
+        queue = Queue('default', connection=client)
+        queue.enqueue('rqtest_jobs.add', 1, 2)
+        connection = held_connections.take(client.connection_pool)
+        assert connection._sock.fileno() > 1023
+        held_connections.give_back(client.connection_pool, connection)
+        queue.enqueue('rqtest_jobs.add', 3, 4)
+        assert queue.count == 2
+        client.close()
+    finally:
+        for descriptor in fillers:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_a_small_pool_keeps_every_connection_for_its_other_callers(server: RedisServer) -> None:

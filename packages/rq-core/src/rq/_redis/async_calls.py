@@ -158,10 +158,14 @@ class _Writer:
         held = self.held
         if held is not None and self._held_free:
             self._held_free = False
-            if await _is_stale(held):
-                await held.disconnect(nowait=True)
-            if not held.is_connected:
-                await held.connect()
+            try:
+                if await _is_stale(held):
+                    await held.disconnect(nowait=True)
+                if not held.is_connected:
+                    await held.connect()
+            except BaseException:
+                self._held_free = True  # (Redis out of reach: the next call tries it again)
+                raise
             return held
         connection = await checkout_connection(self.pool)
         if held is None and type(self.pool) is ConnectionPool and self.pool.max_connections >= 10:

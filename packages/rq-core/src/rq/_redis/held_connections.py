@@ -67,9 +67,22 @@ def take(pool: Any) -> Any:
     except IndexError:
         return _hold_another(pool, held)
     sock = connection._sock
-    if sock is not None and select.select([sock], [], [], 0)[0]:
+    if sock is not None and _readable(sock):
         connection.disconnect()  # (closed by the server, or something unread: its next send connects)
     return connection
+
+
+def _readable(sock: Any) -> bool:
+    """Whether ``sock`` has something to read (or was closed by the other end), without waiting.
+    ``poll`` where there is one: ``select`` refuses a descriptor past 1023, which a busy process has."""
+    if _poll is None:
+        return bool(select.select([sock], [], [], 0)[0])
+    watch = _poll()
+    watch.register(sock, select.POLLIN)
+    return bool(watch.poll(0))
+
+
+_poll = getattr(select, 'poll', None)
 
 
 def give_back(pool: Any, connection: Any) -> None:
