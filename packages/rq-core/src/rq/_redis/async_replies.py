@@ -89,10 +89,10 @@ async def exchange(
     finally:
         if watch is not None:
             watch.busy = False
-    groups = []
+    groups, start = [], 0
     for count in counts:
-        groups.append(replies[:count])
-        del replies[:count]
+        groups.append(replies[start : start + count])
+        start += count
     return groups
 
 

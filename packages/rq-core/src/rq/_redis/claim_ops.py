@@ -157,6 +157,13 @@ def claimed_job(reply: Any) -> tuple[int, str] | None:
     return int(index), body[: int(id_length)].decode()
 
 
+def claimed_execution(queue_names: Sequence[str], execution_id: str, reply: Any) -> tuple[str, str, str] | None:
+    """(queue name, job id, ``execution_id``) of a claim of ``queue_names`` whose reply took a job,
+    else None (see :func:`claimed_job`)."""
+    took = claimed_job(reply)
+    return None if took is None else (queue_names[took[0] - 1], took[1], execution_id)
+
+
 def wait_for_job(connection: Redis, queue_name: str, timeout: float) -> bool:
     """Block until ``queue_name`` holds an id (at most ``timeout`` s) without taking it: ``BLMOVE``
     of the tail onto itself changes nothing. True when the queue is not empty."""

@@ -181,16 +181,16 @@ def _exchange(client: Any, calls: list[ScriptCall]) -> list[Any]:
     exception for any other error reply."""
     pool = client.connection_pool
     connection = held_connections.take(pool)
-    if connection is not None:
-        try:
-            return _exchange_on(connection, calls)
-        finally:
-            held_connections.give_back(pool, connection)
-    connection = checkout(pool, 'EVALSHA')
+    held = connection is not None
+    if not held:
+        connection = checkout(pool, 'EVALSHA')
     try:
         return _exchange_on(connection, calls)
     finally:
-        pool.release(connection)
+        if held:
+            held_connections.give_back(pool, connection)
+        else:
+            pool.release(connection)
 
 
 def _exchange_on(connection: Any, calls: list[ScriptCall]) -> list[Any]:

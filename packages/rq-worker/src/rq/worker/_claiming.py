@@ -132,9 +132,9 @@ class JobClaiming:
         prefetched = self._prefetched_claim
         if prefetched is not None:
             names, execution_id, _, reply = prefetched
-            took = worker_ops.claimed_job(reply)
-            if took is not None:
-                held.append((names[took[0] - 1], took[1], execution_id))
+            claimed = worker_ops.claimed_execution(names, execution_id, reply)
+            if claimed is not None:
+                held.append(claimed)
         unanswered = self._unanswered_claim
         if unanswered is not None:
             found = worker_ops.find_started(self.connection, self.queue_names(), unanswered)

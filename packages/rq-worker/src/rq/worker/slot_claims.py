@@ -121,9 +121,9 @@ class SlotClaims:
         answered = self.answered
         if answered is not None:
             (names, execution_id, _), reply = answered
-            took = worker_ops.claimed_job(reply)
-            if took is not None:
-                held.append((names[took[0] - 1], took[1], execution_id))
+            claimed = worker_ops.claimed_execution(names, execution_id, reply)
+            if claimed is not None:
+                held.append(claimed)
         unanswered = self.unanswered
         if unanswered is not None:
             found = worker_ops.find_started(self._worker.connection, unanswered[0], unanswered[1])
