@@ -35,6 +35,7 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry, ReadyJobRegistry
 from rq.worker_registration import clean_worker_registry
 
 from .job_log import AbandonedJobLogger
+from .reconnect import describe, is_transient
 
 if TYPE_CHECKING:
     from rq.queue import Queue
@@ -94,8 +95,8 @@ class Maintenance:
             return
         try:
             ensure_running()
-        except Exception:
-            self.worker.log.exception('could not restart its scheduler')
+        except Exception as exc:
+            self._failed(exc, 'could not restart its scheduler')
 
     def fail_abandoned_jobs(self) -> None:
         """Any live worker handles an expired started entry (once, whoever claims it first), and
@@ -140,8 +141,8 @@ class Maintenance:
                     exception_handlers=handlers,
                     heartbeat_lifetime=self.worker.execution_ttl,
                 )
-            except Exception:
-                self.worker.log.exception('could not check %s for abandoned jobs', queue.name)
+            except Exception as exc:
+                self._failed(exc, 'could not check %s for abandoned jobs', queue.name)
 
     def renew_held_executions(self, not_before: float = 0.0) -> None:
         """Push the expiry of the started entries this worker holds one ttl past now (and past
@@ -172,18 +173,26 @@ class Maintenance:
                 ReadyJobRegistry(queue=queue).cleanup()  # (queues what an rq 3.0 process left ready)
                 clean_worker_registry(queue)
                 requeue_stuck_intermediate_ids(queue, self.worker.log)
-            except Exception:
-                self.worker.log.exception('cleaning queue %s failed', queue.name)
+            except Exception as exc:
+                self._failed(exc, 'cleaning queue %s failed', queue.name)
             finally:
                 worker_ops.unlock(connection, lock)
         try:
             Group.clean_registries(connection)
-        except Exception:
-            self.worker.log.exception('cleaning groups failed')
+        except Exception as exc:
+            self._failed(exc, 'cleaning groups failed')
         try:
             rate_limit.cleanup_all(connection)
-        except Exception:
-            self.worker.log.exception('cleaning rate limits failed')
+        except Exception as exc:
+            self._failed(exc, 'cleaning rate limits failed')
+
+    def _failed(self, exc: Exception, message: str, *args: Any) -> None:
+        """Log a maintenance step that failed: one line when Redis did not answer (the worker's own
+        steps report the outage; the step runs again on its next turn), the traceback otherwise."""
+        if is_transient(exc):
+            self.worker.log.warning(message + ' (%s); it runs again later', *args, describe(exc))
+        else:
+            self.worker.log.exception(message, *args)
 
 
 def requeue_stuck_intermediate_ids(queue: Queue, log: logging.Logger = logger) -> int:
